@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "strata_native",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/syscalls.cc",
+        "native/copy-data.cc",
+        "native/fuse-session.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags fuse3)"],
+      "libraries": ["<!@(pkg-config --libs fuse3)", "-lpthread"]
+    }
+  ]
+}

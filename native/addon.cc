@@ -1,0 +1,15 @@
+// Entry point of the strata_native addon: syscalls Node lacks, data copying
+// for copy-up, and the FUSE binding. Typed for TS by src/native/binding.ts.
+#include <napi.h>
+#include "copy-data.h"
+#include "fuse-session.h"
+#include "syscalls.h"
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  strata::InitSyscalls(env, exports);
+  strata::InitCopyData(env, exports);
+  strata::InitFuseSession(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(strata_native, Init)

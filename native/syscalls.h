@@ -1,0 +1,12 @@
+// The syscalls Node lacks, one JS function each: *at() calls on directory
+// fds, mknod, l*xattr, renameat2 flags, getdents, statfs, umount2.
+#pragma once
+#include <napi.h>
+#include <sys/stat.h>
+
+namespace strata {
+void InitSyscalls(Napi::Env env, Napi::Object exports);
+// Stat layout shared with src/native/binding.ts (STAT_* indices there).
+constexpr int kStatLen = 16;
+void FillStat(double* out, const struct stat& st);
+}  // namespace strata

@@ -1,0 +1,46 @@
+// The strata command line: yargs, one file per command under commands/.
+// Handlers set process.exitCode and never call process.exit. Also accepts
+// the mount.fuse(8) helper convention, `strata SOURCE MOUNTPOINT -o OPTS`,
+// so that `mount -t fuse.strata` and /etc/fstab lines work.
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { mountCommand } from './commands/mount.js'
+import { umountCommand } from './commands/umount.js'
+import { benchCommand } from './commands/bench.js'
+import { report } from './report.js'
+
+const commands = [mountCommand, umountCommand, benchCommand]
+
+/** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
+export function fromMountHelper (argv: string[]): string[] {
+  const known = new Set(commands.flatMap((c) => [String(c.command).split(' ')[0], ...[c.aliases ?? []].flat()]))
+  const positional = argv.filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '-o')
+  if (argv.length >= 2 && !known.has(argv[0]) && !argv[0].startsWith('-') && positional.length === 2) {
+    const rest = argv.slice(2)
+    return ['mount', ...rest, positional[1]]
+  }
+  return argv
+}
+
+export async function main (argv: string[]): Promise<void> {
+  let cli = yargs(fromMountHelper(argv))
+    .scriptName('strata')
+    .strict()
+    .demandCommand(1, 'name a command (strata --help lists them)')
+    .recommendCommands()
+    .fail((msg, err) => {
+      if (err) throw err
+      process.stderr.write(`strata: ${msg}\n`)
+      process.exitCode = 2
+    })
+    .help()
+    .version()
+  for (const c of commands) cli = cli.command(c as any)
+  try {
+    await cli.parseAsync()
+  } catch (err) {
+    report(err)
+  }
+}
+
+await main(hideBin(process.argv))

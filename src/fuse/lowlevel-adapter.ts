@@ -1,0 +1,232 @@
+// The adapter between our libfuse3 low-level binding and the union core:
+// each request becomes one UnionFs call, each error a negative errno (an
+// error without an errno code becomes EIO and is logged). Nothing about
+// overlay semantics lives here. Another binding would get its own adapter
+// file beside this one.
+import { native, FuseOp, OPEN_KEEP_CACHE, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
+import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
+import type { Node } from '../union/node.js'
+import { errnoOf } from '../union/errno-error.js'
+
+const OP_NAMES: Record<number, string> = {
+  1: 'LOOKUP', 2: 'FORGET', 3: 'GETATTR', 4: 'SETATTR', 5: 'READLINK', 6: 'MKNOD', 7: 'MKDIR', 8: 'UNLINK',
+  9: 'RMDIR', 10: 'SYMLINK', 11: 'RENAME', 12: 'LINK', 13: 'OPEN', 14: 'OPENDIR', 15: 'READDIR',
+  16: 'READDIRPLUS', 17: 'RELEASEDIR', 18: 'FSYNCDIR', 19: 'STATFS', 20: 'SETXATTR', 21: 'GETXATTR',
+  22: 'LISTXATTR', 23: 'REMOVEXATTR', 24: 'CREATE', 25: 'EXIT',
+}
+
+const EIO = 5, ENOENT = 2, ERANGE = 34
+const NO_ATTR = new Float64Array(STAT_LEN)
+const DT_DIR = 4
+
+const align8 = (n: number): number => (n + 7) & ~7
+/** Sizes of struct fuse_dirent / fuse_direntplus records (fuse_kernel.h). */
+const direntSize = (name: string): number => align8(24 + name.length)
+const direntPlusSize = (name: string): number => align8(152 + name.length)
+
+export interface AdapterOptions {
+  debug?: boolean
+  log?: (line: string) => void
+  onExit?: (code: number) => void
+}
+
+interface Listing { names: string[], inos: number[], types: number[], dirNode: Node }
+
+export class LowLevelAdapter {
+  private readonly log: (line: string) => void
+  private readonly listings = new WeakMap<DirHandle, Listing>()
+
+  constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
+    this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
+  }
+
+  /** The dispatch function handed to native.fuseMount. */
+  readonly dispatch = (op: FuseOp, id: number, ino: number, ...a: any[]): void => {
+    if (op === FuseOp.EXIT) {
+      this.opts.onExit?.(a[0] as number)
+      return
+    }
+    if (op === FuseOp.FORGET) {
+      const f = a[0] as Float64Array
+      for (let i = 0; i < f.length; i += 2) this.fs.forget(f[i], f[i + 1])
+      return
+    }
+    if (op === FuseOp.RELEASEDIR) {
+      this.fs.releasedir(a[0] as number)
+      return
+    }
+    if (this.opts.debug) this.log(`strata: ${OP_NAMES[op] ?? op} ino=${ino} ${a.map((x) => typeof x === 'string' ? JSON.stringify(x) : x instanceof Float64Array ? '[attr]' : Buffer.isBuffer(x) ? `<${x.length} bytes>` : String(x)).join(' ')}`)
+    try {
+      const r = this.handle(op, id, ino, a)
+      if (r) r.catch((err) => this.fail(op, id, err))
+    } catch (err) {
+      this.fail(op, id, err)
+    }
+  }
+
+  private fail (op: FuseOp, id: number, err: unknown): void {
+    let errno = errnoOf(err)
+    if (!errno) {
+      errno = EIO
+      this.log(`strata: ${OP_NAMES[op] ?? op} failed: ${(err as Error)?.stack ?? String(err)}`)
+    } else if (this.opts.debug) {
+      this.log(`strata:   -> ${(err as Error).message}`)
+    }
+    native.replyErr(id, errno)
+  }
+
+  private entry (id: number, node: { id: number }, attr: RawStat): void {
+    const n = this.fs.node(node.id)
+    native.replyEntry(id, n.id, 0, attr, this.fs.timeout, this.fs.attrTimeout(n, attr))
+  }
+
+  private handle (op: FuseOp, id: number, ino: number, a: any[]): Promise<void> | void {
+    const fs = this.fs
+    switch (op) {
+      case FuseOp.LOOKUP: {
+        const e = fs.lookup(ino, a[0])
+        // A negative entry the kernel may cache: every creation goes through it.
+        if (!e) native.replyEntry(id, 0, 0, NO_ATTR, fs.timeout, 0)
+        else this.entry(id, e.node, e.attr)
+        return
+      }
+      case FuseOp.GETATTR: {
+        const n = fs.node(ino)
+        const attr = fs.getattr(ino, a[0])
+        native.replyAttr(id, attr, fs.attrTimeout(n, attr))
+        return
+      }
+      case FuseOp.SETATTR:
+        return fs.setattr(ino, a[0], a[1], a[2]).then((attr) => { native.replyAttr(id, attr, fs.attrTimeout(fs.node(ino), attr)) })
+      case FuseOp.READLINK:
+        native.replyReadlink(id, fs.readlink(ino))
+        return
+      case FuseOp.MKNOD:
+        return fs.mknod(ino, a[0], a[1], a[2], a[3], a[4]).then((e) => this.entry(id, e.node, e.attr))
+      case FuseOp.MKDIR:
+        return fs.mkdir(ino, a[0], a[1], a[2], a[3]).then((e) => this.entry(id, e.node, e.attr))
+      case FuseOp.SYMLINK:
+        return fs.symlink(ino, a[0], a[1], a[2], a[3]).then((e) => this.entry(id, e.node, e.attr))
+      case FuseOp.UNLINK:
+        return fs.unlink(ino, a[0]).then(() => { native.replyErr(id, 0) })
+      case FuseOp.RMDIR:
+        return fs.rmdir(ino, a[0]).then(() => { native.replyErr(id, 0) })
+      case FuseOp.RENAME:
+        return fs.rename(ino, a[0], a[1], a[2], a[3]).then(() => { native.replyErr(id, 0) })
+      case FuseOp.LINK:
+        return fs.link(ino, a[0], a[1]).then((e) => this.entry(id, e.node, e.attr))
+      case FuseOp.OPEN:
+        return fs.open(ino, a[0]).then(({ fd, keepCache }) => {
+          native.replyOpen(id, fd, keepCache ? OPEN_KEEP_CACHE : 0, true)
+        })
+      case FuseOp.CREATE:
+        return fs.create(ino, a[0], a[1], a[2], a[3], a[4]).then((e) => {
+          native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
+        })
+      case FuseOp.OPENDIR:
+        native.replyOpen(id, fs.opendir(ino), 0)
+        return
+      case FuseOp.READDIR:
+        this.readdir(id, ino, a[0], a[1], a[2])
+        return
+      case FuseOp.READDIRPLUS:
+        this.readdirplus(id, ino, a[0], a[1], a[2])
+        return
+      case FuseOp.FSYNCDIR:
+        fs.fsyncdir(ino)
+        native.replyErr(id, 0)
+        return
+      case FuseOp.STATFS:
+        native.replyStatfs(id, fs.statfs())
+        return
+      case FuseOp.SETXATTR:
+        return fs.setxattr(ino, a[0], a[1], a[2]).then(() => { native.replyErr(id, 0) })
+      case FuseOp.REMOVEXATTR:
+        return fs.removexattr(ino, a[0]).then(() => { native.replyErr(id, 0) })
+      case FuseOp.GETXATTR:
+        this.replySized(id, fs.getxattr(ino, a[0]), a[1])
+        return
+      case FuseOp.LISTXATTR: {
+        const names = fs.listxattr(ino)
+        this.replySized(id, Buffer.from(names.map((n) => n + '\0').join(''), 'latin1'), a[0])
+        return
+      }
+      default:
+        native.replyErr(id, 38 /* ENOSYS */)
+    }
+  }
+
+  private replySized (id: number, data: Buffer, size: number): void {
+    if (size === 0) native.replyXattrSize(id, data.length)
+    else if (data.length > size) native.replyErr(id, ERANGE)
+    else native.replyBuf(id, data)
+  }
+
+  /** ".", ".." and the handle's snapshot, built once per open directory. */
+  private entries (fh: number): Listing {
+    const h = this.fs.dirHandle(fh)
+    let l = this.listings.get(h)
+    if (!l) {
+      const parent = h.node.parent ?? h.node
+      l = {
+        names: ['.', '..', ...h.listing.names],
+        inos: [h.node.ino, parent.ino, ...h.listing.inos],
+        types: [DT_DIR, DT_DIR, ...h.listing.types],
+        dirNode: h.node,
+      }
+      this.listings.set(h, l)
+    }
+    return l
+  }
+
+  private readdir (id: number, _ino: number, size: number, off: number, fh: number): void {
+    const { names, inos, types } = this.entries(fh)
+    let end = off
+    for (let used = 0; end < names.length; end++) {
+      used += direntSize(names[end])
+      if (used > size) break
+    }
+    const offs = new Float64Array(end - off)
+    for (let i = 0; i < offs.length; i++) offs[i] = off + i + 1
+    native.replyDir(id, size, names.slice(off, end), Float64Array.from(inos.slice(off, end)), Uint8Array.from(types.slice(off, end)), offs)
+  }
+
+  private readdirplus (id: number, _ino: number, size: number, off: number, fh: number): void {
+    const { names, inos, types, dirNode } = this.entries(fh)
+    const outNames: string[] = []
+    const offs: number[] = []
+    const nodeids: number[] = []
+    const attrs: RawStat[] = []
+    const ets: number[] = []
+    const ats: number[] = []
+    let used = 0
+    for (let i = off; i < names.length; i++) {
+      const name = names[i]
+      const need = direntPlusSize(name)
+      if (used + need > size) break
+      if (i < 2) {
+        const attr = new Float64Array(STAT_LEN)
+        attr[S_INO] = inos[i]
+        attr[S_MODE] = types[i] << 12
+        outNames.push(name); offs.push(i + 1); nodeids.push(0); attrs.push(attr); ets.push(0); ats.push(0)
+      } else {
+        let e
+        try {
+          e = this.fs.lookup(dirNode.id, name)
+        } catch (err) {
+          if (errnoOf(err) === ENOENT) e = null
+          else throw err
+        }
+        if (!e) continue // gone since the snapshot was taken
+        outNames.push(name); offs.push(i + 1); nodeids.push(e.node.id); attrs.push(e.attr)
+        ets.push(this.fs.timeout); ats.push(this.fs.attrTimeout(e.node, e.attr))
+      }
+      used += need
+    }
+    const filled = native.replyDirPlus(id, size, outNames, Float64Array.from(offs), Float64Array.from(nodeids), attrs, Float64Array.from(ets), Float64Array.from(ats))
+    // Entries that did not go out hold no kernel reference.
+    for (let i = Math.max(filled, 0); i < nodeids.length; i++) if (nodeids[i]) this.fs.forget(nodeids[i], 1)
+  }
+}
+
+export { ROOT_ID }

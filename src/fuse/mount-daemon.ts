@@ -1,0 +1,105 @@
+// Starting and stopping a background mount daemon. `strata mount` runs the
+// same CLI again in the foreground (-f) as a detached child, and returns once
+// that child reports the mount ready (or why it could not). A small record
+// per mount under /run/strata lets `strata umount` find the daemon's PID,
+// wait for it to finish, and clean up after one that died.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { native, C } from '../native/binding.js'
+import { errnoError } from '../union/errno-error.js'
+import { isMounted } from './mount-options.js'
+
+const RUN_DIR = process.env.STRATA_RUN_DIR ?? '/run/strata'
+
+function recordPath (mountpoint: string): string {
+  return path.join(RUN_DIR, 'mounts', encodeURIComponent(mountpoint) + '.json')
+}
+
+export interface MountRecord {
+  pid: number
+  mountpoint: string
+  log: string
+}
+
+export function readRecord (mountpoint: string): MountRecord | null {
+  try {
+    return JSON.parse(fs.readFileSync(recordPath(mountpoint), 'utf8')) as MountRecord
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Runs `cliArgs` (a foreground mount) as a detached daemon and waits for it
+ * to report. Resolves with the daemon's PID.
+ */
+export async function startDaemon (cliMain: string, cliArgs: string[], mountpoint: string): Promise<number> {
+  fs.mkdirSync(path.join(RUN_DIR, 'mounts'), { recursive: true })
+  const log = recordPath(mountpoint).replace(/\.json$/, '.log')
+  const out = fs.openSync(log, 'a')
+  const child = spawn(process.execPath, [cliMain, ...cliArgs], {
+    detached: true,
+    stdio: ['ignore', out, out, 'pipe'],
+    env: { ...process.env, STRATA_READY_FD: '3' },
+  })
+  fs.closeSync(out)
+  const ready = child.stdio[3] as NodeJS.ReadableStream
+  let text = ''
+  ready.setEncoding('utf8')
+  ready.on('data', (d: string) => { text += d })
+  const result = await new Promise<string>((resolve) => {
+    ready.on('end', () => resolve(text.trim()))
+    child.on('exit', () => setTimeout(() => resolve(text.trim()), 50))
+  })
+  if (result.startsWith('ok ')) {
+    child.unref()
+    ;(ready as unknown as { destroy(): void }).destroy()
+    const rec: MountRecord = { pid: child.pid!, mountpoint, log }
+    const tmp = recordPath(mountpoint) + '.tmp'
+    fs.writeFileSync(tmp, JSON.stringify(rec))
+    fs.renameSync(tmp, recordPath(mountpoint))
+    return child.pid!
+  }
+  const why = result.startsWith('error ') ? result.slice(6) : `the mount daemon exited (${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'no output'})`
+  const e = errnoError(/^(E[A-Z]+):/.exec(why)?.[1] ?? 'EIO', why)
+  e.message = why
+  throw e
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Unmounts a strata mount and waits for its daemon to exit. Works on a mount
+ * whose daemon died ("Transport endpoint is not connected"). `lazy` detaches
+ * a busy mount instead of failing.
+ */
+export async function unmount (mountpointArg: string, lazy = false): Promise<void> {
+  // No realpath: on a dead FUSE mount even stat fails.
+  const mountpoint = path.resolve(mountpointArg)
+  const rec = readRecord(mountpoint)
+  if (!isMounted(mountpoint)) {
+    if (rec) fs.rmSync(recordPath(mountpoint), { force: true })
+    throw errnoError('EINVAL', `${mountpoint} is not mounted`)
+  }
+  try {
+    native.umount2(mountpoint, lazy ? C.MNT_DETACH : 0)
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EBUSY') {
+      throw errnoError('EBUSY', `${mountpoint} is busy (a process has files open or its cwd there); close them, or use --lazy`)
+    }
+    throw err
+  }
+  if (rec && rec.pid > 0) {
+    // A daemon that does not go away within 10 s has lost its mount anyway.
+    for (let i = 0; i < 200 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 50))
+  }
+  fs.rmSync(recordPath(mountpoint), { force: true })
+}

@@ -1,0 +1,64 @@
+// Serves one union mount in this process until it is unmounted or signalled.
+// The process must never touch its own mount (it would deadlock): all it does
+// is answer requests. Readiness is written to the fd named by
+// STRATA_READY_FD ("ok <pid>" or "error <message>") for whoever started it.
+import fs from 'node:fs'
+import { native } from '../native/binding.js'
+import { DirLayer } from '../union/dir-layer.js'
+import { UpperDir } from '../union/upper-dir.js'
+import { UnionFs } from '../union/union-fs.js'
+import { LowLevelAdapter } from './lowlevel-adapter.js'
+import type { MountRequest } from './mount-options.js'
+
+function tell (line: string): void {
+  const fd = Number(process.env.STRATA_READY_FD)
+  if (!Number.isInteger(fd) || fd < 0) return
+  try {
+    fs.writeSync(fd, line + '\n')
+    fs.closeSync(fd)
+  } catch { /* the starter went away; nothing to tell */ }
+  delete process.env.STRATA_READY_FD
+}
+
+/** Mounts and serves; resolves with the loop's exit code once unmounted. */
+export async function serve (req: MountRequest): Promise<number> {
+  let union: UnionFs
+  try {
+    process.umask(0) // modes arrive already masked by the kernel
+    native.raiseNofileLimit()
+    const layers = req.lowerdirs.map((d) => new DirLayer(d))
+    const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
+    union = new UnionFs(layers, upper, { timeout: req.timeout })
+  } catch (err) {
+    tell(`error ${(err as Error).message}`)
+    throw err
+  }
+  return await new Promise<number>((resolve, reject) => {
+    const adapter = new LowLevelAdapter(union, {
+      debug: req.debug,
+      onExit: (code) => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        resolve(code)
+      },
+    })
+    const stop = (): void => {
+      native.fuseUnmount()
+      // A mount still busy keeps the session alive after a lazy unmount; a
+      // signal means stop now.
+      setTimeout(() => { process.exit(0) }, 2000).unref()
+    }
+    try {
+      const opts = ['fsname=strata', 'subtype=strata', ...req.fuseOptions].join(',')
+      native.fuseMount(req.mountpoint, opts, adapter.dispatch, req.debug)
+    } catch (err) {
+      const msg = `cannot mount ${req.mountpoint}: ${(err as Error).message}`
+      tell(`error ${msg}`)
+      reject(Object.assign(new Error(msg), { code: (err as { code?: string }).code ?? 'EIO' }))
+      return
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    tell(`ok ${process.pid}`)
+  })
+}

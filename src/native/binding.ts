@@ -1,0 +1,109 @@
+// The typed face of the strata_native addon (native/*.cc). Every signature
+// here matches the C++ exactly; names travel as latin1 strings so that any
+// byte sequence in a file name survives the trip. Errors thrown by these
+// functions look like node:fs errors (code, errno, syscall, path).
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+/** Stat as returned by the addon: a Float64Array indexed by the S_* constants. */
+export type RawStat = Float64Array
+export const S_DEV = 0, S_INO = 1, S_MODE = 2, S_NLINK = 3, S_UID = 4, S_GID = 5, S_RDEV = 6,
+  S_SIZE = 7, S_BLKSIZE = 8, S_BLOCKS = 9, S_ATIME = 10, S_ATIME_NS = 11, S_MTIME = 12,
+  S_MTIME_NS = 13, S_CTIME = 14, S_CTIME_NS = 15, STAT_LEN = 16
+
+/** Operation codes of requests handed to JS (enum Op in fuse-session.cc). */
+export const enum FuseOp {
+  LOOKUP = 1, FORGET, GETATTR, SETATTR, READLINK, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME,
+  LINK, OPEN, OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR, STATFS, SETXATTR, GETXATTR,
+  LISTXATTR, REMOVEXATTR, CREATE, EXIT,
+}
+
+/** Bits of the open reply. */
+export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4
+
+export interface NativeConstants {
+  AT_FDCWD: number; AT_SYMLINK_NOFOLLOW: number; AT_REMOVEDIR: number; AT_EMPTY_PATH: number
+  O_PATH: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_RDONLY: number; O_WRONLY: number
+  O_RDWR: number; O_CREAT: number; O_EXCL: number; O_TRUNC: number; O_APPEND: number
+  O_ACCMODE: number; O_NOATIME: number; O_DIRECT: number
+  RENAME_NOREPLACE: number; RENAME_EXCHANGE: number; RENAME_WHITEOUT: number
+  UTIME_NOW: number; UTIME_OMIT: number; XATTR_CREATE: number; XATTR_REPLACE: number
+  MNT_DETACH: number; MNT_FORCE: number; NAME_MAX: number
+}
+
+/** dispatch(op, requestId, ino, ...opArgs) — see CallJs in fuse-session.cc for each op's args. */
+export type FuseDispatch = (op: FuseOp, id: number, ino: number, ...args: any[]) => void
+
+export interface Native {
+  constants: NativeConstants
+  openat(dirfd: number, name: string, flags: number, mode: number): number
+  close(fd: number): void
+  fstatat(dirfd: number, name: string, flags: number): RawStat
+  /** null when the name does not exist (ENOENT/ENOTDIR); never follows a final symlink. */
+  lstatAtOrNull(dirfd: number, name: string): RawStat | null
+  fstat(fd: number): RawStat
+  mkdirat(dirfd: number, name: string, mode: number): void
+  mknodat(dirfd: number, name: string, mode: number, rdev: number): void
+  symlinkat(target: string, dirfd: number, name: string): void
+  readlinkat(dirfd: number, name: string): string
+  linkat(olddirfd: number, oldname: string, newdirfd: number, newname: string, flags: number): void
+  unlinkat(dirfd: number, name: string, flags: number): void
+  renameat2(olddirfd: number, oldname: string, newdirfd: number, newname: string, flags: number): void
+  fchmodat(dirfd: number, name: string, mode: number): void
+  fchmod(fd: number, mode: number): void
+  fchownat(dirfd: number, name: string, uid: number, gid: number, flags: number): void
+  fchown(fd: number, uid: number, gid: number): void
+  utimensat(dirfd: number, name: string, aSec: number, aNsec: number, mSec: number, mNsec: number, flags: number): void
+  futimens(fd: number, aSec: number, aNsec: number, mSec: number, mNsec: number): void
+  ftruncate(fd: number, size: number): void
+  fsync(fd: number, dataOnly?: boolean): void
+  pwrite(fd: number, data: Buffer, offset: number): number
+  /** Xattrs of (dirfd, name) without following a final symlink; name '' is dirfd itself; null when absent. */
+  getxattr(dirfd: number, name: string, xname: string): Buffer | null
+  listxattr(dirfd: number, name: string): string[]
+  setxattr(dirfd: number, name: string, xname: string, value: Buffer, flags: number): void
+  removexattr(dirfd: number, name: string, xname: string): void
+  /** [names, d_types, d_inos] without "." and "..". */
+  readdir(dirfd: number): [string[], Uint8Array, Float64Array]
+  /** [bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, type] */
+  statfs(fd: number): Float64Array
+  umount2(path: string, flags: number): void
+  raiseNofileLimit(): number
+  makedev(major: number, minor: number): number
+  copyData(src: number, dst: number, length: number): void
+  copyDataAsync(src: number, dst: number, length: number): Promise<void>
+
+  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean): void
+  fuseUnmount(): void
+  /** Each reply returns false if the request was already answered or the session ended. */
+  replyErr(id: number, errno: number): boolean
+  replyEntry(id: number, nodeid: number, generation: number, attr: RawStat, entryTimeout: number, attrTimeout: number): boolean
+  replyCreate(id: number, nodeid: number, generation: number, attr: RawStat, entryTimeout: number, attrTimeout: number, fd: number, openBits: number): boolean
+  replyAttr(id: number, attr: RawStat, timeout: number): boolean
+  replyReadlink(id: number, target: string): boolean
+  replyOpen(id: number, fh: number, openBits: number, closeOnFail?: boolean): boolean
+  replyBuf(id: number, data: Buffer): boolean
+  replyXattrSize(id: number, size: number): boolean
+  replyStatfs(id: number, stat: Float64Array): boolean
+  /** Returns how many entries fitted (-1: request gone). */
+  replyDir(id: number, size: number, names: string[], inos: Float64Array, types: Uint8Array, offs: Float64Array): number
+  replyDirPlus(id: number, size: number, names: string[], offs: Float64Array, nodeids: Float64Array, attrs: RawStat[], entryTimeouts: Float64Array, attrTimeouts: Float64Array): number
+  notifyInvalEntry(parent: number, name: string): void
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const require = createRequire(import.meta.url)
+
+function load(): Native {
+  try {
+    return require(path.join(root, 'build', 'Release', 'strata_native.node')) as Native
+  } catch (err) {
+    const e = new Error(`strata: the native addon is not built (${(err as Error).message}); run scripts/setup or npm run build`) as Error & { code: string }
+    e.code = 'ENOENT'
+    throw e
+  }
+}
+
+export const native: Native = load()
+export const C = native.constants

@@ -1,0 +1,95 @@
+// LayerSource over a directory on disk. Access is by directory fd and
+// single-name *at() calls: no path is ever joined, so depth is unlimited and
+// a symlink inside the layer can never lead outside it. Immutable by
+// contract, so lookups and readlinks are cached (lru-cache) for good.
+import { LRUCache } from 'lru-cache'
+import { native, C, S_INO, type RawStat } from '../native/binding.js'
+import type { LayerSource } from './layer-source.js'
+import { OPAQUE_XATTR, OCI_OPAQUE } from './whiteout.js'
+
+const MISS = 0 as const
+
+export class DirLayer implements LayerSource {
+  readonly name: string
+  readonly root: number
+  readonly dev: number
+  // Keyed by the directory's inode number in this layer, not by the fd, so
+  // entries survive a directory being closed and opened again.
+  private readonly dirIno = new Map<number, number>()
+  private readonly stats: LRUCache<string, RawStat | typeof MISS>
+  private readonly links = new LRUCache<string, string>({ max: 20000 })
+
+  constructor (path: string, cacheEntries = 200000) {
+    this.name = path
+    this.root = native.openat(C.AT_FDCWD, path, C.O_RDONLY | C.O_DIRECTORY, 0)
+    const st = native.fstat(this.root)
+    this.dev = st[0]
+    this.dirIno.set(this.root, st[S_INO])
+    this.stats = new LRUCache({ max: cacheEntries })
+  }
+
+  private key (dir: number, name: string): string {
+    return `${this.dirIno.get(dir)}/${name}`
+  }
+
+  lookup (dir: number, name: string): RawStat | null {
+    const k = this.key(dir, name)
+    const hit = this.stats.get(k)
+    if (hit !== undefined) return hit === MISS ? null : hit
+    const st = native.lstatAtOrNull(dir, name)
+    this.stats.set(k, st ?? MISS)
+    return st
+  }
+
+  statDir (dir: number): RawStat {
+    return native.fstat(dir)
+  }
+
+  openDir (dir: number, name: string): number {
+    const fd = native.openat(dir, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+    this.dirIno.set(fd, native.fstat(fd)[S_INO])
+    return fd
+  }
+
+  closeDir (dir: number): void {
+    if (dir === this.root) return
+    this.dirIno.delete(dir)
+    native.close(dir)
+  }
+
+  readdir (dir: number): [string[], Uint8Array, Float64Array] {
+    return native.readdir(dir)
+  }
+
+  open (dir: number, name: string, flags: number): number {
+    return native.openat(dir, name, (flags & ~(C.O_CREAT | C.O_TRUNC | C.O_EXCL | C.O_ACCMODE)) | C.O_RDONLY | C.O_NOFOLLOW, 0)
+  }
+
+  readlink (dir: number, name: string): string {
+    const k = this.key(dir, name)
+    let t = this.links.get(k)
+    if (t === undefined) {
+      t = native.readlinkat(dir, name)
+      this.links.set(k, t)
+    }
+    return t
+  }
+
+  getxattr (dir: number, name: string, xname: string): Buffer | null {
+    return native.getxattr(dir, name, xname)
+  }
+
+  listxattr (dir: number, name: string): string[] {
+    return native.listxattr(dir, name)
+  }
+
+  isOpaque (dir: number): boolean {
+    const v = native.getxattr(dir, '', OPAQUE_XATTR)
+    if (v !== null && v.length === 1 && v[0] === 0x79) return true
+    return this.lookup(dir, OCI_OPAQUE) !== null
+  }
+
+  statfs (): Float64Array {
+    return native.statfs(this.root)
+  }
+}

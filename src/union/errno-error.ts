@@ -1,0 +1,23 @@
+// Errors of the union core: every failure carries an errno `code` (and the
+// negative `errno`, as node:fs does) so adapters can answer the kernel
+// without guessing.
+import os from 'node:os'
+
+export interface ErrnoError extends Error {
+  code: string
+  errno: number
+}
+
+export function errnoError(code: string, message: string): ErrnoError {
+  const e = new Error(`${code}: ${message}`) as ErrnoError
+  e.code = code
+  e.errno = -((os.constants.errno as Record<string, number>)[code] ?? 5)
+  return e
+}
+
+/** The positive errno number for an error, or 0 when it carries none. */
+export function errnoOf(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return 0
+  return (os.constants.errno as Record<string, number>)[code] ?? 0
+}

@@ -1,0 +1,62 @@
+// An inode of the union as the kernel knows it. Owned by UnionFs (its node
+// table); a node lives while the kernel holds a lookup reference to it, or
+// while a child does. The JS thread is the only one that touches nodes.
+//
+// Where the entry lives: `upper` says the upper dir holds this name (under
+// the parent's upper dir); `lower` is the index of the topmost lower layer
+// holding it (-1: none), and `hasLower` says some lower has a visible entry
+// at this name (whiteouts are needed when it goes). A directory keeps a
+// handle per merged lower layer in `lowerDirs` (top first), and `upperFd`.
+import type { RawStat } from '../native/binding.js'
+import type { MergedListing } from './merged-listing.js'
+
+export interface LowerDir {
+  layer: number
+  dir: number
+}
+
+export class Node {
+  id: number
+  parent: Node | null
+  name: string
+  /** S_IFMT bits */
+  type: number
+  /** Stable st_ino reported for this entry. */
+  ino: number
+  nlookup = 0
+  upper: boolean
+  lower: number
+  hasLower: boolean
+  upperFd = -1
+  lowerDirs: LowerDir[] = []
+  /** Set when the upper dir is known to be opaque. */
+  opaque = false
+  readonly children = new Map<string, Node>()
+  unlinked = false
+  copyUp: Promise<void> | null = null
+  listing: MergedListing | null = null
+  /** Attributes of a lower-only entry, immutable like the layer. */
+  lowerStat: RawStat | null = null
+
+  constructor (id: number, parent: Node | null, name: string, type: number, ino: number, upper: boolean, lower: number, hasLower: boolean) {
+    this.id = id
+    this.parent = parent
+    this.name = name
+    this.type = type
+    this.ino = ino
+    this.upper = upper
+    this.lower = lower
+    this.hasLower = hasLower
+  }
+
+  /** Is this an entry whose data is all in lowers (so immutable)? */
+  get lowerOnly (): boolean {
+    return !this.upper
+  }
+
+  path (): string {
+    const parts: string[] = []
+    for (let n: Node | null = this; n && n.parent; n = n.parent) parts.push(n.name)
+    return '/' + parts.reverse().join('/')
+  }
+}

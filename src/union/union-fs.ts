@@ -1,0 +1,696 @@
+// The overlay: kernel overlayfs semantics (Documentation/filesystems/
+// overlayfs.rst) over one optional upper dir and any number of read-only
+// LayerSources. Methods are named after the syscalls they serve, take node
+// ids, and throw errors carrying an errno `code`. No FUSE here: an adapter in
+// fuse/ turns requests into these calls.
+//
+// State: the node table (id → Node) and each directory's children map, owned
+// here and touched only on the JS thread. A node's `copyUp` promise is the
+// per-node lock for copy-up; everything else runs to completion between
+// awaits. Lower layers never change, so their lookups are cached by the
+// layer; the upper changes only through these methods.
+import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_ATIME, S_ATIME_NS, S_MTIME, S_MTIME_NS, type RawStat } from '../native/binding.js'
+import type { LayerSource } from './layer-source.js'
+import { Node, type LowerDir } from './node.js'
+import { InodeNumbers } from './inode-numbers.js'
+import { UpperDir } from './upper-dir.js'
+import { mergedListing, type MergedListing } from './merged-listing.js'
+import { copyUp } from './copy-up.js'
+import { errnoError } from './errno-error.js'
+import {
+  IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
+  isDir, isPrivateXattr, isWhiteout,
+} from './whiteout.js'
+
+export const ROOT_ID = 1
+
+/** Bits of setattr's `valid` mask (FUSE_SET_ATTR_*). */
+export const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32,
+  SET_ATIME_NOW = 128, SET_MTIME_NOW = 256
+
+export interface UnionOptions {
+  /** Seconds the kernel may cache names and attributes. */
+  timeout?: number
+}
+
+export interface Entry {
+  node: Node
+  attr: RawStat
+}
+
+export interface DirHandle {
+  node: Node
+  listing: MergedListing
+}
+
+const NAME_MAX = 255
+const Y = Buffer.from('y')
+
+interface Resolved {
+  st: RawStat
+  upper: boolean
+  lower: number
+  hasLower: boolean
+  lowerDirs: LowerDir[]
+  opaque: boolean
+  ino: number
+}
+
+export class UnionFs {
+  readonly layers: LayerSource[]
+  readonly upper: UpperDir | null
+  readonly timeout: number
+  private readonly inodes: InodeNumbers
+  private readonly nodes = new Map<number, Node>()
+  private readonly impure = new Set<Node>()
+  private nextId = ROOT_ID + 1
+  private readonly dirHandles = new Map<number, DirHandle>()
+  private nextHandle = 1
+
+  constructor (layers: LayerSource[], upper: UpperDir | null, opts: UnionOptions = {}) {
+    if (layers.length === 0 && !upper) throw errnoError('EINVAL', 'at least one lower layer is needed')
+    this.layers = layers
+    this.upper = upper
+    this.timeout = opts.timeout ?? 86400
+    this.inodes = new InodeNumbers([...(upper ? [upper.dev] : []), ...layers.map((l) => l.dev)])
+    const rootSt = upper ? native.fstat(upper.root) : layers[0].statDir(layers[0].root)
+    const rootIno = upper ? this.inodes.of(upper.dev, rootSt[S_INO]) : this.inodes.of(layers[0].dev, rootSt[S_INO])
+    const root = new Node(ROOT_ID, null, '', S_IFDIR, rootIno, upper !== null, upper ? -1 : 0, layers.length > 0)
+    root.nlookup = 1
+    root.upperFd = upper ? upper.root : -1
+    root.lowerDirs = layers.map((l, i) => ({ layer: i, dir: l.root }))
+    if (upper) this.loadImpure(root)
+    this.nodes.set(ROOT_ID, root)
+  }
+
+  node (id: number): Node {
+    const n = this.nodes.get(id)
+    if (!n) throw errnoError('ESTALE', `no node ${id}`)
+    return n
+  }
+
+  get nodeCount (): number {
+    return this.nodes.size
+  }
+
+  // --- resolution -------------------------------------------------------------
+
+  private loadImpure (dir: Node): void {
+    const v = native.getxattr(dir.upperFd, '', IMPURE_XATTR)
+    if (v !== null) this.impure.add(dir)
+  }
+
+  private markImpure (dir: Node): void {
+    if (this.impure.has(dir)) return
+    native.setxattr(dir.upperFd, '', IMPURE_XATTR, Y, 0)
+    this.impure.add(dir)
+  }
+
+  private upperOpaque (dirfd: number, name: string): boolean {
+    const v = native.getxattr(dirfd, name, OPAQUE_XATTR)
+    return v !== null && v.length === 1 && v[0] === 0x79
+  }
+
+  /** Where `name` lives under `parent`, or null; opens the lower dir handles of a directory. */
+  private resolve (parent: Node, name: string): Resolved | null {
+    if (name.length > NAME_MAX) throw errnoError('ENAMETOOLONG', `name of ${name.length} bytes in ${parent.path()}`)
+    let top: RawStat | null = null
+    let upper = false
+    let lower = -1
+    let hasLower = false
+    let opaque = false
+    let ino = 0
+    const lowerDirs: LowerDir[] = []
+    if (parent.upperFd >= 0) {
+      const st = native.lstatAtOrNull(parent.upperFd, name)
+      if (st) {
+        if (isWhiteout(st)) return null
+        top = st
+        upper = true
+        ino = this.inodes.of(st[S_DEV], st[S_INO])
+        if (this.impure.has(parent)) {
+          const origin = native.getxattr(parent.upperFd, name, ORIGIN_XATTR)
+          if (origin) ino = Number(origin.toString())
+        }
+        if (isDir(st)) opaque = this.upperOpaque(parent.upperFd, name)
+      }
+    }
+    if (!opaque) {
+      for (const ld of parent.lowerDirs) {
+        const layer = this.layers[ld.layer]
+        const st = layer.lookup(ld.dir, name)
+        if (!st) {
+          if (layer.lookup(ld.dir, OCI_WHITEOUT_PREFIX + name)) break
+          continue
+        }
+        if (isWhiteout(st)) break
+        hasLower = true
+        if (!top) {
+          top = st
+          lower = ld.layer
+          ino = this.inodes.of(layer.dev, st[S_INO])
+        }
+        if (!isDir(top) || !isDir(st)) break
+        const dir = layer.openDir(ld.dir, name)
+        lowerDirs.push({ layer: ld.layer, dir })
+        if (layer.isOpaque(dir)) break
+      }
+    }
+    if (!top) return null
+    return { st: top, upper, lower, hasLower, lowerDirs, opaque, ino }
+  }
+
+  /** Does a lower layer show an entry at `name` (ignoring the upper)? */
+  private lowerPositive (parent: Node, name: string): boolean {
+    for (const ld of parent.lowerDirs) {
+      const layer = this.layers[ld.layer]
+      const st = layer.lookup(ld.dir, name)
+      if (!st) {
+        if (layer.lookup(ld.dir, OCI_WHITEOUT_PREFIX + name)) return false
+        continue
+      }
+      return !isWhiteout(st)
+    }
+    return false
+  }
+
+  private closeLowerDirs (dirs: LowerDir[]): void {
+    for (const ld of dirs) this.layers[ld.layer].closeDir(ld.dir)
+  }
+
+  private attach (parent: Node, name: string, r: Resolved): Node {
+    const n = new Node(this.nextId++, parent, name, r.st[S_MODE] & S_IFMT, r.ino, r.upper, r.lower, r.hasLower)
+    n.opaque = r.opaque
+    if (n.type === S_IFDIR) {
+      n.lowerDirs = r.lowerDirs
+      if (r.upper) {
+        n.upperFd = native.openat(parent.upperFd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+        this.loadImpure(n)
+      }
+    } else {
+      this.closeLowerDirs(r.lowerDirs)
+    }
+    if (!r.upper) n.lowerStat = r.st
+    parent.children.set(name, n)
+    this.nodes.set(n.id, n)
+    return n
+  }
+
+  /** The child node for `name`, made if needed; null when there is no such entry. */
+  private child (parent: Node, name: string): Node | null {
+    if (parent.type !== S_IFDIR) throw errnoError('ENOTDIR', parent.path())
+    const known = parent.children.get(name)
+    if (known) return known
+    const r = this.resolve(parent, name)
+    return r ? this.attach(parent, name, r) : null
+  }
+
+  private existing (parent: Node, name: string): Node {
+    const n = this.child(parent, name)
+    if (!n) throw errnoError('ENOENT', `${parent.path()}/${name}`)
+    return n
+  }
+
+  private detach (n: Node): void {
+    n.unlinked = true
+    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
+    this.maybeDrop(n)
+  }
+
+  private maybeDrop (n: Node): void {
+    if (n.id === ROOT_ID || n.nlookup > 0 || n.children.size > 0) return
+    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
+    this.nodes.delete(n.id)
+    this.closeLowerDirs(n.lowerDirs)
+    n.lowerDirs = []
+    if (n.upperFd >= 0) native.close(n.upperFd)
+    n.upperFd = -1
+    this.impure.delete(n)
+    const p = n.parent
+    if (p) this.maybeDrop(p)
+  }
+
+  private changed (dir: Node): void {
+    dir.listing = null
+  }
+
+  // --- attributes ---------------------------------------------------------------
+
+  private listing (dir: Node): MergedListing {
+    if (!dir.listing) {
+      dir.listing = mergedListing({
+        upperFd: dir.upperFd,
+        upperDev: this.upper?.dev ?? 0,
+        impure: this.impure.has(dir),
+        lowerDirs: dir.lowerDirs,
+        layers: this.layers,
+        inodes: this.inodes,
+      })
+    }
+    return dir.listing
+  }
+
+  private rawStat (n: Node, fh: number): RawStat {
+    if (n.unlinked && fh >= 0) return native.fstat(fh)
+    if (n.lowerStat) return n.lowerStat
+    if (n.upperFd >= 0) return native.fstat(n.upperFd)
+    if (n.parent && n.parent.upperFd >= 0) return native.fstatat(n.parent.upperFd, n.name, C.AT_SYMLINK_NOFOLLOW)
+    if (n.lowerDirs.length) return this.layers[n.lowerDirs[0].layer].statDir(n.lowerDirs[0].dir)
+    throw errnoError('ESTALE', n.path())
+  }
+
+  /** The attributes the kernel sees: stable st_ino, merged directory nlink. */
+  private attrOf (n: Node, fh = -1): RawStat {
+    const st = Float64Array.from(this.rawStat(n, fh))
+    st[S_INO] = n.ino
+    const sources = n.lowerDirs.length + (n.upperFd >= 0 ? 1 : 0)
+    if (n.type === S_IFDIR && sources > 1) st[S_NLINK] = 2 + this.listing(n).subdirs
+    return st
+  }
+
+  /** How long the kernel may cache this node's attributes. */
+  attrTimeout (n: Node, attr: RawStat): number {
+    // Hard links in the upper are separate nodes to the kernel; keep their
+    // link counts fresh.
+    if (n.upper && n.type !== S_IFDIR && attr[S_NLINK] > 1) return 0
+    return this.timeout
+  }
+
+  // --- the operations -------------------------------------------------------------
+
+  lookup (parentId: number, name: string): Entry | null {
+    const n = this.child(this.node(parentId), name)
+    if (!n) return null
+    n.nlookup++
+    return { node: n, attr: this.attrOf(n) }
+  }
+
+  forget (id: number, count: number): void {
+    const n = this.nodes.get(id)
+    if (!n) return
+    n.nlookup = Math.max(0, n.nlookup - count)
+    this.maybeDrop(n)
+  }
+
+  getattr (id: number, fh = -1): RawStat {
+    return this.attrOf(this.node(id), fh)
+  }
+
+  /** Makes the node's entry exist in the upper layer (copy-up), with its parents. */
+  async ensureUpper (n: Node, dataLength = -1): Promise<void> {
+    if (n.upper) return
+    if (!this.upper) throw errnoError('EROFS', `read-only union: ${n.path()}`)
+    if (n.copyUp) return n.copyUp
+    n.copyUp = (async () => {
+      const parent = n.parent!
+      await this.ensureUpper(parent)
+      const ld = parent.lowerDirs.find((d) => d.layer === n.lower)
+      if (!ld || !n.lowerStat) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
+      await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino }, this.upper!, parent.upperFd, dataLength)
+      n.upper = true
+      n.lowerStat = null
+      if (n.type === S_IFDIR) n.upperFd = native.openat(parent.upperFd, n.name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+      this.markImpure(parent)
+      this.changed(parent)
+    })()
+    try {
+      await n.copyUp
+    } finally {
+      n.copyUp = null
+    }
+  }
+
+  private upperParent (n: Node): Node {
+    const p = n.parent
+    if (!p || p.upperFd < 0) throw errnoError('EIO', `no upper parent for ${n.path()}`)
+    return p
+  }
+
+  async setattr (id: number, valid: number, attr: RawStat, fh = -1): Promise<RawStat> {
+    const n = this.node(id)
+    if (valid & SET_SIZE && n.type === S_IFDIR) throw errnoError('EISDIR', n.path())
+    // Truncating a lower file to zero needs no data copied.
+    await this.ensureUpper(n, valid & SET_SIZE ? attr[S_SIZE] : -1)
+    const p = n.unlinked ? null : this.upperParent(n)
+    const dirfd = p ? p.upperFd : -1
+    if (valid & SET_SIZE) {
+      if (fh >= 0) native.ftruncate(fh, attr[S_SIZE])
+      else {
+        const fd = native.openat(dirfd, n.name, C.O_WRONLY | C.O_NOFOLLOW, 0)
+        try { native.ftruncate(fd, attr[S_SIZE]) } finally { native.close(fd) }
+      }
+    }
+    if (valid & (SET_UID | SET_GID)) {
+      const uid = valid & SET_UID ? attr[S_UID] : -1
+      const gid = valid & SET_GID ? attr[S_GID] : -1
+      if (fh >= 0 && !p) native.fchown(fh, uid, gid)
+      else native.fchownat(dirfd, n.name, uid, gid, C.AT_SYMLINK_NOFOLLOW)
+    }
+    if (valid & SET_MODE) {
+      if (fh >= 0 && !p) native.fchmod(fh, attr[S_MODE] & 0o7777)
+      else native.fchmodat(dirfd, n.name, attr[S_MODE] & 0o7777)
+    }
+    if (valid & (SET_ATIME | SET_MTIME)) {
+      const omit = C.UTIME_OMIT, now = C.UTIME_NOW
+      const aNs = valid & SET_ATIME ? (valid & SET_ATIME_NOW ? now : attr[S_ATIME_NS]) : omit
+      const mNs = valid & SET_MTIME ? (valid & SET_MTIME_NOW ? now : attr[S_MTIME_NS]) : omit
+      if (fh >= 0 && !p) native.futimens(fh, attr[S_ATIME], aNs, attr[S_MTIME], mNs)
+      else native.utimensat(dirfd, n.name, attr[S_ATIME], aNs, attr[S_MTIME], mNs, C.AT_SYMLINK_NOFOLLOW)
+    }
+    return this.attrOf(n, fh)
+  }
+
+  readlink (id: number): string {
+    const n = this.node(id)
+    if (n.type !== S_IFLNK) throw errnoError('EINVAL', `not a symlink: ${n.path()}`)
+    const p = n.parent!
+    if (n.upper) return native.readlinkat(p.upperFd, n.name)
+    const ld = p.lowerDirs.find((d) => d.layer === n.lower)!
+    return this.layers[n.lower].readlink(ld.dir, n.name)
+  }
+
+  /** The group a new entry gets, and whether a new directory inherits setgid. */
+  private newOwner (parent: Node, gid: number): { gid: number, setgid: boolean } {
+    const pst = this.rawStat(parent, -1)
+    if (pst[S_MODE] & 0o2000) return { gid: pst[S_GID], setgid: true }
+    return { gid, setgid: false }
+  }
+
+  /**
+   * Creates a new upper entry `name` under `parent` with `make(dir, name)`.
+   * Over a whiteout (or where a lower entry shows through) it is built in
+   * the work dir and renamed into place, and a directory made there is
+   * opaque, so nothing below resurrects.
+   */
+  private async createEntry (parent: Node, name: string, uid: number, gid: number, mode: number,
+    make: (dir: number, name: string) => number | void): Promise<{ node: Node, fd: number }> {
+    if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
+    if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)
+    await this.ensureUpper(parent)
+    if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
+    const owner = this.newOwner(parent, gid)
+    const isDirEntry = (mode & S_IFMT) === S_IFDIR
+    const ust = native.lstatAtOrNull(parent.upperFd, name)
+    const overWhiteout = ust !== null && isWhiteout(ust)
+    const lowerBelow = this.lowerPositive(parent, name)
+    const viaWork = overWhiteout || (isDirEntry && lowerBelow)
+    const dir = viaWork ? this.upper.work : parent.upperFd
+    const tmp = viaWork ? this.upper.tmpName() : name
+    let fd = -1
+    try {
+      const r = make(dir, tmp)
+      if (typeof r === 'number') fd = r
+      native.fchownat(dir, tmp, uid, owner.gid, C.AT_SYMLINK_NOFOLLOW)
+      if ((mode & S_IFMT) !== S_IFLNK) {
+        const perm = (mode & 0o7777) | (isDirEntry && owner.setgid ? 0o2000 : 0)
+        if ((mode & 0o6000) || (isDirEntry && owner.setgid)) native.fchmodat(dir, tmp, perm)
+      }
+      if (viaWork) {
+        if (isDirEntry) {
+          native.setxattr(dir, tmp, OPAQUE_XATTR, Y, 0)
+          if (overWhiteout) {
+            native.renameat2(dir, tmp, parent.upperFd, name, C.RENAME_EXCHANGE)
+            native.unlinkat(dir, tmp, 0)
+          } else {
+            native.renameat2(dir, tmp, parent.upperFd, name, C.RENAME_NOREPLACE)
+          }
+        } else {
+          native.renameat2(dir, tmp, parent.upperFd, name, 0)
+        }
+      }
+    } catch (err) {
+      if (fd >= 0) native.close(fd)
+      if (viaWork) this.upper.removeInWork(tmp)
+      else if (native.lstatAtOrNull(dir, tmp)) native.unlinkat(dir, tmp, isDirEntry ? C.AT_REMOVEDIR : 0)
+      throw err
+    }
+    this.changed(parent)
+    const node = this.existing(parent, name)
+    node.nlookup++
+    return { node, fd }
+  }
+
+  async mknod (parentId: number, name: string, mode: number, rdev: number, uid: number, gid: number): Promise<Entry> {
+    // A char device 0/0 is how the upper layer spells "deleted".
+    if ((mode & S_IFMT) === S_IFCHR && rdev === 0) throw errnoError('EPERM', `cannot create a whiteout device: ${name}`)
+    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, mode,
+      (d, nm) => native.mknodat(d, nm, mode, rdev))
+    return { node, attr: this.attrOf(node) }
+  }
+
+  async mkdir (parentId: number, name: string, mode: number, uid: number, gid: number): Promise<Entry> {
+    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFDIR | (mode & 0o7777),
+      (d, nm) => native.mkdirat(d, nm, mode & 0o7777))
+    return { node, attr: this.attrOf(node) }
+  }
+
+  async symlink (parentId: number, name: string, target: string, uid: number, gid: number): Promise<Entry> {
+    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFLNK | 0o777,
+      (d, nm) => native.symlinkat(target, d, nm))
+    return { node, attr: this.attrOf(node) }
+  }
+
+  async create (parentId: number, name: string, mode: number, flags: number, uid: number, gid: number): Promise<Entry & { fd: number }> {
+    const { node, fd } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFREG | (mode & 0o7777),
+      (d, nm) => native.openat(d, nm, (openFlags(flags) & ~C.O_ACCMODE) | C.O_RDWR | C.O_CREAT | C.O_EXCL, mode & 0o7777))
+    return { node, attr: this.attrOf(node), fd }
+  }
+
+  /** Leaves a whiteout at `name` in the parent's upper dir, replacing whatever upper entry is there. */
+  private whiteout (parent: Node, name: string, upperIsDir: boolean, upperExists: boolean): void {
+    const upper = this.upper!
+    if (!upperExists) {
+      native.mknodat(parent.upperFd, name, S_IFCHR, 0)
+      return
+    }
+    const wh = upper.whiteoutInWork()
+    if (upperIsDir) {
+      native.renameat2(upper.work, wh, parent.upperFd, name, C.RENAME_EXCHANGE)
+      upper.removeInWork(wh)
+    } else {
+      native.renameat2(upper.work, wh, parent.upperFd, name, 0)
+    }
+  }
+
+  async unlink (parentId: number, name: string): Promise<void> {
+    const parent = this.node(parentId)
+    const n = this.existing(parent, name)
+    if (n.type === S_IFDIR) throw errnoError('EISDIR', n.path())
+    await this.remove(parent, n)
+  }
+
+  async rmdir (parentId: number, name: string): Promise<void> {
+    const parent = this.node(parentId)
+    const n = this.existing(parent, name)
+    if (n.type !== S_IFDIR) throw errnoError('ENOTDIR', n.path())
+    if (this.listing(n).names.length > 0) throw errnoError('ENOTEMPTY', n.path())
+    await this.remove(parent, n)
+  }
+
+  private async remove (parent: Node, n: Node): Promise<void> {
+    if (!this.upper) throw errnoError('EROFS', `read-only union: ${n.path()}`)
+    await this.ensureUpper(parent)
+    const isDirNode = n.type === S_IFDIR
+    if (n.hasLower) {
+      this.whiteout(parent, n.name, isDirNode, n.upper)
+    } else if (isDirNode) {
+      // An upper-only dir may still hold whiteouts: move it aside, then empty it.
+      const tmp = this.upper.tmpName()
+      native.renameat2(parent.upperFd, n.name, this.upper.work, tmp, 0)
+      this.upper.removeInWork(tmp)
+    } else {
+      native.unlinkat(parent.upperFd, n.name, 0)
+    }
+    this.changed(parent)
+    this.detach(n)
+  }
+
+  async rename (parentId: number, name: string, newParentId: number, newName: string, flags: number): Promise<void> {
+    const parent = this.node(parentId)
+    const newParent = this.node(newParentId)
+    if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)
+    if (newName.length > NAME_MAX) throw errnoError('ENAMETOOLONG', newName)
+    const src = this.existing(parent, name)
+    const dst = this.child(newParent, newName)
+    const exchange = (flags & C.RENAME_EXCHANGE) !== 0
+    if (src === dst) return
+    if ((flags & C.RENAME_NOREPLACE) && dst) throw errnoError('EEXIST', `${newParent.path()}/${newName}`)
+    if (exchange && !dst) throw errnoError('ENOENT', `${newParent.path()}/${newName}`)
+    // Without redirect_dir, a directory that has lower parts cannot move (the
+    // kernel answers the same: mv falls back to copying).
+    const cannotMove = (x: Node): boolean => x.type === S_IFDIR && (x.lowerDirs.length > 0 || !x.upper)
+    if (cannotMove(src) || (exchange && dst && cannotMove(dst))) throw errnoError('EXDEV', `${src.path()}: directory with lower layers`)
+    for (let a: Node | null = newParent; a; a = a.parent) if (a === src) throw errnoError('EINVAL', `${src.path()} into itself`)
+    if (dst && !exchange) {
+      if (src.type === S_IFDIR && dst.type !== S_IFDIR) throw errnoError('ENOTDIR', dst.path())
+      if (src.type !== S_IFDIR && dst.type === S_IFDIR) throw errnoError('EISDIR', dst.path())
+      if (dst.type === S_IFDIR && this.listing(dst).names.length > 0) throw errnoError('ENOTEMPTY', dst.path())
+    }
+    await this.ensureUpper(src)
+    await this.ensureUpper(newParent)
+    if (exchange && dst) await this.ensureUpper(dst)
+    const ud = parent.upperFd, nd = newParent.upperFd
+    const dstUpper = native.lstatAtOrNull(nd, newName)
+    const dstWhiteout = dstUpper !== null && isWhiteout(dstUpper)
+    const lowerAtDst = dst ? dst.hasLower : this.lowerPositive(newParent, newName)
+    if (exchange && dst) {
+      native.renameat2(ud, name, nd, newName, C.RENAME_EXCHANGE)
+      if (src.type === S_IFDIR && lowerAtDst) native.setxattr(nd, newName, OPAQUE_XATTR, Y, 0)
+      if (dst.type === S_IFDIR && src.hasLower) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
+    } else {
+      if (dst && dst.type === S_IFDIR && dst.upper) {
+        // An empty merged target may still hold whiteouts in its upper dir.
+        const tmp = this.upper.tmpName()
+        native.renameat2(nd, newName, this.upper.work, tmp, 0)
+        this.upper.removeInWork(tmp)
+      }
+      if (src.type === S_IFDIR && (lowerAtDst || dstWhiteout)) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
+      if (src.hasLower) {
+        // Leave a whiteout at the source in the same step.
+        native.renameat2(ud, name, nd, newName, dstWhiteout ? C.RENAME_EXCHANGE : C.RENAME_WHITEOUT)
+      } else if (dstWhiteout && src.type === S_IFDIR) {
+        native.renameat2(ud, name, nd, newName, C.RENAME_EXCHANGE)
+        native.unlinkat(ud, name, 0)
+      } else {
+        native.renameat2(ud, name, nd, newName, 0)
+      }
+    }
+    this.markImpure(newParent)
+    this.changed(parent)
+    this.changed(newParent)
+    // Move the nodes to match.
+    parent.children.delete(name)
+    if (dst) newParent.children.delete(newName)
+    const srcHasLower = src.hasLower
+    src.parent = newParent
+    src.name = newName
+    src.hasLower = lowerAtDst
+    newParent.children.set(newName, src)
+    if (dst) {
+      if (exchange) {
+        dst.parent = parent
+        dst.name = name
+        dst.hasLower = srcHasLower
+        parent.children.set(name, dst)
+      } else {
+        this.detach(dst)
+      }
+    }
+    if (src.type === S_IFDIR && (lowerAtDst || dstWhiteout)) src.opaque = true
+  }
+
+  async link (id: number, newParentId: number, newName: string): Promise<Entry> {
+    const n = this.node(id)
+    if (n.type === S_IFDIR) throw errnoError('EPERM', `hard link to directory ${n.path()}`)
+    const newParent = this.node(newParentId)
+    if (this.child(newParent, newName)) throw errnoError('EEXIST', `${newParent.path()}/${newName}`)
+    await this.ensureUpper(n)
+    await this.ensureUpper(newParent)
+    const src = this.upperParent(n)
+    const ust = native.lstatAtOrNull(newParent.upperFd, newName)
+    if (ust && isWhiteout(ust)) {
+      const tmp = this.upper!.tmpName()
+      native.linkat(src.upperFd, n.name, this.upper!.work, tmp, 0)
+      native.renameat2(this.upper!.work, tmp, newParent.upperFd, newName, 0)
+    } else {
+      native.linkat(src.upperFd, n.name, newParent.upperFd, newName, 0)
+    }
+    if (this.impure.has(src)) this.markImpure(newParent)
+    this.changed(newParent)
+    const node = this.existing(newParent, newName)
+    node.nlookup++
+    return { node, attr: this.attrOf(node) }
+  }
+
+  /** Opens a file: a backing fd for the adapter to serve data from. Write opens copy up first. */
+  async open (id: number, flags: number): Promise<{ fd: number, keepCache: boolean }> {
+    const n = this.node(id)
+    if (n.type === S_IFDIR) throw errnoError('EISDIR', n.path())
+    const writing = (flags & C.O_ACCMODE) !== C.O_RDONLY || (flags & C.O_TRUNC) !== 0
+    if (writing) await this.ensureUpper(n, flags & C.O_TRUNC ? 0 : -1)
+    const f = openFlags(flags)
+    if (n.upper) {
+      const p = this.upperParent(n)
+      return { fd: native.openat(p.upperFd, n.name, f | C.O_NOFOLLOW, 0), keepCache: false }
+    }
+    const ld = n.parent!.lowerDirs.find((d) => d.layer === n.lower)!
+    // A lower file never changes: the kernel may keep its pages across opens.
+    return { fd: this.layers[n.lower].open(ld.dir, n.name, f), keepCache: true }
+  }
+
+  opendir (id: number): number {
+    const n = this.node(id)
+    if (n.type !== S_IFDIR) throw errnoError('ENOTDIR', n.path())
+    // A snapshot: seekdir offsets stay valid and entries added meanwhile do
+    // not disturb a listing in progress.
+    const h = this.nextHandle++
+    this.dirHandles.set(h, { node: n, listing: this.listing(n) })
+    return h
+  }
+
+  dirHandle (h: number): DirHandle {
+    const d = this.dirHandles.get(h)
+    if (!d) throw errnoError('EBADF', `directory handle ${h}`)
+    return d
+  }
+
+  releasedir (h: number): void {
+    this.dirHandles.delete(h)
+  }
+
+  fsyncdir (id: number): void {
+    const n = this.node(id)
+    if (n.upperFd >= 0) native.fsync(n.upperFd)
+  }
+
+  statfs (): Float64Array {
+    return this.upper ? native.statfs(this.upper.root) : this.layers[0].statfs()
+  }
+
+  /** Where to read xattrs of a node: (dirfd-like handle, name, layer or null for upper). */
+  private xattrTarget (n: Node): { layer: LayerSource | null, dir: number, name: string } {
+    if (n.upper) {
+      if (n.upperFd >= 0) return { layer: null, dir: n.upperFd, name: '' }
+      return { layer: null, dir: n.parent!.upperFd, name: n.name }
+    }
+    if (!n.parent) return { layer: this.layers[n.lowerDirs[0].layer], dir: n.lowerDirs[0].dir, name: '' }
+    const ld = n.parent.lowerDirs.find((d) => d.layer === n.lower)!
+    return { layer: this.layers[n.lower], dir: ld.dir, name: n.name }
+  }
+
+  getxattr (id: number, xname: string): Buffer {
+    if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    const t = this.xattrTarget(this.node(id))
+    const v = t.layer ? t.layer.getxattr(t.dir, t.name, xname) : native.getxattr(t.dir, t.name, xname)
+    if (v === null) throw errnoError('ENODATA', xname)
+    return v
+  }
+
+  listxattr (id: number): string[] {
+    const t = this.xattrTarget(this.node(id))
+    const names = t.layer ? t.layer.listxattr(t.dir, t.name) : native.listxattr(t.dir, t.name)
+    return names.filter((x) => !isPrivateXattr(x))
+  }
+
+  async setxattr (id: number, xname: string, value: Buffer, flags: number): Promise<void> {
+    if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    const n = this.node(id)
+    await this.ensureUpper(n)
+    const t = this.xattrTarget(n)
+    native.setxattr(t.dir, t.name, xname, value, flags)
+  }
+
+  async removexattr (id: number, xname: string): Promise<void> {
+    if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    const n = this.node(id)
+    if (!this.listxattr(id).includes(xname)) throw errnoError('ENODATA', xname)
+    await this.ensureUpper(n)
+    const t = this.xattrTarget(n)
+    native.removexattr(t.dir, t.name, xname)
+  }
+}
+
+/** Flags for opening the backing file: the kernel supplies write offsets, so no O_APPEND. */
+function openFlags (flags: number): number {
+  return flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND | C.O_DIRECT | 0o400 /* O_NOCTTY */)
+}

@@ -1,0 +1,31 @@
+// The on-disk overlay vocabulary, as kernel overlayfs writes it (whiteout =
+// char device 0/0, opaque = trusted.overlay.opaque "y") plus the OCI forms
+// readers accept in lowers (.wh.NAME, .wh..wh..opq).
+import { S_MODE, S_RDEV, type RawStat } from '../native/binding.js'
+
+export const OPAQUE_XATTR = 'trusted.overlay.opaque'
+export const IMPURE_XATTR = 'trusted.overlay.impure'
+/** Our own record of the inode number an entry had before copy-up. Inside
+ * the trusted.overlay. namespace so that kernel overlayfs hides it too. */
+export const ORIGIN_XATTR = 'trusted.overlay.strata.origin'
+export const PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
+export const OCI_WHITEOUT_PREFIX = '.wh.'
+export const OCI_OPAQUE = '.wh..wh..opq'
+
+export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000,
+  S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000
+
+export function isWhiteout (st: RawStat): boolean {
+  return (st[S_MODE] & S_IFMT) === S_IFCHR && st[S_RDEV] === 0
+}
+
+export function isDir (st: RawStat): boolean {
+  return (st[S_MODE] & S_IFMT) === S_IFDIR
+}
+
+export function isPrivateXattr (name: string): boolean {
+  return name.startsWith(PRIVATE_XATTR_PREFIX)
+}
+
+/** d_type of a char device: whiteouts look like this in a listing. */
+export const DT_CHR = 2, DT_DIR = 4, DT_UNKNOWN = 0
