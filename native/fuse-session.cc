@@ -349,7 +349,7 @@ void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
   a.push_back(Napi::Number::New(env, (double)c->ino));
   auto num = [&](int i) { a.push_back(Napi::Number::New(env, c->n[i])); };
   switch (c->op) {
-    case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR:
+    case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR: case OP_REMOVEXATTR:
       a.push_back(Bytes(env, c->name));
       break;
     case OP_FORGET: {
@@ -716,6 +716,14 @@ Napi::Value NotifyInvalEntry(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Drops the kernel's cached attributes of a node (offset -1: attributes only,
+// so no page lock is taken and no request of ours is waited for).
+Napi::Value NotifyInvalInode(const Napi::CallbackInfo& info) {
+  if (!se || ended) return info.Env().Undefined();
+  fuse_lowlevel_notify_inval_inode(se, (fuse_ino_t)info[0].As<Napi::Number>().Int64Value(), -1, 0);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitFuseSession(Napi::Env env, Napi::Object e) {
@@ -725,6 +733,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyReadlink", ReplyReadlink}, {"replyOpen", ReplyOpen},   {"replyBuf", ReplyBuf},
       {"replyXattrSize", ReplyXattrSize}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
       {"replyDirPlus", ReplyDirPlus}, {"notifyInvalEntry", NotifyInvalEntry},
+      {"notifyInvalInode", NotifyInvalInode},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

@@ -114,7 +114,12 @@ export class LowLevelAdapter {
       case FuseOp.RENAME:
         return fs.rename(ino, a[0], a[1], a[2], a[3]).then(() => { native.replyErr(id, 0) })
       case FuseOp.LINK:
-        return fs.link(ino, a[0], a[1]).then((e) => this.entry(id, e.node, e.attr))
+        return fs.link(ino, a[0], a[1]).then((e) => {
+          this.entry(id, e.node, e.attr)
+          // The kernel sees the new name as another inode: refresh the old
+          // one's link count (attributes only, safe from the JS thread).
+          native.notifyInvalInode(ino)
+        })
       case FuseOp.OPEN:
         return fs.open(ino, a[0]).then(({ fd, keepCache }) => {
           native.replyOpen(id, fd, keepCache ? OPEN_KEEP_CACHE : 0, true)

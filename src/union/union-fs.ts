@@ -140,7 +140,7 @@ export class UnionFs {
         const layer = this.layers[ld.layer]
         const st = layer.lookup(ld.dir, name)
         if (!st) {
-          if (layer.lookup(ld.dir, OCI_WHITEOUT_PREFIX + name)) break
+          if (this.ociWhiteout(layer, ld.dir, name)) break
           continue
         }
         if (isWhiteout(st)) break
@@ -156,8 +156,14 @@ export class UnionFs {
         if (layer.isOpaque(dir)) break
       }
     }
+    // An opaque upper dir still covers whatever the lowers have at its name.
+    if (opaque) hasLower = this.lowerPositive(parent, name)
     if (!top) return null
     return { st: top, upper, lower, hasLower, lowerDirs, opaque, ino }
+  }
+
+  private ociWhiteout (layer: LayerSource, dir: number, name: string): boolean {
+    return name.length + OCI_WHITEOUT_PREFIX.length <= NAME_MAX && layer.lookup(dir, OCI_WHITEOUT_PREFIX + name) !== null
   }
 
   /** Does a lower layer show an entry at `name` (ignoring the upper)? */
@@ -166,7 +172,7 @@ export class UnionFs {
       const layer = this.layers[ld.layer]
       const st = layer.lookup(ld.dir, name)
       if (!st) {
-        if (layer.lookup(ld.dir, OCI_WHITEOUT_PREFIX + name)) return false
+        if (this.ociWhiteout(layer, ld.dir, name)) return false
         continue
       }
       return !isWhiteout(st)

@@ -1,0 +1,51 @@
+// Stand-alone entry of the bench (scripts/bench): parses flags, runs
+// runBench, prints the table or JSON. `strata bench` does the same from cli/.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { formatTable } from './format-table.js';
+import { systemNames, type SystemName } from './mount-system.js';
+import { operations } from './operations.js';
+import { runBench } from './run-bench.js';
+
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+export async function main(argv: string[]): Promise<void> {
+  const args = await yargs(argv)
+    .scriptName('bench')
+    .usage('$0 [options]\n\nTimes kernel overlayfs, fuse-overlayfs and strata on identical layers. Needs root.')
+    .option('runs', { type: 'number', default: 3, describe: 'runs per cell; the table shows medians' })
+    .option('big-mib', { type: 'number', default: 512, describe: 'size of the big file (and of the fsync write)' })
+    .option('only', { type: 'string', describe: `comma-separated operations: ${operations.map((op) => op.name).join(',')}` })
+    .option('systems', { type: 'string', default: systemNames.join(','), describe: 'comma-separated systems to run' })
+    .option('dir', { type: 'string', default: '/var/tmp/strata-bench', describe: 'work dir (layers, upper/work dirs, mount point)' })
+    .option('keep', { type: 'boolean', default: false, describe: 'keep the work dir; a later run with it reuses the layers' })
+    .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+    .check((a) => {
+      const bad = list(a.systems).filter((s) => !(systemNames as readonly string[]).includes(s));
+      if (bad.length) throw new Error(`unknown system(s): ${bad.join(', ')}`);
+      if (!(a.runs >= 1) || !(a['big-mib'] >= 1)) throw new Error('--runs and --big-mib must be >= 1');
+      return true;
+    })
+    .version(false)
+    .strict()
+    .help()
+    .parseAsync();
+
+  try {
+    const result = await runBench({
+      runs: Math.floor(args.runs),
+      bigMib: Math.floor(args['big-mib']),
+      only: args.only ? list(args.only) : undefined,
+      systems: list(args.systems) as SystemName[],
+      dir: args.dir,
+      keep: args.keep,
+    });
+    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatTable(result)) + '\n');
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(hideBin(process.argv));
