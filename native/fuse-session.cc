@@ -358,7 +358,7 @@ void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
       a.push_back(f);
       break;
     }
-    case OP_GETATTR: case OP_OPEN: case OP_OPENDIR: case OP_RELEASEDIR: case OP_LISTXATTR:
+    case OP_GETATTR: case OP_OPEN: case OP_OPENDIR: case OP_RELEASEDIR: case OP_LISTXATTR: case OP_EXIT:
       num(0);
       break;
     case OP_SETATTR: {
