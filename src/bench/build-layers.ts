@@ -33,7 +33,7 @@ export interface Layout {
   treeFiles: number;
 }
 
-const FORMAT = 1;
+const FORMAT = 1; // bump when the generator changes, so kept work dirs get rebuilt
 const SEED = 0x5747a7a;
 const TREE_FILES = 30_000;
 const DIR_ENTRIES = 10_000;

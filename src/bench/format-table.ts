@@ -17,7 +17,7 @@ function seconds(r: OpResult, s: SystemName, selected: readonly SystemName[]): s
 export function formatTable(result: BenchResult): string {
   const header = ['operation', ...secondsCols.map((s) => `${s} s`), ...ratioCols.map((s) => `${s}/kernel`)];
   const rows = result.results.map((r) => [
-    `${r.op}`,
+    r.op,
     ...secondsCols.map((s) => seconds(r, s, result.systems)),
     ...ratioCols.map((s) => (r.ratio[s] !== undefined ? `${r.ratio[s]!.toFixed(2)}x` : '-')),
   ]);

@@ -1,6 +1,8 @@
 // Stand-alone entry of the bench (scripts/bench): parses flags, runs
-// runBench, prints the table or JSON. `strata bench` does the same from cli/.
+// runBench, prints the table or JSON (progress goes to stderr). `strata bench`
+// does the same from cli/ with runBench and formatTable.
 
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { formatTable } from './format-table.js';
@@ -48,4 +50,5 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(hideBin(process.argv));
+// Importing this module (from cli/, say) must not run it.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(hideBin(process.argv));

@@ -3,7 +3,7 @@
 // error without an errno code becomes EIO and is logged). Nothing about
 // overlay semantics lives here. Another binding would get its own adapter
 // file beside this one.
-import { native, FuseOp, OPEN_KEEP_CACHE, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
+import { native, FuseOp, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
 import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
 import { errnoOf } from '../union/errno-error.js'
@@ -129,7 +129,9 @@ export class LowLevelAdapter {
           native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
         })
       case FuseOp.OPENDIR:
-        native.replyOpen(id, fs.opendir(ino), 0)
+        // Every change to a directory goes through this mount, and the kernel
+        // drops its cached listing on each: let it keep listings.
+        native.replyOpen(id, fs.opendir(ino), OPEN_CACHE_READDIR | OPEN_KEEP_CACHE)
         return
       case FuseOp.READDIR:
         this.readdir(id, ino, a[0], a[1], a[2])

@@ -20,7 +20,7 @@ export const enum FuseOp {
 }
 
 /** Bits of the open reply. */
-export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4
+export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4, OPEN_CACHE_READDIR = 8
 
 export interface NativeConstants {
   AT_FDCWD: number; AT_SYMLINK_NOFOLLOW: number; AT_REMOVEDIR: number; AT_EMPTY_PATH: number

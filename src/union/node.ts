@@ -35,6 +35,8 @@ export class Node {
   unlinked = false
   copyUp: Promise<void> | null = null
   listing: MergedListing | null = null
+  /** Subdirectories in the merged view; -1 until counted. */
+  subdirs = -1
   /** Attributes of a lower-only entry, immutable like the layer. */
   lowerStat: RawStat | null = null
 

@@ -236,8 +236,15 @@ export class UnionFs {
     if (p) this.maybeDrop(p)
   }
 
-  private changed (dir: Node): void {
+  /**
+   * The directory's entries changed: drop its cached listing, and keep its
+   * subdirectory count (for nlink) up to date by `dirDelta` rather than
+   * listing it again on the next getattr — that would make a series of
+   * changes quadratic.
+   */
+  private changed (dir: Node, dirDelta = 0): void {
     dir.listing = null
+    if (dir.subdirs >= 0) dir.subdirs += dirDelta
   }
 
   // --- attributes ---------------------------------------------------------------
@@ -252,6 +259,7 @@ export class UnionFs {
         layers: this.layers,
         inodes: this.inodes,
       })
+      dir.subdirs = dir.listing.subdirs
     }
     return dir.listing
   }
@@ -270,7 +278,10 @@ export class UnionFs {
     const st = Float64Array.from(this.rawStat(n, fh))
     st[S_INO] = n.ino
     const sources = n.lowerDirs.length + (n.upperFd >= 0 ? 1 : 0)
-    if (n.type === S_IFDIR && sources > 1) st[S_NLINK] = 2 + this.listing(n).subdirs
+    if (n.type === S_IFDIR && sources > 1) {
+      if (n.subdirs < 0) this.listing(n)
+      st[S_NLINK] = 2 + n.subdirs
+    }
     return st
   }
 
@@ -430,7 +441,7 @@ export class UnionFs {
       else if (native.lstatAtOrNull(dir, tmp)) native.unlinkat(dir, tmp, isDirEntry ? C.AT_REMOVEDIR : 0)
       throw err
     }
-    this.changed(parent)
+    this.changed(parent, isDirEntry ? 1 : 0)
     const node = this.existing(parent, name)
     node.nlookup++
     return { node, fd }
@@ -507,7 +518,7 @@ export class UnionFs {
     } else {
       native.unlinkat(parent.upperFd, n.name, 0)
     }
-    this.changed(parent)
+    this.changed(parent, isDirNode ? -1 : 0)
     this.detach(n)
   }
 
@@ -562,8 +573,10 @@ export class UnionFs {
       }
     }
     this.markImpure(newParent)
-    this.changed(parent)
-    this.changed(newParent)
+    const srcDir = src.type === S_IFDIR ? 1 : 0
+    const dstDir = dst && dst.type === S_IFDIR ? 1 : 0
+    this.changed(parent, exchange ? dstDir - srcDir : -srcDir)
+    this.changed(newParent, exchange ? srcDir - dstDir : srcDir - dstDir)
     // Move the nodes to match.
     parent.children.delete(name)
     if (dst) newParent.children.delete(newName)
