@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -64,6 +65,21 @@ std::unordered_map<uint64_t, fuse_req_t> reqs;
 uint64_t nextId = 1;
 bool ended = false;
 bool debug = false;
+
+// The fast path: nodes whose answers never change (entries that live only in
+// immutable lower layers), registered by JS, so that GETATTR and read-only
+// OPEN are answered here on the loop thread with no JS round trip. JS drops
+// an entry before the node can change (copy-up, removal, forget); the
+// directory fd stays open while the node is registered.
+struct FastNode {
+  int dirfd;
+  std::string name;
+  bool openable;
+  struct stat attr;
+  double attrTimeout;
+};
+std::shared_mutex fastMu;
+std::unordered_map<uint64_t, FastNode> fastNodes;
 
 uint64_t Track(fuse_req_t req) {
   std::lock_guard<std::mutex> g(reqMu);
@@ -108,6 +124,8 @@ void ll_init(void*, struct fuse_conn_info* conn) {
   // Lowers are immutable and the upper changes only through us: keep the page
   // cache across opens rather than dropping it whenever mtime moves.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+  // Always readdirplus: a lookup per entry afterwards costs a round trip each.
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->max_readahead = 1 << 20;
 }
 
@@ -136,6 +154,14 @@ void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
 }
 
 void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  {
+    std::shared_lock<std::shared_mutex> g(fastMu);
+    auto it = fastNodes.find(ino);
+    if (it != fastNodes.end()) {
+      fuse_reply_attr(req, &it->second.attr, it->second.attrTimeout);
+      return;
+    }
+  }
   Call* c = NewCall(OP_GETATTR, ino);
   c->n[0] = Fh(fi);
   Send(c, req);
@@ -207,6 +233,30 @@ void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* n
 }
 
 void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
+    int dirfd = -1;
+    std::string name;
+    {
+      std::shared_lock<std::shared_mutex> g(fastMu);
+      auto it = fastNodes.find(ino);
+      if (it != fastNodes.end() && it->second.openable) {
+        dirfd = it->second.dirfd;
+        name = it->second.name;
+      }
+    }
+    if (dirfd >= 0) {
+      int flags = fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NOCTTY | O_DIRECT);
+      int fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        fuse_reply_err(req, errno);
+        return;
+      }
+      fi->fh = (uint64_t)fd;
+      fi->keep_cache = 1;  // immutable: keep the page cache across opens
+      if (fuse_reply_open(req, fi) == -ENOENT) close(fd);
+      return;
+    }
+  }
   Call* c = NewCall(OP_OPEN, ino);
   c->n[0] = fi->flags;
   Send(c, req);
@@ -726,6 +776,25 @@ Napi::Value NotifyInvalInode(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fastSet(nodeid, dirfd, name, attr, attrTimeout, openable)
+Napi::Value FastSet(const Napi::CallbackInfo& info) {
+  FastNode f;
+  f.dirfd = info[1].As<Napi::Number>().Int32Value();
+  f.name = Latin1(info[2]);
+  ToStat(info[3], &f.attr);
+  f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
+  f.openable = info[5].ToBoolean();
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
+  return info.Env().Undefined();
+}
+
+Napi::Value FastDrop(const Napi::CallbackInfo& info) {
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes.erase((uint64_t)info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitFuseSession(Napi::Env env, Napi::Object e) {
@@ -735,7 +804,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyReadlink", ReplyReadlink}, {"replyOpen", ReplyOpen},   {"replyBuf", ReplyBuf},
       {"replyXattrSize", ReplyXattrSize}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
       {"replyDirPlus", ReplyDirPlus}, {"notifyInvalEntry", NotifyInvalEntry},
-      {"notifyInvalInode", NotifyInvalInode},
+      {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

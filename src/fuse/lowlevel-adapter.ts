@@ -35,6 +35,8 @@ interface Listing { names: string[], inos: number[], types: number[], dirNode: N
 export class LowLevelAdapter {
   private readonly log: (line: string) => void
   private readonly listings = new WeakMap<DirHandle, Listing>()
+  /** Nodes registered with the native fast path. */
+  private readonly fast = new Set<number>()
 
   constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
@@ -75,9 +77,26 @@ export class LowLevelAdapter {
     native.replyErr(id, errno)
   }
 
-  private entry (id: number, node: { id: number }, attr: RawStat): void {
-    const n = this.fs.node(node.id)
+  private entry (id: number, n: Node, attr: RawStat): void {
     native.replyEntry(id, n.id, 0, attr, this.fs.timeout, this.fs.attrTimeout(n, attr))
+    this.remember(n, attr)
+  }
+
+  /**
+   * A node that lives only in lower layers never changes until the union
+   * says so (changed()): native code may answer its GETATTR, and its
+   * read-only OPEN, without a round trip to JS.
+   */
+  private remember (n: Node, attr: RawStat): void {
+    if (n.upper || n.unlinked || this.fast.has(n.id)) return
+    const loc = this.fs.lowerLocation(n)
+    native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
+    this.fast.add(n.id)
+  }
+
+  /** UnionFs's onChange hook: stop answering for this node natively. */
+  readonly changed = (id: number): void => {
+    if (this.fast.delete(id)) native.fastDrop(id)
   }
 
   private handle (op: FuseOp, id: number, ino: number, a: any[]): Promise<void> | void {
@@ -94,6 +113,7 @@ export class LowLevelAdapter {
         const n = fs.node(ino)
         const attr = fs.getattr(ino, a[0])
         native.replyAttr(id, attr, fs.attrTimeout(n, attr))
+        this.remember(n, attr)
         return
       }
       case FuseOp.SETATTR:
@@ -227,6 +247,7 @@ export class LowLevelAdapter {
         if (!e) continue // gone since the snapshot was taken
         outNames.push(name); offs.push(i + 1); nodeids.push(e.node.id); attrs.push(e.attr)
         ets.push(this.fs.timeout); ats.push(this.fs.attrTimeout(e.node, e.attr))
+        this.remember(e.node, e.attr)
       }
       used += need
     }

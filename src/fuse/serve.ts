@@ -23,18 +23,19 @@ function tell (line: string): void {
 /** Mounts and serves; resolves with the loop's exit code once unmounted. */
 export async function serve (req: MountRequest): Promise<number> {
   let union: UnionFs
+  let adapter: LowLevelAdapter | undefined
   try {
     process.umask(0) // modes arrive already masked by the kernel
     native.raiseNofileLimit()
     const layers = req.lowerdirs.map((d) => new DirLayer(d))
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
-    union = new UnionFs(layers, upper, { timeout: req.timeout })
+    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
   } catch (err) {
     tell(`error ${(err as Error).message}`)
     throw err
   }
   return await new Promise<number>((resolve, reject) => {
-    const adapter = new LowLevelAdapter(union, {
+    adapter = new LowLevelAdapter(union, {
       debug: req.debug,
       onExit: (code) => {
         process.off('SIGINT', stop)

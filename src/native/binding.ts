@@ -92,6 +92,13 @@ export interface Native {
   notifyInvalEntry(parent: number, name: string): void
   /** Drops the kernel's cached attributes of a node. */
   notifyInvalInode(nodeid: number): void
+  /**
+   * Registers a node whose attributes never change, so GETATTR (and, when
+   * `openable`, read-only OPEN of dirfd/name) is answered natively.
+   * The caller keeps dirfd open until fastDrop(nodeid).
+   */
+  fastSet(nodeid: number, dirfd: number, name: string, attr: RawStat, attrTimeout: number, openable: boolean): void
+  fastDrop(nodeid: number): void
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')

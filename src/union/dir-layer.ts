@@ -89,6 +89,10 @@ export class DirLayer implements LayerSource {
     return this.lookup(dir, OCI_OPAQUE) !== null
   }
 
+  fdOf (dir: number): number {
+    return dir
+  }
+
   statfs (): Float64Array {
     return native.statfs(this.root)
   }

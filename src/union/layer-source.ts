@@ -28,4 +28,6 @@ export interface LayerSource {
   /** Is directory `dir` itself marked opaque (xattr or OCI marker)? */
   isOpaque(dir: number): boolean
   statfs(): Float64Array
+  /** The OS file descriptor behind a directory handle, or -1 if there is none. */
+  fdOf(dir: number): number
 }

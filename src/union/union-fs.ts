@@ -31,6 +31,12 @@ export const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 1
 export interface UnionOptions {
   /** Seconds the kernel may cache names and attributes. */
   timeout?: number
+  /**
+   * Called before a node's attributes, place or content may change (copy-up,
+   * a change in a directory, removal, forget), so that whoever answers for
+   * immutable nodes without asking (an adapter's fast path) stops doing so.
+   */
+  onChange?: (id: number) => void
 }
 
 export interface Entry {
@@ -65,6 +71,7 @@ export class UnionFs {
   private readonly impure = new Set<Node>()
   private nextId = ROOT_ID + 1
   private readonly dirHandles = new Map<number, DirHandle>()
+  private readonly onChange: (id: number) => void
   private nextHandle = 1
 
   constructor (layers: LayerSource[], upper: UpperDir | null, opts: UnionOptions = {}) {
@@ -72,6 +79,7 @@ export class UnionFs {
     this.layers = layers
     this.upper = upper
     this.timeout = opts.timeout ?? 86400
+    this.onChange = opts.onChange ?? (() => {})
     this.inodes = new InodeNumbers([...(upper ? [upper.dev] : []), ...layers.map((l) => l.dev)])
     const rootSt = upper ? native.fstat(upper.root) : layers[0].statDir(layers[0].root)
     const rootIno = upper ? this.inodes.of(upper.dev, rootSt[S_INO]) : this.inodes.of(layers[0].dev, rootSt[S_INO])
@@ -218,6 +226,7 @@ export class UnionFs {
   }
 
   private detach (n: Node): void {
+    this.onChange(n.id)
     n.unlinked = true
     if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
     this.maybeDrop(n)
@@ -225,6 +234,7 @@ export class UnionFs {
 
   private maybeDrop (n: Node): void {
     if (n.id === ROOT_ID || n.nlookup > 0 || n.children.size > 0) return
+    this.onChange(n.id)
     if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
     this.nodes.delete(n.id)
     this.closeLowerDirs(n.lowerDirs)
@@ -243,6 +253,7 @@ export class UnionFs {
    * changes quadratic.
    */
   private changed (dir: Node, dirDelta = 0): void {
+    this.onChange(dir.id)
     dir.listing = null
     if (dir.subdirs >= 0) dir.subdirs += dirDelta
   }
@@ -318,6 +329,7 @@ export class UnionFs {
     if (n.upper) return
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${n.path()}`)
     if (n.copyUp) return n.copyUp
+    this.onChange(n.id)
     n.copyUp = (async () => {
       const parent = n.parent!
       await this.ensureUpper(parent)
@@ -645,6 +657,19 @@ export class UnionFs {
     const h = this.nextHandle++
     this.dirHandles.set(h, { node: n, listing: this.listing(n) })
     return h
+  }
+
+  /**
+   * Where an entry that lives only in lower layers can be opened directly:
+   * the OS fd of its lower directory and its name. null for anything the
+   * upper layer has a say in.
+   */
+  lowerLocation (n: Node): { dirfd: number, name: string } | null {
+    if (n.upper || n.unlinked || !n.parent || n.type === S_IFDIR) return null
+    const ld = n.parent.lowerDirs.find((d) => d.layer === n.lower)
+    if (!ld) return null
+    const dirfd = this.layers[n.lower].fdOf(ld.dir)
+    return dirfd >= 0 ? { dirfd, name: n.name } : null
   }
 
   dirHandle (h: number): DirHandle {
