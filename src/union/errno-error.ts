@@ -8,8 +8,15 @@ export interface ErrnoError extends Error {
   errno: number
 }
 
-export function errnoError(code: string, message: string): ErrnoError {
+/**
+ * An errno error is an answer (ENOENT, ENODATA …), often on a hot path, not a
+ * bug: it is made without capturing a stack trace.
+ */
+export function errnoError (code: string, message: string): ErrnoError {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
   const e = new Error(`${code}: ${message}`) as ErrnoError
+  Error.stackTraceLimit = limit
   e.code = code
   e.errno = -((os.constants.errno as Record<string, number>)[code] ?? 5)
   return e
