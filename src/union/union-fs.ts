@@ -360,8 +360,11 @@ export class UnionFs {
     if (valid & SET_SIZE && n.type === S_IFDIR) throw errnoError('EISDIR', n.path())
     // Truncating a lower file to zero needs no data copied.
     await this.ensureUpper(n, valid & SET_SIZE ? attr[S_SIZE] : -1)
-    const p = n.unlinked ? null : this.upperParent(n)
-    const dirfd = p ? p.upperFd : -1
+    // A directory (the root too) is changed through its own fd; an unlinked
+    // file through the open one; anything else by name in its parent.
+    const own = n.upperFd >= 0 ? n.upperFd : n.unlinked ? fh : -1
+    if (own < 0 && n.unlinked) throw errnoError('ESTALE', `${n.path()} was removed`)
+    const dirfd = own >= 0 ? -1 : this.upperParent(n).upperFd
     if (valid & SET_SIZE) {
       if (fh >= 0) native.ftruncate(fh, attr[S_SIZE])
       else {
@@ -372,20 +375,21 @@ export class UnionFs {
     if (valid & (SET_UID | SET_GID)) {
       const uid = valid & SET_UID ? attr[S_UID] : -1
       const gid = valid & SET_GID ? attr[S_GID] : -1
-      if (fh >= 0 && !p) native.fchown(fh, uid, gid)
+      if (own >= 0) native.fchown(own, uid, gid)
       else native.fchownat(dirfd, n.name, uid, gid, C.AT_SYMLINK_NOFOLLOW)
     }
     if (valid & SET_MODE) {
-      if (fh >= 0 && !p) native.fchmod(fh, attr[S_MODE] & 0o7777)
+      if (own >= 0) native.fchmod(own, attr[S_MODE] & 0o7777)
       else native.fchmodat(dirfd, n.name, attr[S_MODE] & 0o7777)
     }
     if (valid & (SET_ATIME | SET_MTIME)) {
       const omit = C.UTIME_OMIT, now = C.UTIME_NOW
       const aNs = valid & SET_ATIME ? (valid & SET_ATIME_NOW ? now : attr[S_ATIME_NS]) : omit
       const mNs = valid & SET_MTIME ? (valid & SET_MTIME_NOW ? now : attr[S_MTIME_NS]) : omit
-      if (fh >= 0 && !p) native.futimens(fh, attr[S_ATIME], aNs, attr[S_MTIME], mNs)
+      if (own >= 0) native.futimens(own, attr[S_ATIME], aNs, attr[S_MTIME], mNs)
       else native.utimensat(dirfd, n.name, attr[S_ATIME], aNs, attr[S_MTIME], mNs, C.AT_SYMLINK_NOFOLLOW)
     }
+    if (n.type === S_IFDIR) this.onChange(n.id)
     return this.attrOf(n, fh)
   }
 
