@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -127,6 +128,9 @@ void ll_init(void*, struct fuse_conn_info* conn) {
   // Always readdirplus: a lookup per entry afterwards costs a round trip each.
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   conn->max_readahead = 1 << 20;
+  // Big requests: libfuse's buffer holds 1 MiB of data (FUSE_MAX_MAX_PAGES).
+  if (conn->max_write > (1u << 20)) conn->max_write = 1u << 20;
+  if (debug) fprintf(stderr, "strata: INIT max_write=%u max_readahead=%u want=0x%x\n", conn->max_write, conn->max_readahead, conn->want);
 }
 
 void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
