@@ -411,9 +411,8 @@ export class UnionFs {
 
   /**
    * Creates a new upper entry `name` under `parent` with `make(dir, name)`.
-   * Over a whiteout (or where a lower entry shows through) it is built in
-   * the work dir and renamed into place, and a directory made there is
-   * opaque, so nothing below resurrects.
+   * Over a whiteout it is built in the work dir and renamed into place, and
+   * a directory made there is opaque, so nothing below resurrects.
    */
   private async createEntry (parent: Node, name: string, uid: number, gid: number, mode: number,
     make: (dir: number, name: string) => number | void): Promise<{ node: Node, fd: number }> {
@@ -425,8 +424,7 @@ export class UnionFs {
     const isDirEntry = (mode & S_IFMT) === S_IFDIR
     const ust = native.lstatAtOrNull(parent.upperFd, name)
     const overWhiteout = ust !== null && isWhiteout(ust)
-    const lowerBelow = this.lowerPositive(parent, name)
-    const viaWork = overWhiteout || (isDirEntry && lowerBelow)
+    const viaWork = overWhiteout
     const dir = viaWork ? this.upper.work : parent.upperFd
     const tmp = viaWork ? this.upper.tmpName() : name
     let fd = -1
@@ -440,13 +438,10 @@ export class UnionFs {
       }
       if (viaWork) {
         if (isDirEntry) {
+          // A directory cannot replace the whiteout by rename: swap them.
           native.setxattr(dir, tmp, OPAQUE_XATTR, Y, 0)
-          if (overWhiteout) {
-            native.renameat2(dir, tmp, parent.upperFd, name, C.RENAME_EXCHANGE)
-            native.unlinkat(dir, tmp, 0)
-          } else {
-            native.renameat2(dir, tmp, parent.upperFd, name, C.RENAME_NOREPLACE)
-          }
+          native.renameat2(dir, tmp, parent.upperFd, name, C.RENAME_EXCHANGE)
+          native.unlinkat(dir, tmp, 0)
         } else {
           native.renameat2(dir, tmp, parent.upperFd, name, 0)
         }
@@ -566,10 +561,14 @@ export class UnionFs {
     const dstUpper = native.lstatAtOrNull(nd, newName)
     const dstWhiteout = dstUpper !== null && isWhiteout(dstUpper)
     const lowerAtDst = dst ? dst.hasLower : this.lowerPositive(newParent, newName)
+    // As the kernel does: a directory moved into a merged directory becomes
+    // opaque, so that nothing of the lowers can ever show through it.
+    const srcOpaque = src.type === S_IFDIR && !src.opaque && (newParent.lowerDirs.length > 0 || dstWhiteout)
+    const dstOpaque = exchange && dst !== null && dst.type === S_IFDIR && !dst.opaque && parent.lowerDirs.length > 0
     if (exchange && dst) {
       native.renameat2(ud, name, nd, newName, C.RENAME_EXCHANGE)
-      if (src.type === S_IFDIR && lowerAtDst) native.setxattr(nd, newName, OPAQUE_XATTR, Y, 0)
-      if (dst.type === S_IFDIR && src.hasLower) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
+      if (srcOpaque) native.setxattr(nd, newName, OPAQUE_XATTR, Y, 0)
+      if (dstOpaque) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
     } else {
       if (dst && dst.type === S_IFDIR && dst.upper) {
         // An empty merged target may still hold whiteouts in its upper dir.
@@ -577,7 +576,7 @@ export class UnionFs {
         native.renameat2(nd, newName, this.upper.work, tmp, 0)
         this.upper.removeInWork(tmp)
       }
-      if (src.type === S_IFDIR && (lowerAtDst || dstWhiteout)) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
+      if (srcOpaque) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
       if (src.hasLower) {
         // Leave a whiteout at the source in the same step.
         native.renameat2(ud, name, nd, newName, dstWhiteout ? C.RENAME_EXCHANGE : C.RENAME_WHITEOUT)
@@ -611,7 +610,8 @@ export class UnionFs {
         this.detach(dst)
       }
     }
-    if (src.type === S_IFDIR && (lowerAtDst || dstWhiteout)) src.opaque = true
+    if (srcOpaque) src.opaque = true
+    if (dstOpaque && dst) dst.opaque = true
   }
 
   async link (id: number, newParentId: number, newName: string): Promise<Entry> {
