@@ -5,6 +5,7 @@
 import { native, C, S_DEV } from '../native/binding.js'
 import { S_IFCHR } from './whiteout.js'
 import { errnoError } from './errno-error.js'
+import { removeTree } from './remove-tree.js'
 
 export class UpperDir {
   readonly root: number
@@ -41,20 +42,8 @@ export class UpperDir {
   }
 
   /** Removes `name` from the work dir, recursively for a directory. */
-  removeInWork (name: string, dir = this.work): void {
-    const st = native.lstatAtOrNull(dir, name)
-    if (!st) return
-    if ((st[2] & 0o170000) === 0o040000) {
-      const fd = native.openat(dir, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
-      try {
-        for (const child of native.readdir(fd)[0]) this.removeInWork(child, fd)
-      } finally {
-        native.close(fd)
-      }
-      native.unlinkat(dir, name, C.AT_REMOVEDIR)
-    } else {
-      native.unlinkat(dir, name, 0)
-    }
+  removeInWork (name: string): void {
+    removeTree(this.work, name)
   }
 
   /** Leftovers of an earlier daemon that died mid-operation. */

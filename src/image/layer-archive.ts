@@ -1,0 +1,138 @@
+// Writes a directory in overlay format (an upper dir, an extracted layer) as
+// an OCI layer tar: whiteouts (char 0/0) become `.wh.NAME`, an opaque
+// directory is followed at once by its `.wh..wh..opq` (before any of its
+// children), hard links stay links, xattrs travel as SCHILY.xattr.* (the
+// overlay's own trusted.overlay.* are left out), devices, FIFOs, owners,
+// setuid bits and nanosecond mtimes are kept. Deterministic: entries sorted
+// by name bytes, no atime/ctime, no user or group names, whiteout markers
+// dated 0 — the same tree always gives the same bytes (the same DiffID).
+import fs from 'node:fs'
+import { promisify } from 'node:util'
+import type { Writable } from 'node:stream'
+import {
+  native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_RDEV, S_SIZE, S_MTIME, S_MTIME_NS, type RawStat,
+} from '../native/binding.js'
+import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, isPrivateXattr, isWhiteout } from '../union/whiteout.js'
+import { TarWriter } from './tar-writer.js'
+import { emptyHeader, type TarHeader, type TarType } from './tar-header.js'
+
+const read = promisify(fs.read)
+const byBytes = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+export interface ArchiveStats {
+  entries: number
+  bytes: number
+}
+
+async function * fileData (fd: number, size: number): AsyncGenerator<Buffer> {
+  let pos = 0
+  while (pos < size) {
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, size - pos))
+    const { bytesRead } = await read(fd, buf, 0, buf.length, pos)
+    if (bytesRead === 0) break
+    pos += bytesRead
+    yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+  }
+}
+
+function typeOf (mode: number): TarType | null {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return 'file'
+    case S_IFDIR: return 'dir'
+    case S_IFLNK: return 'symlink'
+    case S_IFCHR: return 'char'
+    case S_IFBLK: return 'block'
+    case S_IFIFO: return 'fifo'
+    default: return null // sockets do not go into layers
+  }
+}
+
+/** Streams the tree under `dir` as a layer tar into `out` (not ended). */
+export async function archiveLayer (dir: string, out: Writable, onProgress?: (s: ArchiveStats) => void): Promise<ArchiveStats> {
+  const tar = new TarWriter(out)
+  const links = new Map<string, string>()
+  const stats: ArchiveStats = { entries: 0, bytes: 0 }
+  const root = native.openat(C.AT_FDCWD, dir, C.O_RDONLY | C.O_DIRECTORY, 0)
+
+  const header = (path: string, type: TarType, st: RawStat, dirfd: number, name: string): TarHeader => {
+    const h = emptyHeader(path, type)
+    h.mode = st[S_MODE] & 0o7777
+    h.uid = st[S_UID]
+    h.gid = st[S_GID]
+    h.mtimeSec = st[S_MTIME]
+    h.mtimeNsec = st[S_MTIME_NS]
+    for (const x of native.listxattr(dirfd, name)) {
+      if (isPrivateXattr(x)) continue
+      const v = native.getxattr(dirfd, name, x)
+      if (v !== null) h.xattrs.set(x, v)
+    }
+    return h
+  }
+
+  const walk = async (fd: number, prefix: string): Promise<void> => {
+    for (const name of native.readdir(fd)[0].sort(byBytes)) {
+      const st = native.fstatat(fd, name, C.AT_SYMLINK_NOFOLLOW)
+      const path = prefix + name
+      stats.entries++
+      if (isWhiteout(st)) {
+        await tar.add(emptyHeader(prefix + OCI_WHITEOUT_PREFIX + name, 'file'))
+        continue
+      }
+      const type = typeOf(st[S_MODE])
+      if (!type) continue
+      const h = header(type === 'dir' ? path + '/' : path, type, st, fd, name)
+      if (type === 'dir') {
+        await tar.add(h)
+        const sub = native.openat(fd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+        try {
+          const opq = native.getxattr(sub, '', OPAQUE_XATTR)
+          if (opq !== null && opq.toString() === 'y') await tar.add(emptyHeader(path + '/' + OCI_OPAQUE, 'file'))
+          await walk(sub, path + '/')
+        } finally {
+          native.close(sub)
+        }
+        continue
+      }
+      if (type !== 'symlink' && st[S_NLINK] > 1) {
+        const id = `${st[S_DEV]}:${st[S_INO]}`
+        const first = links.get(id)
+        if (first !== undefined) {
+          h.type = 'link'
+          h.linkname = first
+          h.xattrs.clear()
+          await tar.add(h)
+          continue
+        }
+        links.set(id, path)
+      }
+      if (type === 'symlink') {
+        h.linkname = native.readlinkat(fd, name)
+        await tar.add(h)
+      } else if (type === 'file') {
+        h.size = st[S_SIZE]
+        const f = native.openat(fd, name, C.O_RDONLY | C.O_NOFOLLOW, 0)
+        try {
+          await tar.add(h, fileData(f, h.size))
+        } finally {
+          native.close(f)
+        }
+        stats.bytes += h.size
+      } else {
+        if (type !== 'fifo') {
+          h.devmajor = Math.floor(st[S_RDEV] / 256) & 0xfff // glibc major(): bits 8-19 (and 32+)
+          h.devminor = (st[S_RDEV] & 0xff) | (Math.floor(st[S_RDEV] / 4096) & 0xfff00)
+        }
+        await tar.add(h)
+      }
+      onProgress?.(stats)
+    }
+  }
+
+  try {
+    await walk(root, '')
+    await tar.finish()
+  } finally {
+    native.close(root)
+  }
+  return stats
+}
