@@ -67,10 +67,11 @@ export async function startDaemon (cliMain: string, cliArgs: string[], mountpoin
   throw e
 }
 
+/** Running, not merely a zombie waiting for init to reap it. */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0)
-    return true
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
   } catch {
     return false
   }
@@ -102,4 +103,6 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     for (let i = 0; i < 200 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 50))
   }
   fs.rmSync(recordPath(mountpoint), { force: true })
+  // Keep the daemon's log only when it has something to say.
+  if (rec && fs.statSync(rec.log, { throwIfNoEntry: false })?.size === 0) fs.rmSync(rec.log, { force: true })
 }
