@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
@@ -347,6 +348,15 @@ Napi::Value RaiseNofileLimit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)rl.rlim_cur);
 }
 
+// flock(fd, op); returns false instead of throwing when LOCK_NB finds it held.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  if (flock(I32(info, 0), I32(info, 1)) < 0) {
+    if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+    return ThrowErrno(info.Env(), errno, "flock");
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 Napi::Value MakeDev(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)makedev((unsigned)I64(info, 0), (unsigned)I64(info, 1)));
 }
@@ -365,6 +375,7 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"getxattr", GetXattr},     {"listxattr", ListXattr},   {"setxattr", SetXattr},
       {"removexattr", RemoveXattr}, {"readdir", ReadDir},     {"statfs", Statfs},
       {"umount2", Umount2},       {"raiseNofileLimit", RaiseNofileLimit}, {"makedev", MakeDev},
+      {"flock", Flock},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 
@@ -378,7 +389,8 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"RENAME_NOREPLACE", RENAME_NOREPLACE}, {"RENAME_EXCHANGE", RENAME_EXCHANGE},
       {"RENAME_WHITEOUT", RENAME_WHITEOUT}, {"UTIME_NOW", UTIME_NOW}, {"UTIME_OMIT", UTIME_OMIT},
       {"XATTR_CREATE", XATTR_CREATE}, {"XATTR_REPLACE", XATTR_REPLACE}, {"MNT_DETACH", MNT_DETACH},
-      {"MNT_FORCE", MNT_FORCE}, {"NAME_MAX", NAME_MAX},
+      {"MNT_FORCE", MNT_FORCE}, {"NAME_MAX", NAME_MAX}, {"LOCK_EX", LOCK_EX}, {"LOCK_SH", LOCK_SH},
+      {"LOCK_UN", LOCK_UN}, {"LOCK_NB", LOCK_NB},
   };
   for (auto& k : consts) c.Set(k.name, Napi::Number::New(env, k.v));
   e.Set("constants", c);

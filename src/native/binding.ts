@@ -30,6 +30,7 @@ export interface NativeConstants {
   RENAME_NOREPLACE: number; RENAME_EXCHANGE: number; RENAME_WHITEOUT: number
   UTIME_NOW: number; UTIME_OMIT: number; XATTR_CREATE: number; XATTR_REPLACE: number
   MNT_DETACH: number; MNT_FORCE: number; NAME_MAX: number
+  LOCK_EX: number; LOCK_SH: number; LOCK_UN: number; LOCK_NB: number
 }
 
 /** dispatch(op, requestId, ino, ...opArgs) — see CallJs in fuse-session.cc for each op's args. */
@@ -71,6 +72,8 @@ export interface Native {
   umount2(path: string, flags: number): void
   raiseNofileLimit(): number
   makedev(major: number, minor: number): number
+  /** flock(2); false when LOCK_NB finds the lock held. */
+  flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void
   copyDataAsync(src: number, dst: number, length: number): Promise<void>
 
