@@ -7,9 +7,12 @@ import { hideBin } from 'yargs/helpers'
 import { mountCommand } from './commands/mount.js'
 import { umountCommand } from './commands/umount.js'
 import { benchCommand } from './commands/bench.js'
+import { imageCommand } from './commands/image.js'
+import { containerCommand } from './commands/container.js'
+import { commitCommand } from './commands/commit.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, benchCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, benchCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {

@@ -20,6 +20,8 @@ export interface MountRecord {
   pid: number
   mountpoint: string
   log: string
+  /** The upper dir it serves, if any (to find a container's mount). */
+  upperdir?: string
 }
 
 export function readRecord (mountpoint: string): MountRecord | null {
@@ -34,7 +36,7 @@ export function readRecord (mountpoint: string): MountRecord | null {
  * Runs `cliArgs` (a foreground mount) as a detached daemon and waits for it
  * to report. Resolves with the daemon's PID.
  */
-export async function startDaemon (cliMain: string, cliArgs: string[], mountpoint: string): Promise<number> {
+export async function startDaemon (cliMain: string, cliArgs: string[], mountpoint: string, upperdir?: string): Promise<number> {
   fs.mkdirSync(path.join(RUN_DIR, 'mounts'), { recursive: true })
   const log = recordPath(mountpoint).replace(/\.json$/, '.log')
   const out = fs.openSync(log, 'a')
@@ -55,7 +57,7 @@ export async function startDaemon (cliMain: string, cliArgs: string[], mountpoin
   if (result.startsWith('ok ')) {
     child.unref()
     ;(ready as unknown as { destroy(): void }).destroy()
-    const rec: MountRecord = { pid: child.pid!, mountpoint, log }
+    const rec: MountRecord = { pid: child.pid!, mountpoint, log, upperdir }
     const tmp = recordPath(mountpoint) + '.tmp'
     fs.writeFileSync(tmp, JSON.stringify(rec))
     fs.renameSync(tmp, recordPath(mountpoint))
@@ -68,6 +70,19 @@ export async function startDaemon (cliMain: string, cliArgs: string[], mountpoin
 }
 
 /** Running, not merely a zombie waiting for init to reap it. */
+/** Where the strata mount serving `upperdir` is, if one is. */
+export function mountedAt (upperdir: string): string | null {
+  let names: string[]
+  try { names = fs.readdirSync(path.join(RUN_DIR, 'mounts')) } catch { return null }
+  for (const n of names.filter((x) => x.endsWith('.json'))) {
+    try {
+      const rec = JSON.parse(fs.readFileSync(path.join(RUN_DIR, 'mounts', n), 'utf8')) as MountRecord
+      if (rec.upperdir === upperdir && isMounted(rec.mountpoint)) return rec.mountpoint
+    } catch { /* being written or removed */ }
+  }
+  return null
+}
+
 const alive = (pid: number): boolean => {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')

@@ -9,6 +9,7 @@
 import fs from 'node:fs'
 import { promisify } from 'node:util'
 import type { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import {
   native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_RDEV, S_SIZE, S_MTIME, S_MTIME_NS, type RawStat,
 } from '../native/binding.js'
@@ -135,4 +136,18 @@ export async function archiveLayer (dir: string, out: Writable, onProgress?: (s:
     native.close(root)
   }
   return stats
+}
+
+/** archiveLayer into a new file. */
+export async function archiveLayerToFile (dir: string, file: string): Promise<ArchiveStats> {
+  const ws = fs.createWriteStream(file, { flags: 'wx' })
+  try {
+    const stats = await archiveLayer(dir, ws)
+    ws.end()
+    await finished(ws)
+    return stats
+  } catch (err) {
+    ws.destroy()
+    throw err
+  }
 }

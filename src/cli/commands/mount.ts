@@ -5,9 +5,13 @@ import type { CommandModule } from 'yargs'
 import { parseMountArgs } from '../../fuse/mount-options.js'
 import { serve } from '../../fuse/serve.js'
 import { startDaemon } from '../../fuse/mount-daemon.js'
+import { openStore } from '../store-option.js'
+import { storeLayers } from '../../image/store-layers.js'
 
 interface Args {
-  mountpoint: string
+  what: string
+  mountpoint?: string
+  root?: string
   lowerdir?: string
   upperdir?: string
   workdir?: string
@@ -17,10 +21,12 @@ interface Args {
 }
 
 export const mountCommand: CommandModule<object, Args> = {
-  command: 'mount <mountpoint>',
-  describe: 'Mount lower layers (and an upper layer) as one directory through FUSE',
+  command: 'mount <what> [mountpoint]',
+  describe: 'Mount a container or an image from the store, or raw layers (--lowerdir …), as one directory through FUSE',
   builder: (y) => y
-    .positional('mountpoint', { type: 'string', demandOption: true, describe: 'where to mount' })
+    .positional('what', { type: 'string', demandOption: true, describe: 'a container or an image (then give a mountpoint), or the mountpoint of a raw mount' })
+    .positional('mountpoint', { type: 'string', describe: 'where to mount' })
+    .option('root', { type: 'string', describe: 'store directory (for containers and images)' })
     .option('lowerdir', { type: 'string', describe: 'lower layers, top first, separated by ":"' })
     .option('upperdir', { type: 'string', describe: 'the writable layer' })
     .option('workdir', { type: 'string', describe: 'scratch dir on the same filesystem as upperdir' })
@@ -29,9 +35,13 @@ export const mountCommand: CommandModule<object, Args> = {
     .option('debug', { type: 'boolean', describe: 'log every request (implies -f)' })
     .example('$0 mount --lowerdir /l2:/l1 --upperdir /u --workdir /w /mnt/x', 'a writable union')
     .example('$0 mount -o lowerdir=/l2:/l1,upperdir=/u,workdir=/w /mnt/x', 'fuse-overlayfs style')
-    .example('$0 mount --lowerdir /l2:/l1 /mnt/ro', 'a read-only view'),
+    .example('$0 mount --lowerdir /l2:/l1 /mnt/ro', 'a read-only view')
+    .example('$0 mount web /mnt/web', 'a container of the store (an image alone mounts read-only)'),
   handler: async (a) => {
-    const req = parseMountArgs({ mountpoint: a.mountpoint, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options: a.o === undefined ? [] : [a.o].flat(), debug: a.debug })
+    const options = a.o === undefined ? [] : [a.o].flat()
+    const req = a.mountpoint === undefined
+      ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
+      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug })
     if (a.f || a.debug) {
       process.exitCode = await serve(req) === 0 ? 0 : 1
       return
@@ -41,6 +51,6 @@ export const mountCommand: CommandModule<object, Args> = {
     if (req.upperdir && req.workdir) args.push('--upperdir', req.upperdir, '--workdir', req.workdir)
     if (req.fuseOptions.length) args.push('-o', req.fuseOptions.join(','))
     args.push(req.mountpoint)
-    await startDaemon(main, args, req.mountpoint)
+    await startDaemon(main, args, req.mountpoint, req.upperdir)
   },
 }

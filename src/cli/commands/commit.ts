@@ -1,0 +1,23 @@
+// strata commit: a container's changes as a new image.
+import type { CommandModule } from 'yargs'
+import { commitContainer } from '../../image/commit-container.js'
+import { openStore, withRoot, type RootArgs } from '../store-option.js'
+
+interface Args extends RootArgs { container: string, name?: string, m?: string, a?: string, c?: string | string[] }
+
+export const commitCommand: CommandModule<object, Args> = {
+  command: 'commit <container> [name]',
+  describe: "Create a new image from a container's changes",
+  builder: (y) => withRoot(y
+    .positional('container', { type: 'string', demandOption: true })
+    .positional('name', { type: 'string', describe: 'repository[:tag]' })
+    .option('m', { alias: 'message', type: 'string', describe: 'commit message' })
+    .option('a', { alias: 'author', type: 'string', describe: 'author, e.g. "Jane <j@x>"' })
+    .option('c', { alias: 'change', type: 'string', describe: 'apply a Dockerfile instruction; repeatable' })
+    .example('$0 commit -m greet -a "Jane <j@x>" -c \'CMD ["/bin/cat","/greeting"]\' web greeter:1', '')),
+  handler: async (a) => {
+    const store = openStore(a)
+    const r = await commitContainer(store, store.containers.get(a.container), a.name, { message: a.m, author: a.a, changes: a.c === undefined ? [] : [a.c].flat() })
+    process.stdout.write(r.id + '\n')
+  },
+}

@@ -1,0 +1,20 @@
+// strata image …: the image subcommands, one file each.
+import type { CommandModule } from 'yargs'
+import { imageImportCommand } from './image-import.js'
+import { imageLsCommand } from './image-ls.js'
+import { imageHistoryCommand } from './image-history.js'
+import { imageInspectCommand } from './image-inspect.js'
+import { imageTagCommand } from './image-tag.js'
+
+export const imageCommand: CommandModule = {
+  command: 'image <command>',
+  describe: 'Manage images',
+  builder: (y) => y
+    .command(imageImportCommand as CommandModule)
+    .command(imageLsCommand as CommandModule)
+    .command(imageHistoryCommand as CommandModule)
+    .command(imageInspectCommand as CommandModule)
+    .command(imageTagCommand as CommandModule)
+    .demandCommand(1, 'name an image command (strata image --help lists them)'),
+  handler: () => {},
+}

@@ -1,0 +1,34 @@
+// Turns an uncompressed layer tar (a temp file) into a stored layer: its
+// DiffID (sha256 of the tar), its gzip blob in the OCI layout, and its
+// extracted directory — each written once however many images share it.
+import fs from 'node:fs'
+import crypto from 'node:crypto'
+import zlib from 'node:zlib'
+import { pipeline } from 'node:stream/promises'
+import type { Store } from '../store/store.js'
+import { extractLayer } from './layer-extract.js'
+import { MT, UNCOMPRESSED_SIZE, type Descriptor } from './oci-types.js'
+
+export interface StoredLayer {
+  diffID: string
+  descriptor: Descriptor
+}
+
+export async function sha256File (file: string): Promise<string> {
+  const hash = crypto.createHash('sha256')
+  await pipeline(fs.createReadStream(file), hash)
+  return 'sha256:' + hash.digest('hex')
+}
+
+export async function addLayerFromTar (store: Store, tarFile: string): Promise<StoredLayer> {
+  const diffID = await sha256File(tarFile)
+  const size = fs.statSync(tarFile).size
+  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir).then(() => undefined))
+  // gzip level 6 with no name or time in its header: the same tar always
+  // compresses to the same blob.
+  const blob = await store.blobs.putStream(fs.createReadStream(tarFile).pipe(zlib.createGzip({ level: 6 })))
+  return {
+    diffID,
+    descriptor: { mediaType: MT.ociLayerGzip, digest: blob.digest, size: blob.size, annotations: { [UNCOMPRESSED_SIZE]: String(size) } },
+  }
+}

@@ -1,0 +1,20 @@
+// The directories a mount of a container or an image from the store is made
+// of: the image's extracted layers (top first) and, for a container, its
+// upper and work dirs.
+import type { Store } from '../store/store.js'
+import { resolveImage, loadImage } from './resolve-image.js'
+
+export interface StoreLayers {
+  lowerdir: string
+  upperdir?: string
+  workdir?: string
+}
+
+export function storeLayers (store: Store, what: string): StoreLayers {
+  const c = store.containers.find(what)
+  const img = c ? loadImage(store, c.manifest) : resolveImage(store, what)
+  const ids = [...img.config.rootfs.diff_ids].reverse()
+  const lowerdir = ids.map((id) => store.layers.require(id)).join(':')
+  if (!c) return { lowerdir }
+  return { lowerdir, upperdir: store.containers.upper(c), workdir: store.containers.work(c) }
+}

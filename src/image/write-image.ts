@@ -1,0 +1,19 @@
+// Stores an image: its config and manifest blobs, then its name in the index
+// (or a nameless entry). Returns the manifest descriptor.
+import type { Store } from '../store/store.js'
+import { MT, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+
+export function writeImage (store: Store, config: ImageConfig, layers: Descriptor[], name?: string): { manifest: Descriptor, configDigest: string } {
+  const cfg = store.blobs.putBytes(JSON.stringify(config))
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MT.ociManifest,
+    config: { mediaType: MT.ociConfig, digest: cfg.digest, size: cfg.size },
+    layers,
+  }
+  const m = store.blobs.putBytes(JSON.stringify(manifest))
+  const desc: Descriptor = { mediaType: MT.ociManifest, digest: m.digest, size: m.size }
+  if (name) store.index.tag(name, desc)
+  else store.index.addDangling(desc)
+  return { manifest: desc, configDigest: cfg.digest }
+}

@@ -1,0 +1,72 @@
+// Containers: a writable layer on an image. containers/<id>/ holds upper/,
+// work/ and config.json (name, image, created). Names are unique.
+import fs from 'node:fs'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import { errnoError } from '../union/errno-error.js'
+import { writeFileAtomic } from './atomic-file.js'
+import { removeTree } from '../union/remove-tree.js'
+import { native, C } from '../native/binding.js'
+
+export interface ContainerRecord {
+  id: string
+  name: string
+  /** The image's manifest digest. */
+  manifest: string
+  /** The name it was created from, for display. */
+  imageName: string
+  created: string
+}
+
+export class ContainerStore {
+  readonly dir: string
+
+  constructor (root: string) {
+    this.dir = path.join(root, 'containers')
+    fs.mkdirSync(this.dir, { recursive: true })
+  }
+
+  list (): ContainerRecord[] {
+    const out: ContainerRecord[] = []
+    for (const id of fs.readdirSync(this.dir)) {
+      try {
+        out.push(JSON.parse(fs.readFileSync(path.join(this.dir, id, 'config.json'), 'utf8')) as ContainerRecord)
+      } catch { /* a container being created or removed */ }
+    }
+    return out.sort((a, b) => a.created.localeCompare(b.created))
+  }
+
+  find (nameOrId: string): ContainerRecord | null {
+    const all = this.list()
+    return all.find((c) => c.name === nameOrId) ?? all.find((c) => c.id === nameOrId) ??
+      (nameOrId.length >= 4 ? all.filter((c) => c.id.startsWith(nameOrId)).at(0) ?? null : null)
+  }
+
+  get (nameOrId: string): ContainerRecord {
+    const c = this.find(nameOrId)
+    if (!c) throw errnoError('ENOENT', `no container "${nameOrId}" (strata container ls lists them)`)
+    return c
+  }
+
+  upper (c: ContainerRecord): string { return path.join(this.dir, c.id, 'upper') }
+  work (c: ContainerRecord): string { return path.join(this.dir, c.id, 'work') }
+
+  create (name: string | undefined, manifest: string, imageName: string): ContainerRecord {
+    const id = crypto.randomBytes(32).toString('hex')
+    const finalName = name ?? `strata_${id.slice(0, 8)}`
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(finalName)) throw errnoError('EINVAL', `invalid container name "${finalName}"`)
+    if (this.find(finalName)) throw errnoError('EEXIST', `a container named "${finalName}" exists already`)
+    const tmp = path.join(this.dir, `.tmp-${id}`)
+    fs.mkdirSync(path.join(tmp, 'upper'), { recursive: true })
+    fs.mkdirSync(path.join(tmp, 'work'))
+    const rec: ContainerRecord = { id, name: finalName, manifest, imageName, created: new Date().toISOString() }
+    writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(rec, null, 2) + '\n')
+    fs.renameSync(tmp, path.join(this.dir, id))
+    return rec
+  }
+
+  remove (c: ContainerRecord): void {
+    const fd = native.openat(C.AT_FDCWD, this.dir, C.O_RDONLY | C.O_DIRECTORY, 0)
+    try { removeTree(fd, c.id) } finally { native.close(fd) }
+  }
+}

@@ -1,0 +1,59 @@
+// Extracted layers, one directory per DiffID (layers/<hex>), in kernel
+// overlayfs format, shared by every image that has the layer. A layer dir
+// appears only complete: it is filled under a temp name and renamed.
+import fs from 'node:fs'
+import path from 'node:path'
+import { errnoError } from '../union/errno-error.js'
+import { fsyncDir } from './atomic-file.js'
+import { checkDigest } from './blob-store.js'
+
+export class LayerDirs {
+  readonly dir: string
+
+  constructor (root: string) {
+    this.dir = path.join(root, 'layers')
+    fs.mkdirSync(this.dir, { recursive: true })
+    // Half-extracted layers of a command that died.
+    for (const n of fs.readdirSync(this.dir)) if (n.startsWith('.tmp-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true })
+  }
+
+  path (diffID: string): string {
+    return path.join(this.dir, checkDigest(diffID).slice(7))
+  }
+
+  has (diffID: string): boolean {
+    return fs.existsSync(this.path(diffID))
+  }
+
+  /** Creates the layer dir with `fill(tmpDir)` unless it exists already. */
+  async install (diffID: string, fill: (dir: string) => Promise<void>): Promise<string> {
+    const dest = this.path(diffID)
+    if (fs.existsSync(dest)) return dest
+    const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
+    // A layer without a root entry gets the usual root mode, not mkdtemp's.
+    fs.chmodSync(tmp, 0o755)
+    try {
+      await fill(tmp)
+      fs.renameSync(tmp, dest)
+      fsyncDir(this.dir)
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+    return dest
+  }
+
+  /** The dir of a layer that must be there (for a mount). */
+  require (diffID: string): string {
+    const p = this.path(diffID)
+    if (!fs.existsSync(p)) throw errnoError('ENOENT', `layer ${diffID} is missing from the store (${p}); strata system check --repair re-extracts it`)
+    return p
+  }
+
+  list (): string[] {
+    return fs.readdirSync(this.dir).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n)
+  }
+
+  remove (diffID: string): void {
+    fs.rmSync(this.path(diffID), { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,37 @@
+// The image store at one root (default /var/lib/strata, or --root /
+// STRATA_ROOT): an OCI image layout (oci/), extracted layers (layers/),
+// containers (containers/), and the lock serialising changes.
+import fs from 'node:fs'
+import path from 'node:path'
+import { BlobStore } from './blob-store.js'
+import { ImageIndex } from './image-index.js'
+import { LayerDirs } from './layer-dirs.js'
+import { ContainerStore } from './container-store.js'
+import { withStoreLock } from './store-lock.js'
+
+export function defaultRoot (): string {
+  return process.env.STRATA_ROOT || '/var/lib/strata'
+}
+
+export class Store {
+  readonly blobs: BlobStore
+  readonly index: ImageIndex
+  readonly layers: LayerDirs
+  readonly containers: ContainerStore
+  readonly tmp: string
+
+  constructor (readonly root: string = defaultRoot()) {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 })
+    this.blobs = new BlobStore(path.join(root, 'oci'))
+    this.index = new ImageIndex(path.join(root, 'oci'))
+    this.layers = new LayerDirs(root)
+    this.containers = new ContainerStore(root)
+    this.tmp = path.join(root, 'tmp')
+    fs.mkdirSync(this.tmp, { recursive: true })
+  }
+
+  /** Runs `fn` holding the store's lock. */
+  locked<T> (fn: () => Promise<T> | T): Promise<T> {
+    return withStoreLock(this.root, fn)
+  }
+}
