@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <sys/xattr.h>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -319,7 +321,37 @@ void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
   Send(c, req);
 }
 
+// A lower-only file's (dirfd, name), if the fast path knows it.
+bool FastFile(fuse_ino_t ino, int* dirfd, std::string* name) {
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  auto it = fastNodes.find(ino);
+  if (it == fastNodes.end() || !it->second.openable) return false;
+  *dirfd = it->second.dirfd;
+  *name = it->second.name;
+  return true;
+}
+
+const char kPrivatePrefix[] = "trusted.overlay.";
+
+// Answers size queries (size 0) and reads alike, as the kernel expects.
+void ReplyXattrData(fuse_req_t req, size_t size, const std::function<ssize_t(char*, size_t)>& get) {
+  std::vector<char> buf(size);
+  ssize_t n = get(size ? buf.data() : nullptr, size);
+  if (n < 0) fuse_reply_err(req, errno);
+  else if (size == 0) fuse_reply_xattr(req, (size_t)n);
+  else fuse_reply_buf(req, buf.data(), (size_t)n);
+}
+
 void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  int dirfd;
+  std::string file;
+  if (FastFile(ino, &dirfd, &file)) {
+    // Overlay-internal names are invisible (the union answers the same).
+    if (strncmp(name, kPrivatePrefix, sizeof kPrivatePrefix - 1) == 0) { fuse_reply_err(req, EOPNOTSUPP); return; }
+    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
+    ReplyXattrData(req, size, [&](char* b, size_t n) { return lgetxattr(path.c_str(), name, b, n); });
+    return;
+  }
   Call* c = NewCall(OP_GETXATTR, ino);
   c->name = name;
   c->n[0] = (double)size;
@@ -327,6 +359,26 @@ void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
 }
 
 void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  int dirfd;
+  std::string file;
+  if (FastFile(ino, &dirfd, &file)) {
+    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
+    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+    std::vector<char> all(n > 0 ? (size_t)n : 0);
+    if (n > 0) n = llistxattr(path.c_str(), all.data(), all.size());
+    if (n < 0) { fuse_reply_err(req, errno); return; }
+    std::string shown;
+    for (ssize_t i = 0; i < n;) {
+      const char* x = all.data() + i;
+      size_t len = strnlen(x, (size_t)(n - i));
+      if (len && strncmp(x, kPrivatePrefix, sizeof kPrivatePrefix - 1) != 0) shown.append(x, len + 1);
+      i += (ssize_t)len + 1;
+    }
+    if (size == 0) fuse_reply_xattr(req, shown.size());
+    else if (shown.size() > size) fuse_reply_err(req, ERANGE);
+    else fuse_reply_buf(req, shown.data(), shown.size());
+    return;
+  }
   Call* c = NewCall(OP_LISTXATTR, ino);
   c->n[0] = (double)size;
   Send(c, req);
@@ -700,28 +752,21 @@ Napi::Value ReplyStatfs(const Napi::CallbackInfo& info) {
   REPLY_END
 }
 
-// replyDir(id, size, names, inos, types, offs): fills entries until the
-// buffer is full; returns how many went in.
-Napi::Value ReplyDir(const Napi::CallbackInfo& info) {
+// Fills a readdir reply with entries from add(req, i, buf, room), which
+// returns the room entry i needs (fuse_add_direntry*), until one does not
+// fit; returns how many went in (-1: the request is gone).
+template <typename Add>
+Napi::Value FillDir(const Napi::CallbackInfo& info, uint32_t n, Add add) {
   Napi::Env env = info.Env();
   std::lock_guard<std::mutex> g(reqMu);
   fuse_req_t req = Take(info);
   if (!req) return Napi::Number::New(env, -1);
   size_t size = (size_t)info[1].As<Napi::Number>().Int64Value();
-  Napi::Array names = info[2].As<Napi::Array>();
-  const double* inos = info[3].As<Napi::Float64Array>().Data();
-  const uint8_t* types = info[4].As<Napi::Uint8Array>().Data();
-  const double* offs = info[5].As<Napi::Float64Array>().Data();
   std::vector<char> buf(size);
   size_t used = 0;
-  uint32_t i = 0, n = names.Length();
+  uint32_t i = 0;
   for (; i < n; i++) {
-    std::string name = Latin1(names.Get(i));
-    struct stat st;
-    memset(&st, 0, sizeof st);
-    st.st_ino = (ino_t)inos[i];
-    st.st_mode = (mode_t)types[i] << 12;
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &st, (off_t)offs[i]);
+    size_t need = add(req, i, buf.data() + used, size - used);
     if (need > size - used) break;
     used += need;
   }
@@ -729,25 +774,33 @@ Napi::Value ReplyDir(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, i);
 }
 
+// replyDir(id, size, names, inos, types, offs)
+Napi::Value ReplyDir(const Napi::CallbackInfo& info) {
+  Napi::Array names = info[2].As<Napi::Array>();
+  const double* inos = info[3].As<Napi::Float64Array>().Data();
+  const uint8_t* types = info[4].As<Napi::Uint8Array>().Data();
+  const double* offs = info[5].As<Napi::Float64Array>().Data();
+  return FillDir(info, names.Length(), [&](fuse_req_t req, uint32_t i, char* buf, size_t room) {
+    std::string name = Latin1(names.Get(i));
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_ino = (ino_t)inos[i];
+    st.st_mode = (mode_t)types[i] << 12;
+    return fuse_add_direntry(req, buf, room, name.c_str(), &st, (off_t)offs[i]);
+  });
+}
+
 // replyDirPlus(id, size, names, offs, nodeids, attrs[], entryTimeouts, attrTimeouts):
 // JS has already counted which entries fit (and looked them up); a nodeid
 // of 0 marks "." and "..", for which the kernel takes no reference.
 Napi::Value ReplyDirPlus(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::lock_guard<std::mutex> g(reqMu);
-  fuse_req_t req = Take(info);
-  if (!req) return Napi::Number::New(env, -1);
-  size_t size = (size_t)info[1].As<Napi::Number>().Int64Value();
   Napi::Array names = info[2].As<Napi::Array>();
   const double* offs = info[3].As<Napi::Float64Array>().Data();
   const double* nodeids = info[4].As<Napi::Float64Array>().Data();
   Napi::Array attrs = info[5].As<Napi::Array>();
   const double* ets = info[6].As<Napi::Float64Array>().Data();
   const double* ats = info[7].As<Napi::Float64Array>().Data();
-  std::vector<char> buf(size);
-  size_t used = 0;
-  uint32_t i = 0, n = names.Length();
-  for (; i < n; i++) {
+  return FillDir(info, names.Length(), [&](fuse_req_t req, uint32_t i, char* buf, size_t room) {
     std::string name = Latin1(names.Get(i));
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
@@ -755,21 +808,8 @@ Napi::Value ReplyDirPlus(const Napi::CallbackInfo& info) {
     ToStat(attrs.Get(i), &e.attr);
     e.entry_timeout = ets[i];
     e.attr_timeout = ats[i];
-    size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &e, (off_t)offs[i]);
-    if (need > size - used) break;
-    used += need;
-  }
-  fuse_reply_buf(req, buf.data(), used);
-  return Napi::Number::New(env, i);
-}
-
-// Tells the kernel to drop a cached name (used when the tree changes in a way
-// the kernel did not see, e.g. a merged directory's listing cache).
-Napi::Value NotifyInvalEntry(const Napi::CallbackInfo& info) {
-  if (!se || ended) return info.Env().Undefined();
-  std::string name = Latin1(info[1]);
-  fuse_lowlevel_notify_inval_entry(se, (fuse_ino_t)info[0].As<Napi::Number>().Int64Value(), name.c_str(), name.size());
-  return info.Env().Undefined();
+    return fuse_add_direntry_plus(req, buf, room, name.c_str(), &e, (off_t)offs[i]);
+  });
 }
 
 // Drops the kernel's cached attributes of a node (offset -1: attributes only,
@@ -807,7 +847,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyEntry", ReplyEntry},   {"replyCreate", ReplyCreate},   {"replyAttr", ReplyAttr},
       {"replyReadlink", ReplyReadlink}, {"replyOpen", ReplyOpen},   {"replyBuf", ReplyBuf},
       {"replyXattrSize", ReplyXattrSize}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
-      {"replyDirPlus", ReplyDirPlus}, {"notifyInvalEntry", NotifyInvalEntry},
+      {"replyDirPlus", ReplyDirPlus},
       {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));

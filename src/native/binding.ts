@@ -92,7 +92,6 @@ export interface Native {
   /** Returns how many entries fitted (-1: request gone). */
   replyDir(id: number, size: number, names: string[], inos: Float64Array, types: Uint8Array, offs: Float64Array): number
   replyDirPlus(id: number, size: number, names: string[], offs: Float64Array, nodeids: Float64Array, attrs: RawStat[], entryTimeouts: Float64Array, attrTimeouts: Float64Array): number
-  notifyInvalEntry(parent: number, name: string): void
   /** Drops the kernel's cached attributes of a node. */
   notifyInvalInode(nodeid: number): void
   /**

@@ -2,22 +2,21 @@
 import type { CommandModule } from 'yargs'
 import { commitContainer } from '../../image/commit-container.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withChanges, changesOf, type ChangeArgs } from '../change-options.js'
 
-interface Args extends RootArgs { container: string, name?: string, m?: string, a?: string, c?: string | string[] }
+interface Args extends RootArgs, ChangeArgs { container: string, name?: string, a?: string }
 
 export const commitCommand: CommandModule<object, Args> = {
   command: 'commit <container> [name]',
   describe: "Create a new image from a container's changes",
-  builder: (y) => withRoot(y
+  builder: (y) => withRoot(withChanges(y, 'commit message')
     .positional('container', { type: 'string', demandOption: true })
     .positional('name', { type: 'string', describe: 'repository[:tag]' })
-    .option('m', { alias: 'message', type: 'string', describe: 'commit message' })
     .option('a', { alias: 'author', type: 'string', describe: 'author, e.g. "Jane <j@x>"' })
-    .option('c', { alias: 'change', type: 'string', describe: 'apply a Dockerfile instruction; repeatable' })
     .example('$0 commit -m greet -a "Jane <j@x>" -c \'CMD ["/bin/cat","/greeting"]\' web greeter:1', '')),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await commitContainer(store, store.containers.get(a.container), a.name, { message: a.m, author: a.a, changes: a.c === undefined ? [] : [a.c].flat() })
+    const r = await commitContainer(store, store.containers.get(a.container), a.name, { message: a.m, author: a.a, changes: changesOf(a) })
     process.stdout.write(r.id + '\n')
   },
 }

@@ -2,21 +2,20 @@
 import type { CommandModule } from 'yargs'
 import { importImage } from '../../image/import-image.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withChanges, changesOf, type ChangeArgs } from '../change-options.js'
 
-interface Args extends RootArgs { source: string, name?: string, m?: string, c?: string | string[] }
+interface Args extends RootArgs, ChangeArgs { source: string, name?: string }
 
 export const imageImportCommand: CommandModule<object, Args> = {
   command: 'import <source> [name]',
   describe: 'Import a rootfs tarball, gzipped tarball, directory or - (stdin) as an image',
-  builder: (y) => withRoot(y
+  builder: (y) => withRoot(withChanges(y, 'history comment')
     .positional('source', { type: 'string', demandOption: true })
     .positional('name', { type: 'string', describe: 'repository[:tag]' })
-    .option('m', { alias: 'message', type: 'string', describe: 'history comment' })
-    .option('c', { alias: 'change', type: 'string', describe: 'apply a Dockerfile instruction (CMD, ENV, …); repeatable' })
     .example('$0 image import rootfs.tar.gz debian:12 -m base -c \'CMD ["/bin/sh"]\'', '')),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await importImage(store, a.source, a.name, { message: a.m, changes: a.c === undefined ? [] : [a.c].flat() })
+    const r = await importImage(store, a.source, a.name, { message: a.m, changes: changesOf(a) })
     process.stdout.write(r.id + '\n')
   },
 }
