@@ -69,17 +69,22 @@ uint64_t nextId = 1;
 bool ended = false;
 bool debug = false;
 
-// The fast path: nodes whose answers never change (entries that live only in
-// immutable lower layers), registered by JS, so that GETATTR and read-only
-// OPEN are answered here on the loop thread with no JS round trip. JS drops
-// an entry before the node can change (copy-up, removal, forget); the
-// directory fd stays open while the node is registered.
+// The fast path, registered by JS so that the loop threads answer without a
+// JS round trip:
+// - lower-only nodes, whose answers never change: GETATTR from the stored
+//   attributes, read-only OPEN and xattr reads of files at (dirfd, name);
+// - upper non-directories (live): GETATTR by fstatat with the union's st_ino,
+//   OPEN in any mode, xattr reads — all at (dirfd, name) in the upper dir.
+// JS drops an entry before the node can move or change kind (copy-up,
+// rename, removal, forget); the directory fd stays open while it is here.
 struct FastNode {
   int dirfd;
   std::string name;
   bool openable;
+  bool upper;
   struct stat attr;
   double attrTimeout;
+  double ino;
 };
 std::shared_mutex fastMu;
 std::unordered_map<uint64_t, FastNode> fastNodes;
@@ -163,9 +168,18 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   {
     std::shared_lock<std::shared_mutex> g(fastMu);
     auto it = fastNodes.find(ino);
-    if (it != fastNodes.end()) {
+    if (it != fastNodes.end() && !it->second.upper) {
       fuse_reply_attr(req, &it->second.attr, it->second.attrTimeout);
       return;
+    }
+    if (it != fastNodes.end()) {
+      struct stat st;
+      if (fstatat(it->second.dirfd, it->second.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        st.st_ino = (ino_t)it->second.ino;
+        // Hard links are separate nodes to the kernel: keep link counts fresh.
+        fuse_reply_attr(req, &st, st.st_nlink > 1 ? 0 : it->second.attrTimeout);
+        return;
+      }
     }
   }
   Call* c = NewCall(OP_GETATTR, ino);
@@ -239,26 +253,30 @@ void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* n
 }
 
 void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC)) {
-    int dirfd = -1;
-    std::string name;
-    {
-      std::shared_lock<std::shared_mutex> g(fastMu);
-      auto it = fastNodes.find(ino);
-      if (it != fastNodes.end() && it->second.openable) {
-        dirfd = it->second.dirfd;
-        name = it->second.name;
-      }
+  bool readOnly = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
+  int dirfd = -1;
+  bool upper = false;
+  std::string name;
+  {
+    std::shared_lock<std::shared_mutex> g(fastMu);
+    auto it = fastNodes.find(ino);
+    if (it != fastNodes.end() && it->second.openable && (readOnly || it->second.upper)) {
+      dirfd = it->second.dirfd;
+      name = it->second.name;
+      upper = it->second.upper;
     }
+  }
+  {
     if (dirfd >= 0) {
-      int flags = fi->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_NOCTTY | O_DIRECT);
+      // The kernel gives write offsets: no O_APPEND on the backing fd.
+      int flags = fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT | (upper ? 0 : O_TRUNC));
       int fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         fuse_reply_err(req, errno);
         return;
       }
       fi->fh = (uint64_t)fd;
-      fi->keep_cache = 1;  // immutable: keep the page cache across opens
+      fi->keep_cache = !upper;  // immutable lowers keep the page cache across opens
       if (fuse_reply_open(req, fi) == -ENOENT) close(fd);
       return;
     }
@@ -325,7 +343,7 @@ void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* v
 bool FastFile(fuse_ino_t ino, int* dirfd, std::string* name) {
   std::shared_lock<std::shared_mutex> g(fastMu);
   auto it = fastNodes.find(ino);
-  if (it == fastNodes.end() || !it->second.openable) return false;
+  if (it == fastNodes.end() || it->second.dirfd < 0) return false;
   *dirfd = it->second.dirfd;
   *name = it->second.name;
   return true;
@@ -828,6 +846,23 @@ Napi::Value FastSet(const Napi::CallbackInfo& info) {
   ToStat(info[3], &f.attr);
   f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
   f.openable = info[5].ToBoolean();
+  f.upper = false;
+  f.ino = (double)f.attr.st_ino;
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
+  return info.Env().Undefined();
+}
+
+// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout)
+Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
+  FastNode f;
+  f.dirfd = info[1].As<Napi::Number>().Int32Value();
+  f.name = Latin1(info[2]);
+  f.ino = info[3].As<Napi::Number>().DoubleValue();
+  f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
+  f.openable = true;
+  f.upper = true;
+  memset(&f.attr, 0, sizeof f.attr);
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
   return info.Env().Undefined();
@@ -848,7 +883,8 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyReadlink", ReplyReadlink}, {"replyOpen", ReplyOpen},   {"replyBuf", ReplyBuf},
       {"replyXattrSize", ReplyXattrSize}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
       {"replyDirPlus", ReplyDirPlus},
-      {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet}, {"fastDrop", FastDrop},
+      {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet},
+      {"fastSetUpper", FastSetUpper}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

@@ -83,14 +83,20 @@ export class LowLevelAdapter {
   }
 
   /**
-   * A node that lives only in lower layers never changes until the union
-   * says so (changed()): native code may answer its GETATTR, and its
-   * read-only OPEN, without a round trip to JS.
+   * Hands a node to the native fast path: a lower-only node never changes
+   * until the union says so (changed()); an upper file is answered live from
+   * its backing file until it moves or goes.
    */
   private remember (n: Node, attr: RawStat): void {
-    if (n.upper || n.unlinked || this.fast.has(n.id)) return
-    const loc = this.fs.lowerLocation(n)
-    native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
+    if (n.unlinked || this.fast.has(n.id)) return
+    if (n.upper) {
+      const up = this.fs.upperLocation(n)
+      if (!up) return
+      native.fastSetUpper(n.id, up.dirfd, up.name, n.ino, this.fs.timeout)
+    } else {
+      const loc = this.fs.lowerLocation(n)
+      native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
+    }
     this.fast.add(n.id)
   }
 
@@ -117,7 +123,11 @@ export class LowLevelAdapter {
         return
       }
       case FuseOp.SETATTR:
-        return fs.setattr(ino, a[0], a[1], a[2]).then((attr) => { native.replyAttr(id, attr, fs.attrTimeout(fs.node(ino), attr)) })
+        return fs.setattr(ino, a[0], a[1], a[2]).then((attr) => {
+          const n = fs.node(ino)
+          native.replyAttr(id, attr, fs.attrTimeout(n, attr))
+          this.remember(n, attr)
+        })
       case FuseOp.READLINK:
         native.replyReadlink(id, fs.readlink(ino))
         return
@@ -147,6 +157,7 @@ export class LowLevelAdapter {
       case FuseOp.CREATE:
         return fs.create(ino, a[0], a[1], a[2], a[3], a[4]).then((e) => {
           native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
+          this.remember(e.node, e.attr)
         })
       case FuseOp.OPENDIR:
         // Every change to a directory goes through this mount, and the kernel

@@ -100,6 +100,12 @@ export interface Native {
    * The caller keeps dirfd open until fastDrop(nodeid).
    */
   fastSet(nodeid: number, dirfd: number, name: string, attr: RawStat, attrTimeout: number, openable: boolean): void
+  /**
+   * Registers an upper non-directory at (dirfd, name): GETATTR (with st_ino
+   * replaced by `ino`), OPEN in any mode and xattr reads are then answered
+   * natively, live from the upper file.
+   */
+  fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number): void
   fastDrop(nodeid: number): void
 }
 

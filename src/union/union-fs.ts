@@ -557,6 +557,9 @@ export class UnionFs {
     await this.ensureUpper(src)
     await this.ensureUpper(newParent)
     if (exchange && dst) await this.ensureUpper(dst)
+    // Both names are about to point elsewhere.
+    this.onChange(src.id)
+    if (dst) this.onChange(dst.id)
     const ud = parent.upperFd, nd = newParent.upperFd
     const dstUpper = native.lstatAtOrNull(nd, newName)
     const dstWhiteout = dstUpper !== null && isWhiteout(dstUpper)
@@ -674,6 +677,12 @@ export class UnionFs {
     if (!ld) return null
     const dirfd = this.layers[n.lower].fdOf(ld.dir)
     return dirfd >= 0 ? { dirfd, name: n.name } : null
+  }
+
+  /** Where an upper non-directory lives: its parent's upper fd and its name. */
+  upperLocation (n: Node): { dirfd: number, name: string } | null {
+    if (!n.upper || n.unlinked || n.type === S_IFDIR || n.copyUp || !n.parent || n.parent.upperFd < 0) return null
+    return { dirfd: n.parent.upperFd, name: n.name }
   }
 
   dirHandle (h: number): DirHandle {
