@@ -20,10 +20,15 @@ export async function sha256File (file: string): Promise<string> {
   return 'sha256:' + hash.digest('hex')
 }
 
+/** Extracts the layer dir for `diffID` from its uncompressed tar, once. */
+export async function installLayerDir (store: Store, diffID: string, tarFile: string): Promise<void> {
+  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir).then(() => undefined))
+}
+
 export async function addLayerFromTar (store: Store, tarFile: string): Promise<StoredLayer> {
   const diffID = await sha256File(tarFile)
   const size = fs.statSync(tarFile).size
-  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir).then(() => undefined))
+  await installLayerDir(store, diffID, tarFile)
   // gzip level 6 with no name or time in its header: the same tar always
   // compresses to the same blob.
   const blob = await store.blobs.putStream(fs.createReadStream(tarFile).pipe(zlib.createGzip({ level: 6 })))

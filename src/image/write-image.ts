@@ -3,8 +3,9 @@
 import type { Store } from '../store/store.js'
 import { MT, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
 
-export function writeImage (store: Store, config: ImageConfig, layers: Descriptor[], name?: string): { manifest: Descriptor, configDigest: string } {
-  const cfg = store.blobs.putBytes(JSON.stringify(config))
+export function writeImage (store: Store, config: ImageConfig | Buffer, layers: Descriptor[], name?: string): { manifest: Descriptor, configDigest: string } {
+  // A loaded image keeps its config's exact bytes: its ID is their digest.
+  const cfg = store.blobs.putBytes(Buffer.isBuffer(config) ? config : JSON.stringify(config))
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MT.ociManifest,

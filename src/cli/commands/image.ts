@@ -5,6 +5,8 @@ import { imageLsCommand } from './image-ls.js'
 import { imageHistoryCommand } from './image-history.js'
 import { imageInspectCommand } from './image-inspect.js'
 import { imageTagCommand } from './image-tag.js'
+import { imageRmCommand, imagePruneCommand } from './image-rm.js'
+import { imageSaveCommand, imageLoadCommand } from './image-save.js'
 
 export const imageCommand: CommandModule = {
   command: 'image <command>',
@@ -15,6 +17,10 @@ export const imageCommand: CommandModule = {
     .command(imageHistoryCommand as CommandModule)
     .command(imageInspectCommand as CommandModule)
     .command(imageTagCommand as CommandModule)
+    .command(imageRmCommand as CommandModule)
+    .command(imagePruneCommand as CommandModule)
+    .command(imageSaveCommand as CommandModule)
+    .command(imageLoadCommand as CommandModule)
     .demandCommand(1, 'name an image command (strata image --help lists them)'),
   handler: () => {},
 }

@@ -1,0 +1,44 @@
+// `strata image rm`: untag; when the last name goes, the image goes too
+// (and then whatever only it used), unless a container still uses it.
+import type { Store } from '../store/store.js'
+import { errnoError } from '../union/errno-error.js'
+import { parseReference } from './reference.js'
+import { resolveImage } from './resolve-image.js'
+import { collectGarbage } from './collect-garbage.js'
+
+export interface RemoveResult {
+  untagged: string[]
+  deleted: string | null
+}
+
+export function removeImage (store: Store, ref: string, force = false): RemoveResult {
+  const img = resolveImage(store, ref)
+  const byName = !ref.startsWith('sha256:') && !/^[0-9a-f]{4,64}$/.test(ref)
+  const names = byName ? [parseReference(ref).name] : img.names
+  if (!byName && img.names.length > 1 && !force) {
+    throw errnoError('EBUSY', `image ${ref} has several names (${img.names.join(', ')}): remove them by name, or use -f`)
+  }
+  const last = names.length >= img.names.length
+  const users = store.containers.list().filter((c) => c.manifest === img.manifestDigest)
+  if (last && users.length && !force) {
+    throw errnoError('EBUSY', `image ${ref} is used by container ${users.map((c) => c.name).join(', ')}: remove it first, or use -f`)
+  }
+  for (const n of names) store.index.untag(n)
+  if (!last) return { untagged: names, deleted: null }
+  store.index.drop(img.manifestDigest)
+  collectGarbage(store)
+  return { untagged: names, deleted: img.configDigest }
+}
+
+/** Removes dangling images (no name, no container) and everything unused. */
+export function pruneImages (store: Store): { images: string[], bytes: number } {
+  const used = new Set(store.containers.list().map((c) => c.manifest))
+  const images: string[] = []
+  for (const m of store.index.entries()) {
+    if (m.annotations?.['org.opencontainers.image.ref.name'] || used.has(m.digest)) continue
+    store.index.drop(m.digest)
+    images.push(m.digest)
+  }
+  const { bytes } = collectGarbage(store)
+  return { images, bytes }
+}
