@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <memory>
 #include <cstdio>
 #include <cerrno>
 #include <cstring>
@@ -64,7 +66,38 @@ std::string mountpoint;
 Tsfn tsfn;
 std::thread loopThread;
 std::mutex reqMu;
-std::unordered_map<uint64_t, fuse_req_t> reqs;
+struct Pending {
+  fuse_req_t req;
+  bool mutating;
+};
+std::unordered_map<uint64_t, Pending> reqs;
+
+// Pausing for a consistent commit: while `paused`, every operation that can
+// change the upper layer waits before it starts; `inflight` counts those
+// under way (native ones until they return, JS ones until their reply), so
+// the pauser knows when the upper has stopped moving. Lock order: reqMu, then
+// pauseMu.
+std::mutex pauseMu;
+std::condition_variable pauseCv;
+bool paused = false;
+int inflight = 0;
+
+void MutBegin() {
+  std::unique_lock<std::mutex> l(pauseMu);
+  pauseCv.wait(l, [] { return !paused; });
+  inflight++;
+}
+
+void MutDone() {
+  std::lock_guard<std::mutex> l(pauseMu);
+  inflight--;
+  pauseCv.notify_all();
+}
+
+struct MutScope {
+  MutScope() { MutBegin(); }
+  ~MutScope() { MutDone(); }
+};
 uint64_t nextId = 1;
 bool ended = false;
 bool debug = false;
@@ -89,21 +122,36 @@ struct FastNode {
 std::shared_mutex fastMu;
 std::unordered_map<uint64_t, FastNode> fastNodes;
 
-uint64_t Track(fuse_req_t req) {
+uint64_t Track(fuse_req_t req, bool mutating) {
   std::lock_guard<std::mutex> g(reqMu);
   uint64_t id = nextId++;
-  reqs.emplace(id, req);
+  reqs.emplace(id, Pending{req, mutating});
   return id;
 }
 
+bool Mutating(const Call* c) {
+  switch (c->op) {
+    case OP_SETATTR: case OP_MKNOD: case OP_MKDIR: case OP_UNLINK: case OP_RMDIR: case OP_SYMLINK:
+    case OP_RENAME: case OP_LINK: case OP_CREATE: case OP_SETXATTR: case OP_REMOVEXATTR:
+      return true;
+    case OP_OPEN:  // a write open may copy up
+      return ((int)c->n[0] & O_ACCMODE) != O_RDONLY || ((int)c->n[0] & O_TRUNC);
+    default:
+      return false;
+  }
+}
+
 void Send(Call* c, fuse_req_t req) {
-  if (req) c->id = Track(req);
+  bool mutating = req && Mutating(c);
+  if (mutating) MutBegin();
+  if (req) c->id = Track(req, mutating);
   if (tsfn.NonBlockingCall(c) != napi_ok) {
     if (req) {
       std::lock_guard<std::mutex> g(reqMu);
       reqs.erase(c->id);
       fuse_reply_err(req, EIO);
     }
+    if (mutating) MutDone();
     delete c;
   }
 }
@@ -270,7 +318,12 @@ void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     if (dirfd >= 0) {
       // The kernel gives write offsets: no O_APPEND on the backing fd.
       int flags = fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT | (upper ? 0 : O_TRUNC));
-      int fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+      int fd;
+      {
+        // O_TRUNC changes the file: it waits for a pause like a write.
+        std::unique_ptr<MutScope> hold(flags & O_TRUNC ? new MutScope() : nullptr);
+        fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+      }
       if (fd < 0) {
         fuse_reply_err(req, errno);
         return;
@@ -423,6 +476,7 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
   out.buf[0].flags = (enum fuse_buf_flags)(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
   out.buf[0].fd = (int)fi->fh;
   out.buf[0].pos = off;
+  MutScope hold;
   ssize_t n = fuse_buf_copy(&out, in, (enum fuse_buf_copy_flags)0);
   if (n < 0) fuse_reply_err(req, (int)-n);
   else fuse_reply_write(req, (size_t)n);
@@ -441,6 +495,7 @@ void ll_fsync(fuse_req_t req, fuse_ino_t, int datasync, struct fuse_file_info* f
 }
 
 void ll_fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len, struct fuse_file_info* fi) {
+  MutScope hold;
   int r = fallocate((int)fi->fh, mode, off, len);
   fuse_reply_err(req, r < 0 ? errno : 0);
 }
@@ -454,6 +509,7 @@ void ll_lseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, struct fuse_fil
 void ll_copy_file_range(fuse_req_t req, fuse_ino_t, off_t off_in, struct fuse_file_info* fi_in, fuse_ino_t,
                         off_t off_out, struct fuse_file_info* fi_out, size_t len, int flags) {
   loff_t in = off_in, out = off_out;
+  MutScope hold;
   ssize_t n = copy_file_range((int)fi_in->fh, &in, (int)fi_out->fh, &out, len, (unsigned)flags);
   if (n < 0) fuse_reply_err(req, errno);
   else fuse_reply_write(req, (size_t)n);
@@ -544,6 +600,7 @@ void RunLoop() {
   {
     std::lock_guard<std::mutex> g(reqMu);
     ended = true;
+    for (auto& p : reqs) if (p.second.mutating) MutDone();
     reqs.clear();
     fuse_session_unmount(se);
     fuse_session_destroy(se);
@@ -638,7 +695,8 @@ fuse_req_t Take(const Napi::CallbackInfo& info) {
   uint64_t id = (uint64_t)info[0].As<Napi::Number>().Int64Value();
   auto it = reqs.find(id);
   if (it == reqs.end()) return nullptr;
-  fuse_req_t r = it->second;
+  fuse_req_t r = it->second.req;
+  if (it->second.mutating) MutDone();
   reqs.erase(it);
   return r;
 }
@@ -874,6 +932,20 @@ Napi::Value FastDrop(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fusePause(on): stop (or let go) new changes to the upper layer.
+Napi::Value Pause(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> l(pauseMu);
+  paused = info[0].ToBoolean();
+  pauseCv.notify_all();
+  return info.Env().Undefined();
+}
+
+// fuseInflight(): changes under way (0 once a pause has taken hold).
+Napi::Value Inflight(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> l(pauseMu);
+  return Napi::Number::New(info.Env(), inflight);
+}
+
 }  // namespace
 
 void InitFuseSession(Napi::Env env, Napi::Object e) {
@@ -884,7 +956,8 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyXattrSize", ReplyXattrSize}, {"replyStatfs", ReplyStatfs}, {"replyDir", ReplyDir},
       {"replyDirPlus", ReplyDirPlus},
       {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet},
-      {"fastSetUpper", FastSetUpper}, {"fastDrop", FastDrop},
+      {"fastSetUpper", FastSetUpper},
+      {"fusePause", Pause}, {"fuseInflight", Inflight}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 }

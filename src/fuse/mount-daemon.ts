@@ -12,7 +12,7 @@ import { isMounted } from './mount-options.js'
 
 const RUN_DIR = process.env.STRATA_RUN_DIR ?? '/run/strata'
 
-function recordPath (mountpoint: string): string {
+export function recordPath (mountpoint: string): string {
   return path.join(RUN_DIR, 'mounts', encodeURIComponent(mountpoint) + '.json')
 }
 

@@ -9,6 +9,7 @@ import { UpperDir } from '../union/upper-dir.js'
 import { UnionFs } from '../union/union-fs.js'
 import { LowLevelAdapter } from './lowlevel-adapter.js'
 import type { MountRequest } from './mount-options.js'
+import { servePauseRequests } from './pause-control.js'
 
 function tell (line: string): void {
   const fd = Number(process.env.STRATA_READY_FD)
@@ -34,10 +35,12 @@ export async function serve (req: MountRequest): Promise<number> {
     tell(`error ${(err as Error).message}`)
     throw err
   }
+  let stopPause = (): void => {}
   return await new Promise<number>((resolve, reject) => {
     adapter = new LowLevelAdapter(union, {
       debug: req.debug,
       onExit: (code) => {
+        stopPause()
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         resolve(code)
@@ -60,6 +63,7 @@ export async function serve (req: MountRequest): Promise<number> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
+    stopPause = servePauseRequests(req.mountpoint)
     tell(`ok ${process.pid}`)
   })
 }

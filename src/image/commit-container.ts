@@ -18,18 +18,22 @@ export interface CommitOptions {
   message?: string
   author?: string
   changes?: string[]
+  /** Runs the read of the upper dir; a mounted container's caller holds its writes meanwhile. */
+  hold?: <T>(read: () => Promise<T>) => Promise<T>
 }
 
 export async function commitContainer (store: Store, c: ContainerRecord, name: string | undefined, opts: CommitOptions = {}): Promise<{ id: string, manifest: string }> {
   const ref = name ? parseReference(name).name : undefined
   const base = loadImage(store, c.manifest)
   const upper = store.containers.upper(c)
-  const empty = fs.readdirSync(upper).length === 0
   const tar = tempName(path.join(store.tmp, 'commit.tar'))
+  const hold = opts.hold ?? (<T>(read: () => Promise<T>) => read())
   try {
-    if (!empty) {
+    const empty = await hold(async () => {
+      if (fs.readdirSync(upper).length === 0) return true
       await archiveLayerToFile(upper, tar)
-    }
+      return false
+    })
     return await store.locked(async () => {
       const created = new Date().toISOString()
       const config: ImageConfig = JSON.parse(JSON.stringify(base.config)) as ImageConfig

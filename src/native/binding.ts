@@ -79,6 +79,10 @@ export interface Native {
 
   fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean): void
   fuseUnmount(): void
+  /** Holds (true) or releases new changes to the upper layer, native and JS alike. */
+  fusePause(on: boolean): void
+  /** Changes under way; 0 once a pause has taken hold. */
+  fuseInflight(): number
   /** Each reply returns false if the request was already answered or the session ended. */
   replyErr(id: number, errno: number): boolean
   replyEntry(id: number, nodeid: number, generation: number, attr: RawStat, entryTimeout: number, attrTimeout: number): boolean

@@ -41,6 +41,7 @@ t.test('import, change in a container, commit, history; umoci and skopeo read th
   execFileSync('chroot', [`${dir}/mnt`, '/bin/sh', '-c', 'echo hi > /greeting; rm /etc/motd; echo changed > /etc/keep; rm -rf /usr/share/doc; mkdir /usr/share/doc; echo new > /usr/share/doc/c'])
   const live = tree(`${dir}/mnt`)
   run('umount', `${dir}/mnt`)
+  t.equal(run('diff', 'web'), 'C /etc\nC /etc/keep\nD /etc/motd\nA /greeting\nC /usr\nC /usr/share\nC /usr/share/doc\nA /usr/share/doc/c\n', 'strata diff, like docker diff')
   const newId = run('commit', '-m', 'greet', '-a', 'Jane <j@x>', '-c', 'CMD ["/bin/cat","/greeting"]', '-c', 'ENV A=1 B="two words"', 'web', 'greeter:1').trim()
   t.not(newId, id)
   const history = run('image', 'history', 'greeter:1')
@@ -102,4 +103,37 @@ t.close()`])
   t.notOk(fs.existsSync(path.join(dir, '..', 'escape')))
   fs.writeFileSync(`${dir}/store/oci/index.json`, '{not json')
   t.match(fail('image', 'ls'), /store index .* is corrupt/)
+})
+
+t.test('commit of a mounted container holds its writes while the upper is read', async (t) => {
+  const { dir, run } = setup(t)
+  const { withMountPaused } = await import('../../src/fuse/pause-control.js')
+  run('image', 'import', `${dir}/rootfs`, 'base:1')
+  run('container', 'create', '--name', 'busy', 'base:1')
+  run('mount', 'busy', `${dir}/mnt`)
+  const { spawn } = await import('node:child_process')
+  const writer = spawn('sh', ['-c', `while :; do echo line >> ${dir}/mnt/log; done`], { stdio: 'ignore' })
+  t.teardown(() => { writer.kill('SIGKILL') })
+  const upperLog = (): number => {
+    const c = JSON.parse(run('container', 'inspect', 'busy'))[0]
+    return fs.statSync(`${c.UpperDir}/log`, { throwIfNoEntry: false })?.size ?? 0
+  }
+  while (upperLog() === 0) await new Promise((r) => setTimeout(r, 20))
+  const [during, later] = await withMountPaused(`${dir}/mnt`, async () => {
+    const a = upperLog()
+    await new Promise((r) => setTimeout(r, 500))
+    return [a, upperLog()]
+  })
+  t.equal(later, during, 'no byte reaches the upper dir while paused')
+  await new Promise((r) => setTimeout(r, 300))
+  t.ok(upperLog() > later, 'writes go on after the pause')
+  const id = run('commit', 'busy', 'busy:1').trim()
+  t.match(id, /^sha256:/, 'commit of the mounted container succeeds')
+  writer.kill('SIGKILL')
+  await new Promise((r) => writer.on('exit', r))
+  run('umount', `${dir}/mnt`)
+  run('mount', 'busy:1', `${dir}/mnt2`)
+  const text = fs.readFileSync(`${dir}/mnt2/log`, 'utf8')
+  t.match(text, /^(line\n)+$/, 'the committed log is whole lines')
+  run('umount', `${dir}/mnt2`)
 })

@@ -1,6 +1,8 @@
 // strata commit: a container's changes as a new image.
 import type { CommandModule } from 'yargs'
 import { commitContainer } from '../../image/commit-container.js'
+import { mountedAt } from '../../fuse/mount-daemon.js'
+import { withMountPaused } from '../../fuse/pause-control.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withChanges, changesOf, type ChangeArgs } from '../change-options.js'
 
@@ -16,7 +18,11 @@ export const commitCommand: CommandModule<object, Args> = {
     .example('$0 commit -m greet -a "Jane <j@x>" -c \'CMD ["/bin/cat","/greeting"]\' web greeter:1', '')),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await commitContainer(store, store.containers.get(a.container), a.name, { message: a.m, author: a.a, changes: changesOf(a) })
+    const c = store.containers.get(a.container)
+    // A mounted container keeps running: its writes wait while the upper is read.
+    const mnt = mountedAt(store.containers.upper(c))
+    const hold = mnt ? <T>(read: () => Promise<T>) => withMountPaused(mnt, read) : undefined
+    const r = await commitContainer(store, c, a.name, { message: a.m, author: a.a, changes: changesOf(a), hold })
     process.stdout.write(r.id + '\n')
   },
 }

@@ -10,6 +10,22 @@ import { mountedAt } from '../../fuse/mount-daemon.js'
 interface CreateArgs extends RootArgs { image: string, name?: string }
 interface ListArgs extends RootArgs { format?: string, q?: boolean }
 interface RmArgs extends RootArgs { container: string[], f?: boolean }
+interface InspectArgs extends RootArgs { container: string[] }
+
+const inspect: CommandModule<object, InspectArgs> = {
+  command: 'inspect <container..>',
+  describe: 'Show containers in detail, as JSON',
+  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true })),
+  handler: (a) => {
+    const store = openStore(a)
+    const out = a.container.map((n) => {
+      const c = store.containers.get(n)
+      return { Id: c.id, Name: c.name, Created: c.created, Image: c.imageName, ImageManifest: c.manifest,
+        UpperDir: store.containers.upper(c), WorkDir: store.containers.work(c), MountedOn: mountedAt(store.containers.upper(c)) }
+    })
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+  },
+}
 
 const create: CommandModule<object, CreateArgs> = {
   command: 'create <image>',
@@ -65,6 +81,6 @@ const rm: CommandModule<object, RmArgs> = {
 export const containerCommand: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers (writable layers on images)',
-  builder: (y) => y.command(create as CommandModule).command(ls as CommandModule).command(rm as CommandModule).demandCommand(1, 'name a container command'),
+  builder: (y) => y.command(create as CommandModule).command(ls as CommandModule).command(rm as CommandModule).command(inspect as CommandModule).demandCommand(1, 'name a container command'),
   handler: () => {},
 }
