@@ -11,9 +11,10 @@ import { imageCommand } from './commands/image.js'
 import { containerCommand } from './commands/container.js'
 import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
+import { systemCommand } from './commands/system.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, benchCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, systemCommand, benchCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {
