@@ -9,6 +9,9 @@ import type { Store } from '../store/store.js'
 import { extractLayer } from './layer-extract.js'
 import { MT, UNCOMPRESSED_SIZE, type Descriptor } from './oci-types.js'
 
+/** Progress of a long step: bytes done of total. */
+export type Progress = (done: number, total: number) => void
+
 export interface StoredLayer {
   diffID: string
   descriptor: Descriptor
@@ -21,14 +24,15 @@ export async function sha256File (file: string): Promise<string> {
 }
 
 /** Extracts the layer dir for `diffID` from its uncompressed tar, once. */
-export async function installLayerDir (store: Store, diffID: string, tarFile: string): Promise<void> {
-  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir).then(() => undefined))
+export async function installLayerDir (store: Store, diffID: string, tarFile: string, progress?: Progress): Promise<void> {
+  const total = fs.statSync(tarFile).size
+  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined))
 }
 
-export async function addLayerFromTar (store: Store, tarFile: string): Promise<StoredLayer> {
+export async function addLayerFromTar (store: Store, tarFile: string, progress?: Progress): Promise<StoredLayer> {
   const diffID = await sha256File(tarFile)
   const size = fs.statSync(tarFile).size
-  await installLayerDir(store, diffID, tarFile)
+  await installLayerDir(store, diffID, tarFile, progress)
   // gzip level 6 with no name or time in its header: the same tar always
   // compresses to the same blob.
   const blob = await store.blobs.putStream(fs.createReadStream(tarFile).pipe(zlib.createGzip({ level: 6 })))

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js'
 import type { ContainerRecord } from '../store/container-store.js'
 import { tempName } from '../store/atomic-file.js'
 import { archiveLayerToFile } from './layer-archive.js'
-import { addLayerFromTar } from './add-layer.js'
+import { addLayerFromTar, type Progress } from './add-layer.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
 import { loadImage } from './resolve-image.js'
@@ -20,6 +20,7 @@ export interface CommitOptions {
   changes?: string[]
   /** Runs the read of the upper dir; a mounted container's caller holds its writes meanwhile. */
   hold?: <T>(read: () => Promise<T>) => Promise<T>
+  progress?: Progress
 }
 
 export async function commitContainer (store: Store, c: ContainerRecord, name: string | undefined, opts: CommitOptions = {}): Promise<{ id: string, manifest: string }> {
@@ -39,7 +40,7 @@ export async function commitContainer (store: Store, c: ContainerRecord, name: s
       const config: ImageConfig = JSON.parse(JSON.stringify(base.config)) as ImageConfig
       const layers = [...base.manifest.layers]
       if (!empty) {
-        const layer = await addLayerFromTar(store, tar)
+        const layer = await addLayerFromTar(store, tar, opts.progress)
         config.rootfs.diff_ids.push(layer.diffID)
         layers.push(layer.descriptor)
       }

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js'
 import { tempName } from '../store/atomic-file.js'
 import { errnoError } from '../union/errno-error.js'
 import { archiveLayerToFile } from './layer-archive.js'
-import { addLayerFromTar } from './add-layer.js'
+import { addLayerFromTar, type Progress } from './add-layer.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
 import { parseReference } from './reference.js'
@@ -19,6 +19,7 @@ export interface ImportOptions {
   message?: string
   changes?: string[]
   stdin?: Readable
+  progress?: Progress
 }
 
 export const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }
@@ -60,7 +61,7 @@ export async function importImage (store: Store, source: string, name: string | 
   try {
     await layerTar(source, tar, opts.stdin)
     return await store.locked(async () => {
-      const layer = await addLayerFromTar(store, tar)
+      const layer = await addLayerFromTar(store, tar, opts.progress)
       const created = new Date().toISOString()
       const config: ImageConfig = {
         created,

@@ -15,7 +15,7 @@ import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { readTar } from './tar-reader.js'
 import { safeParts } from './layer-extract.js'
-import { addLayerFromTar, installLayerDir, sha256File } from './add-layer.js'
+import { addLayerFromTar, installLayerDir, sha256File, type Progress } from './add-layer.js'
 import { writeImage } from './write-image.js'
 import { collectGarbage } from './collect-garbage.js'
 import { parseReference } from './reference.js'
@@ -89,7 +89,7 @@ export interface Loaded {
   names: string[]
 }
 
-export async function loadImages (store: Store, input: Readable | AsyncIterable<Buffer>): Promise<Loaded[]> {
+export async function loadImages (store: Store, input: Readable | AsyncIterable<Buffer>, progress?: Progress): Promise<Loaded[]> {
   const dir = fs.mkdtempSync(path.join(store.tmp, 'load-'))
   try {
     const st = await stage(input, dir)
@@ -97,7 +97,7 @@ export async function loadImages (store: Store, input: Readable | AsyncIterable<
     if (!plan) throw errnoError('EINVAL', 'not an image archive: no manifest.json (docker-archive) nor index.json (OCI layout)')
     return await store.locked(async () => {
       try {
-        return await commitPlan(store, plan)
+        return await commitPlan(store, plan, progress)
       } catch (err) {
         collectGarbage(store) // whatever this load stored before failing
         throw err
@@ -177,18 +177,18 @@ async function planOci (st: Staged): Promise<PlannedImage[]> {
   return plans
 }
 
-async function commitPlan (store: Store, plans: PlannedImage[]): Promise<Loaded[]> {
+async function commitPlan (store: Store, plans: PlannedImage[], progress?: Progress): Promise<Loaded[]> {
   const out: Loaded[] = []
   for (const p of plans) {
     const descs: Descriptor[] = []
     for (const l of p.layers) {
       if (l.blob) {
         // OCI: keep the blob as it was, so the manifest keeps its digest.
-        await installLayerDir(store, l.diffID, l.tar)
+        await installLayerDir(store, l.diffID, l.tar, progress)
         await store.blobs.putStream(fs.createReadStream(l.blob.file), l.blob.desc.digest, `layer ${l.blob.desc.digest}`)
         descs.push({ ...l.blob.desc, annotations: { ...(l.blob.desc.annotations ?? {}), [UNCOMPRESSED_SIZE]: String(fs.statSync(l.tar).size) } })
       } else {
-        descs.push((await addLayerFromTar(store, l.tar)).descriptor)
+        descs.push((await addLayerFromTar(store, l.tar, progress)).descriptor)
       }
     }
     const [first, ...rest] = p.names

@@ -4,6 +4,7 @@ import { commitContainer } from '../../image/commit-container.js'
 import { mountedAt } from '../../fuse/mount-daemon.js'
 import { withMountPaused } from '../../fuse/pause-control.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withProgress } from '../progress.js'
 import { withChanges, changesOf, type ChangeArgs } from '../change-options.js'
 
 interface Args extends RootArgs, ChangeArgs { container: string, name?: string, a?: string }
@@ -22,7 +23,7 @@ export const commitCommand: CommandModule<object, Args> = {
     // A mounted container keeps running: its writes wait while the upper is read.
     const mnt = mountedAt(store.containers.upper(c))
     const hold = mnt ? <T>(read: () => Promise<T>) => withMountPaused(mnt, read) : undefined
-    const r = await commitContainer(store, c, a.name, { message: a.m, author: a.a, changes: changesOf(a), hold })
+    const r = await withProgress('Committing', (progress) => commitContainer(store, c, a.name, { message: a.m, author: a.a, changes: changesOf(a), hold, progress }))
     process.stdout.write(r.id + '\n')
   },
 }

@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs'
 import { importImage } from '../../image/import-image.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withProgress } from '../progress.js'
 import { withChanges, changesOf, type ChangeArgs } from '../change-options.js'
 
 interface Args extends RootArgs, ChangeArgs { source: string, name?: string }
@@ -15,7 +16,7 @@ export const imageImportCommand: CommandModule<object, Args> = {
     .example('$0 image import rootfs.tar.gz debian:12 -m base -c \'CMD ["/bin/sh"]\'', '')),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await importImage(store, a.source, a.name, { message: a.m, changes: changesOf(a) })
+    const r = await withProgress('Importing', (progress) => importImage(store, a.source, a.name, { message: a.m, changes: changesOf(a), progress }))
     process.stdout.write(r.id + '\n')
   },
 }

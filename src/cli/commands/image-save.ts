@@ -7,6 +7,7 @@ import { saveImages, saveImagesToFile, type ArchiveFormat } from '../../image/sa
 import { loadImages } from '../../image/load-image.js'
 import { errnoError } from '../../union/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withProgress } from '../progress.js'
 
 interface SaveArgs extends RootArgs { image: string[], o?: string, format?: string }
 interface LoadArgs extends RootArgs { i?: string, q?: boolean }
@@ -42,7 +43,7 @@ export const imageLoadCommand: CommandModule<object, LoadArgs> = {
   handler: async (a) => {
     const store = openStore(a)
     if (a.i && !fs.existsSync(a.i)) throw errnoError('ENOENT', `no such file: ${a.i}`)
-    const loaded = await loadImages(store, a.i ? fs.createReadStream(a.i) : process.stdin)
+    const loaded = await withProgress('Loading', (progress) => loadImages(store, a.i ? fs.createReadStream(a.i) : process.stdin, progress))
     if (a.q) return
     for (const l of loaded) {
       if (l.names.length) for (const n of l.names) process.stdout.write(`Loaded image: ${n}\n`)
