@@ -49,3 +49,18 @@ export function collectGarbage (store: Store): { bytes: number, blobs: number, l
   }
   return { bytes, blobs: nBlobs, layers: nLayers }
 }
+
+/**
+ * Runs a change to the store under its lock; if it fails half-way, whatever
+ * it had stored that no image uses is collected, so nothing half-made stays.
+ */
+export async function changeStore<T> (store: Store, fn: () => Promise<T>): Promise<T> {
+  return store.locked(async () => {
+    try {
+      return await fn()
+    } catch (err) {
+      try { collectGarbage(store) } catch { /* report the first failure */ }
+      throw err
+    }
+  })
+}

@@ -6,10 +6,12 @@ import path from 'node:path'
 import type { Store } from '../store/store.js'
 import type { ContainerRecord } from '../store/container-store.js'
 import { tempName } from '../store/atomic-file.js'
+import { errnoError } from '../union/errno-error.js'
 import { archiveLayerToFile } from './layer-archive.js'
 import { addLayerFromTar, type Progress } from './add-layer.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
+import { changeStore } from './collect-garbage.js'
 import { loadImage } from './resolve-image.js'
 import { parseReference } from './reference.js'
 import type { ImageConfig } from './oci-types.js'
@@ -35,7 +37,7 @@ export async function commitContainer (store: Store, c: ContainerRecord, name: s
       await archiveLayerToFile(upper, tar)
       return false
     })
-    return await store.locked(async () => {
+    return await changeStore(store, async () => {
       const created = new Date().toISOString()
       const config: ImageConfig = JSON.parse(JSON.stringify(base.config)) as ImageConfig
       const layers = [...base.manifest.layers]
@@ -58,6 +60,9 @@ export async function commitContainer (store: Store, c: ContainerRecord, name: s
       const { manifest, configDigest } = writeImage(store, config, layers, ref)
       return { id: configDigest, manifest: manifest.digest }
     })
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOSPC') throw errnoError('ENOSPC', `the store ${store.root} is full (committing container ${c.name}); nothing was stored`)
+    throw err
   } finally {
     fs.rmSync(tar, { force: true })
   }

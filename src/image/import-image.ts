@@ -12,6 +12,7 @@ import { archiveLayerToFile } from './layer-archive.js'
 import { addLayerFromTar, type Progress } from './add-layer.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
+import { changeStore } from './collect-garbage.js'
 import { parseReference } from './reference.js'
 import type { ImageConfig } from './oci-types.js'
 
@@ -60,7 +61,7 @@ export async function importImage (store: Store, source: string, name: string | 
   const tar = tempName(path.join(store.tmp, 'import.tar'))
   try {
     await layerTar(source, tar, opts.stdin)
-    return await store.locked(async () => {
+    return await changeStore(store, async () => {
       const layer = await addLayerFromTar(store, tar, opts.progress)
       const created = new Date().toISOString()
       const config: ImageConfig = {

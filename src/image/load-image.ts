@@ -17,7 +17,7 @@ import { readTar } from './tar-reader.js'
 import { safeParts } from './layer-extract.js'
 import { addLayerFromTar, installLayerDir, sha256File, type Progress } from './add-layer.js'
 import { writeImage } from './write-image.js'
-import { collectGarbage } from './collect-garbage.js'
+import { changeStore } from './collect-garbage.js'
 import { parseReference } from './reference.js'
 import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
 
@@ -95,14 +95,7 @@ export async function loadImages (store: Store, input: Readable | AsyncIterable<
     const st = await stage(input, dir)
     const plan = st.has('manifest.json') ? await planDocker(st) : st.has('index.json') ? await planOci(st) : null
     if (!plan) throw errnoError('EINVAL', 'not an image archive: no manifest.json (docker-archive) nor index.json (OCI layout)')
-    return await store.locked(async () => {
-      try {
-        return await commitPlan(store, plan, progress)
-      } catch (err) {
-        collectGarbage(store) // whatever this load stored before failing
-        throw err
-      }
-    })
+    return await changeStore(store, () => commitPlan(store, plan, progress))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }

@@ -1,0 +1,83 @@
+// The store under pressure: two commands at once (the lock, and what it
+// says while waiting), a full disk during commit, and an import killed
+// half-way — each leaves the store consistent (system check) and readable.
+import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { withStoreLock } from '../../src/store/store-lock.js'
+import { mountedType } from '../fixtures/mount-overlay.js'
+
+const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+t.test('a second command waits for the lock, and says for whom', async (t) => {
+  const dir = t.testdir({ rootfs: { a: 'a' } })
+  const env = { ...process.env, STRATA_ROOT: `${dir}/store` }
+  execFileSync(strata, ['image', 'ls'], { env }) // creates the store
+  let err = ''
+  let done = false
+  await withStoreLock(`${dir}/store`, async () => {
+    const child = spawn(strata, ['image', 'import', `${dir}/rootfs`, 'a:1'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    child.on('exit', () => { done = true })
+    for (let i = 0; i < 100 && !err.includes('waiting'); i++) await sleep(50)
+    t.match(err, `waiting for the store lock held by pid ${process.pid}`)
+    t.notOk(done, 'it waits')
+  })
+  for (let i = 0; i < 200 && !done; i++) await sleep(50)
+  t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /^a\s+1\s/m, 'and goes on once the lock is free')
+})
+
+t.test('a full disk during commit: ENOSPC, and the store stays consistent', async (t) => {
+  // Not t.testdir: its removal would run before the tmpfs is unmounted.
+  const dir = fs.mkdtempSync('/tmp/strata-full-')
+  fs.mkdirSync(`${dir}/rootfs`)
+  fs.writeFileSync(`${dir}/rootfs/a`, 'a')
+  fs.mkdirSync(`${dir}/mnt`)
+  const root = `${dir}/store`
+  fs.mkdirSync(root)
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', root])
+  t.teardown(() => {
+    if (mountedType(`${dir}/mnt`)) spawnSync(strata, ['umount', `${dir}/mnt`])
+    spawnSync('umount', [root])
+    spawnSync('rm', ['-rf', '--one-file-system', dir])
+  })
+  const env = { ...process.env, STRATA_ROOT: root }
+  const run = (...a: string[]) => spawnSync(strata, a, { env, encoding: 'utf8' })
+  run('image', 'import', `${dir}/rootfs`, 'base:1')
+  run('container', 'create', '--name', 'c', 'base:1')
+  run('mount', 'c', `${dir}/mnt`)
+  fs.writeFileSync(`${dir}/mnt/big`, crypto.randomBytes(3500 * 1024))
+  run('umount', `${dir}/mnt`)
+  const before = run('image', 'ls', '--format', 'json').stdout
+  const r = run('commit', 'c', 'full:1')
+  t.not(r.status, 0, 'commit fails')
+  t.match(r.stderr, /store .* is full.*committing container c.*ENOSPC|ENOSPC.*store .* is full/, `and says why: ${r.stderr.trim()}`)
+  t.equal(run('image', 'ls', '--format', 'json').stdout, before, 'no image half-made')
+  t.equal(run('system', 'check').stdout, 'store is consistent\n')
+  t.same(fs.readdirSync(`${root}/tmp`), [], 'no temp file left')
+})
+
+t.test('an import killed half-way leaves the store consistent', async (t) => {
+  const dir = t.testdir({ rootfs: {} })
+  for (let i = 0; i < 40; i++) fs.writeFileSync(`${dir}/rootfs/f${i}`, crypto.randomBytes(2 << 20))
+  execFileSync('tar', ['-C', `${dir}/rootfs`, '-cf', `${dir}/big.tar`, '.'])
+  const env = { ...process.env, STRATA_ROOT: `${dir}/store` }
+  const child = spawn(strata, ['image', 'import', `${dir}/big.tar`, 'big:1'], { env, stdio: 'ignore' })
+  // Kill it once it has started filling a layer dir.
+  for (let i = 0; i < 400; i++) {
+    const l = fs.existsSync(`${dir}/store/layers`) ? fs.readdirSync(`${dir}/store/layers`) : []
+    if (l.some((n) => n.startsWith('.tmp-'))) break
+    await sleep(10)
+  }
+  child.kill('SIGKILL')
+  await new Promise((r) => child.on('exit', r))
+  const check = spawnSync(strata, ['system', 'check'], { env, encoding: 'utf8' })
+  t.equal(check.stdout, 'store is consistent\n', 'system check finds nothing wrong')
+  t.same(fs.readdirSync(`${dir}/store/layers`), [], 'the half-extracted layer is gone')
+  t.notMatch(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /big/, 'no half image')
+  execFileSync(strata, ['image', 'import', `${dir}/big.tar`, 'big:1'], { env })
+  t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /big\s+1/, 'and the import works again')
+})
