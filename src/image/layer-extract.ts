@@ -68,9 +68,11 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
     if (!st) return
     if ((st[S_MODE] & S_IFMT) === S_IFDIR) {
       if (keepDir) return
+      const under = (k: string): boolean => k === key || k.startsWith(key + '/')
       for (const k of [...open.keys()]) {
-        if (k === key || k.startsWith(key + '/')) { native.close(open.get(k)!); open.delete(k) }
+        if (under(k)) { native.close(open.get(k)!); open.delete(k) }
       }
+      for (let i = dirTimes.length - 1; i >= 0; i--) if (under(dirTimes[i].parts.join('/'))) dirTimes.splice(i, 1)
       removeTree(dir, name)
     } else {
       native.unlinkat(dir, name, 0)

@@ -105,3 +105,20 @@ t.test('rm untags, refuses while a container uses the image, deletes with the la
   t.match(a.run('image', 'prune'), /Deleted: sha256:[0-9a-f]{64}\nTotal reclaimed space: /)
   t.notMatch(a.run('image', 'ls'), /<none>/)
 })
+
+t.test('a Docker 25+ archive (an OCI layout with a manifest.json) loads', async (t) => {
+  const { dir, a, b, id } = world(t)
+  a.run('image', 'save', '--format', 'oci', '-o', `${dir}/o.tar`, 'greeter:1')
+  fs.mkdirSync(`${dir}/d25`)
+  execFileSync('tar', ['xf', `${dir}/o.tar`, '-C', `${dir}/d25`])
+  const index = JSON.parse(fs.readFileSync(`${dir}/d25/index.json`, 'utf8'))
+  const manifest = JSON.parse(fs.readFileSync(`${dir}/d25/blobs/sha256/${index.manifests[0].digest.slice(7)}`, 'utf8'))
+  fs.writeFileSync(`${dir}/d25/manifest.json`, JSON.stringify([{
+    Config: `blobs/sha256/${manifest.config.digest.slice(7)}`,
+    RepoTags: ['docker25:1'],
+    Layers: manifest.layers.map((l: { digest: string }) => `blobs/sha256/${l.digest.slice(7)}`),
+  }]))
+  execFileSync('tar', ['cf', `${dir}/d25.tar`, '-C', `${dir}/d25`, '.'])
+  t.match(b.run('image', 'load', '-i', `${dir}/d25.tar`), /Loaded image: docker25:1/)
+  t.equal(JSON.parse(b.run('image', 'inspect', 'docker25:1'))[0].Id, id)
+})

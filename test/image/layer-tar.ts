@@ -141,3 +141,23 @@ t.test('broken archives: truncated, corrupt header, not a tar', async (t) => {
   await t.rejects(extractLayer(Readable.from([Buffer.from('this is not a tar archive'.repeat(40))]), path.join(dir, 'c')), /checksum mismatch|malformed tar/)
   t.ok(spawnSync('true').status === 0)
 })
+
+t.test('image-spec apply rules inside one layer', async (t) => {
+  const dir = t.testdir({ layer: {} })
+  const tarPath = path.join(dir, 'rules.tar')
+  execFileSync('python3', ['-c', `import tarfile, io, sys
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)
+def add(n, data=b''):
+    i = tarfile.TarInfo(n); i.size = len(data); t.addfile(i, io.BytesIO(data))
+def d(n):
+    i = tarfile.TarInfo(n); i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
+d('dir'); add('dir/child', b'c'); add('dir/.wh..wh..opq')
+add('kept', b'k'); add('.wh.kept')
+d('was-dir'); add('was-dir/x', b'x'); add('was-dir', b'now a file')
+t.close()`, tarPath])
+  await extractLayer(Readable.from([fs.readFileSync(tarPath)]), path.join(dir, 'layer'))
+  t.equal(fs.readFileSync(path.join(dir, 'layer/dir/child'), 'utf8'), 'c', 'an opaque marker after its siblings still keeps them (it hides lower layers only)')
+  t.equal(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', path.join(dir, 'layer/dir')], { encoding: 'utf8' }), 'y')
+  t.equal(fs.readFileSync(path.join(dir, 'layer/kept'), 'utf8'), 'k', 'a whiteout does not hide an entry of its own layer')
+  t.equal(fs.readFileSync(path.join(dir, 'layer/was-dir'), 'utf8'), 'now a file', 'a non-dir over an existing path replaces it')
+})
