@@ -15,7 +15,7 @@ interface InspectArgs extends RootArgs { container: string[] }
 const inspect: CommandModule<object, InspectArgs> = {
   command: 'inspect <container..>',
   describe: 'Show containers in detail, as JSON',
-  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true })),
+  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).example('$0 container inspect web', '')),
   handler: (a) => {
     const store = openStore(a)
     const out = a.container.map((n) => {
@@ -46,7 +46,7 @@ const ls: CommandModule<object, ListArgs> = {
   command: 'ls',
   aliases: ['list'],
   describe: 'List containers',
-  builder: (y) => withRoot(y.option('format', { type: 'string', choices: ['table', 'json'], default: 'table' }).option('q', { alias: 'quiet', type: 'boolean' })),
+  builder: (y) => withRoot(y.option('format', { type: 'string', choices: ['table', 'json'], default: 'table' }).option('q', { alias: 'quiet', type: 'boolean' }).example('$0 container ls --format json', '')),
   handler: (a) => {
     const store = openStore(a)
     const cs = store.containers.list().map((c) => ({ ...c, mountpoint: mountedAt(store.containers.upper(c)) }))
@@ -59,7 +59,7 @@ const ls: CommandModule<object, ListArgs> = {
 const rm: CommandModule<object, RmArgs> = {
   command: 'rm <container..>',
   describe: 'Remove containers (and their writable layers)',
-  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).option('f', { alias: 'force', type: 'boolean', describe: 'also when mounted: unmount first' })),
+  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).option('f', { alias: 'force', type: 'boolean', describe: 'also when mounted: unmount first' }).example('$0 container rm web', '')),
   handler: async (a) => {
     const store = openStore(a)
     for (const name of a.container) {
