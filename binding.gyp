@@ -7,7 +7,8 @@
         "native/errors.cc",
         "native/syscalls.cc",
         "native/copy-data.cc",
-        "native/fuse-session.cc"
+        "native/fuse-session.cc",
+        "native/exec-in-root.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],

@@ -12,9 +12,10 @@ import { containerCommand } from './commands/container.js'
 import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
 import { systemCommand } from './commands/system.js'
+import { runCommand, initCommand } from './commands/run.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, systemCommand, benchCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, systemCommand, benchCommand, initCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {
@@ -27,8 +28,26 @@ export function fromMountHelper (argv: string[]): string[] {
   return argv
 }
 
+/** Options of `run` that take a value (so the image is the first other word). */
+const RUN_VALUE_OPTIONS = new Set(['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--root'])
+
+/**
+ * `strata run [opts] IMAGE CMD ARGS…`: everything after the image is the
+ * command's, options included (as docker has it), so mark it with "--".
+ */
+export function splitRunCommand (argv: string[]): string[] {
+  if (argv[0] !== 'run' || argv.includes('--')) return argv
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]
+    if (RUN_VALUE_OPTIONS.has(a)) { i++; continue }
+    if (a.startsWith('-')) continue
+    return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)]
+  }
+  return argv
+}
+
 export async function main (argv: string[]): Promise<void> {
-  let cli = yargs(fromMountHelper(argv))
+  let cli = yargs(splitRunCommand(fromMountHelper(argv)))
     .scriptName('strata')
     .strict()
     .demandCommand(1, 'name a command (strata --help lists them)')

@@ -31,6 +31,8 @@ export interface NativeConstants {
   UTIME_NOW: number; UTIME_OMIT: number; XATTR_CREATE: number; XATTR_REPLACE: number
   MNT_DETACH: number; MNT_FORCE: number; NAME_MAX: number
   LOCK_EX: number; LOCK_SH: number; LOCK_UN: number; LOCK_NB: number
+  MS_RDONLY: number; MS_NOSUID: number; MS_NODEV: number; MS_NOEXEC: number; MS_BIND: number
+  MS_REC: number; MS_PRIVATE: number; MS_REMOUNT: number
 }
 
 /** dispatch(op, requestId, ino, ...opArgs) — see CallJs in fuse-session.cc for each op's args. */
@@ -77,6 +79,10 @@ export interface Native {
   copyData(src: number, dst: number, length: number): void
   copyDataAsync(src: number, dst: number, length: number): Promise<void>
 
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void
+  sethostname(name: string): void
+  /** chroot(root), chdir(cwd), setgroups/setgid/setuid, execve (PATH from env). Returns only by throwing. */
+  execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
   fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean): void
   fuseUnmount(): void
   /** Holds (true) or releases new changes to the upper layer, native and JS alike. */

@@ -1,10 +1,8 @@
 // strata mount: mount layers as one directory (kernel overlayfs's meaning).
-import { fileURLToPath } from 'node:url'
-import path from 'node:path'
 import type { CommandModule } from 'yargs'
 import { parseMountArgs } from '../../fuse/mount-options.js'
 import { serve } from '../../fuse/serve.js'
-import { startDaemon } from '../../fuse/mount-daemon.js'
+import { mountInBackground } from '../mount-in-background.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
 
@@ -46,11 +44,6 @@ export const mountCommand: CommandModule<object, Args> = {
       process.exitCode = await serve(req) === 0 ? 0 : 1
       return
     }
-    const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js')
-    const args = ['mount', '-f', '--lowerdir', req.lowerdirs.join(':'), '-o', `timeout=${req.timeout}`]
-    if (req.upperdir && req.workdir) args.push('--upperdir', req.upperdir, '--workdir', req.workdir)
-    if (req.fuseOptions.length) args.push('-o', req.fuseOptions.join(','))
-    args.push(req.mountpoint)
-    await startDaemon(main, args, req.mountpoint, req.upperdir)
+    await mountInBackground(req)
   },
 }

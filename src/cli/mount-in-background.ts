@@ -1,0 +1,16 @@
+// Starting a mount daemon: this same CLI, run again as `strata mount -f …`
+// in the background (used by mount and run).
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import { startDaemon } from '../fuse/mount-daemon.js'
+import type { MountRequest } from '../fuse/mount-options.js'
+
+export const cliMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'main.js')
+
+export async function mountInBackground (req: MountRequest): Promise<number> {
+  const args = ['mount', '-f', '--lowerdir', req.lowerdirs.join(':'), '-o', `timeout=${req.timeout}`]
+  if (req.upperdir && req.workdir) args.push('--upperdir', req.upperdir, '--workdir', req.workdir)
+  if (req.fuseOptions.length) args.push('-o', req.fuseOptions.join(','))
+  args.push(req.mountpoint)
+  return startDaemon(cliMain, args, req.mountpoint, req.upperdir)
+}
