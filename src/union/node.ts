@@ -51,11 +51,6 @@ export class Node {
     this.hasLower = hasLower
   }
 
-  /** Is this an entry whose data is all in lowers (so immutable)? */
-  get lowerOnly (): boolean {
-    return !this.upper
-  }
-
   path (): string {
     const parts: string[] = []
     for (let n: Node | null = this; n && n.parent; n = n.parent) parts.push(n.name)

@@ -97,10 +97,6 @@ export class UnionFs {
     return n
   }
 
-  get nodeCount (): number {
-    return this.nodes.size
-  }
-
   // --- resolution -------------------------------------------------------------
 
   private loadImpure (dir: Node): void {
