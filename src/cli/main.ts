@@ -13,9 +13,12 @@ import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
 import { systemCommand } from './commands/system.js'
 import { runCommand, initCommand } from './commands/run.js'
+import { imagePullCommand } from './commands/image-pull.js'
+import { imagePushCommand } from './commands/image-push.js'
+import { loginCommand, logoutCommand } from './commands/login.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, systemCommand, benchCommand, initCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {

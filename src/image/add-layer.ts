@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
+import { PassThrough } from 'node:stream'
+import { errnoError } from '../union/errno-error.js'
 import type { Store } from '../store/store.js'
 import { extractLayer } from './layer-extract.js'
 import { MT, UNCOMPRESSED_SIZE, type Descriptor } from './oci-types.js'
@@ -27,6 +29,22 @@ export async function sha256File (file: string): Promise<string> {
 export async function installLayerDir (store: Store, diffID: string, tarFile: string, progress?: Progress): Promise<void> {
   const total = fs.statSync(tarFile).size
   await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined))
+}
+
+/** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID; zstd is refused by name. */
+export async function decompressLayer (file: string, out: string, what: string): Promise<string> {
+  const fd = fs.openSync(file, 'r')
+  const magic = Buffer.alloc(2)
+  fs.readSync(fd, magic, 0, 2, 0)
+  fs.closeSync(fd)
+  const gz = magic[0] === 0x1f && magic[1] === 0x8b
+  if (magic[0] === 0x28 && magic[1] === 0xb5) throw errnoError('ENOTSUP', `${what}: zstd-compressed layers are not supported`)
+  try {
+    await pipeline(fs.createReadStream(file), gz ? zlib.createGunzip() : new PassThrough(), fs.createWriteStream(out))
+  } catch {
+    throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
+  }
+  return sha256File(out)
 }
 
 export async function addLayerFromTar (store: Store, tarFile: string, progress?: Progress): Promise<StoredLayer> {

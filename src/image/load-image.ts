@@ -7,15 +7,14 @@
 // stays behind.
 import fs from 'node:fs'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import crypto from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
-import { PassThrough, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { readTar } from './tar-reader.js'
 import { safeParts } from './layer-extract.js'
-import { addLayerFromTar, installLayerDir, sha256File, type Progress } from './add-layer.js'
+import { addLayerFromTar, installLayerDir, decompressLayer, sha256File, type Progress } from './add-layer.js'
 import { writeImage } from './write-image.js'
 import { changeStore } from './collect-garbage.js'
 import { parseReference } from './reference.js'
@@ -61,21 +60,6 @@ async function stage (input: Readable | AsyncIterable<Buffer>, dir: string): Pro
   }
 }
 
-/** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID. */
-async function uncompressed (file: string, out: string, what: string): Promise<string> {
-  const fd = fs.openSync(file, 'r')
-  const magic = Buffer.alloc(2)
-  fs.readSync(fd, magic, 0, 2, 0)
-  fs.closeSync(fd)
-  const gz = magic[0] === 0x1f && magic[1] === 0x8b
-  try {
-    await pipeline(fs.createReadStream(file), gz ? zlib.createGunzip() : new PassThrough(), fs.createWriteStream(out))
-  } catch {
-    throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
-  }
-  return sha256File(out)
-}
-
 const readJson = <T>(file: string, what: string): T => {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as T
@@ -115,7 +99,7 @@ async function verifiedLayers (st: Staged, config: ImageConfig, files: string[],
   const out: PlannedImage['layers'] = []
   for (let i = 0; i < files.length; i++) {
     const tar = path.join(st.dir, `.layer-${crypto.randomBytes(6).toString('hex')}.tar`)
-    const diffID = await uncompressed(st.get(files[i]), tar, `layer ${files[i]}`)
+    const diffID = await decompressLayer(st.get(files[i]), tar, `layer ${files[i]}`)
     if (diffID !== ids[i]) throw errnoError('EBADMSG', `layer ${files[i]}: digest mismatch (expected ${ids[i]}, got ${diffID}): the archive is corrupt or truncated`)
     out.push({ diffID, tar })
   }

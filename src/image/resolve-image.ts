@@ -4,7 +4,7 @@
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { parseReference } from './reference.js'
-import { REF_NAME, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, REF_NAME, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
 
 export interface Image {
   manifestDigest: string
@@ -19,6 +19,11 @@ export function loadImage (store: Store, manifestDigest: string): Image {
   const config = store.blobs.readJson<ImageConfig>(manifest.config.digest)
   const names = store.index.entries().filter((m) => m.digest === manifestDigest).map((m) => m.annotations?.[REF_NAME]).filter((n): n is string => !!n)
   return { manifestDigest, manifest, configDigest: manifest.config.digest, config, names }
+}
+
+/** The index descriptor of an image's manifest, with the manifest's own media type (OCI or Docker). */
+export function manifestDescriptor (store: Store, img: Image): Descriptor {
+  return { mediaType: img.manifest.mediaType ?? MT.ociManifest, digest: img.manifestDigest, size: store.blobs.size(img.manifestDigest) }
 }
 
 export function listImages (store: Store): Image[] {

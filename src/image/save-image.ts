@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import zlib from 'node:zlib'
 import type { Writable } from 'node:stream'
 import type { Store } from '../store/store.js'
-import type { Image } from './resolve-image.js'
+import { manifestDescriptor, type Image } from './resolve-image.js'
 import { TarWriter } from './tar-writer.js'
 import { emptyHeader } from './tar-header.js'
 import { layerSize } from './image-history.js'
@@ -44,7 +44,7 @@ export async function saveImages (store: Store, images: Array<{ image: Image, na
         written.add(d)
         await tar.add(file(`blobs/sha256/${d.slice(7)}`, store.blobs.size(d)), store.blobs.stream(d))
       }
-      const desc = { mediaType: MT.ociManifest, digest: image.manifestDigest, size: store.blobs.size(image.manifestDigest) }
+      const desc = manifestDescriptor(store, image)
       if (names.length === 0) manifests.push(desc)
       for (const n of names) manifests.push({ ...desc, annotations: { [REF_NAME]: n, 'io.containerd.image.name': n } })
     }

@@ -15,9 +15,9 @@ export function fsyncDir (dir: string): void {
   try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
 }
 
-export function writeFileAtomic (target: string, data: string | Buffer): void {
+export function writeFileAtomic (target: string, data: string | Buffer, mode = 0o644): void {
   const tmp = tempName(target)
-  const fd = fs.openSync(tmp, 'wx', 0o644)
+  const fd = fs.openSync(tmp, 'wx', mode)
   try {
     fs.writeSync(fd, Buffer.from(data))
     fs.fsyncSync(fd)

@@ -1,8 +1,7 @@
 // strata image tag: give an image another name.
 import type { CommandModule } from 'yargs'
-import { resolveImage } from '../../image/resolve-image.js'
+import { resolveImage, manifestDescriptor } from '../../image/resolve-image.js'
 import { parseReference } from '../../image/reference.js'
-import { MT } from '../../image/oci-types.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 
 interface Args extends RootArgs { source: string, target: string }
@@ -16,7 +15,7 @@ export const imageTagCommand: CommandModule<object, Args> = {
     const store = openStore(a)
     await store.locked(() => {
       const img = resolveImage(store, a.source)
-      store.index.tag(parseReference(a.target).name, { mediaType: MT.ociManifest, digest: img.manifestDigest, size: store.blobs.size(img.manifestDigest) })
+      store.index.tag(parseReference(a.target).name, manifestDescriptor(store, img))
     })
   },
 }

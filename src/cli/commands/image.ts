@@ -7,6 +7,8 @@ import { imageInspectCommand } from './image-inspect.js'
 import { imageTagCommand } from './image-tag.js'
 import { imageRmCommand, imagePruneCommand } from './image-rm.js'
 import { imageSaveCommand, imageLoadCommand } from './image-save.js'
+import { imagePullCommand } from './image-pull.js'
+import { imagePushCommand } from './image-push.js'
 
 export const imageCommand: CommandModule = {
   command: 'image <command>',
@@ -21,6 +23,8 @@ export const imageCommand: CommandModule = {
     .command(imagePruneCommand as CommandModule)
     .command(imageSaveCommand as CommandModule)
     .command(imageLoadCommand as CommandModule)
+    .command(imagePullCommand as CommandModule)
+    .command(imagePushCommand as CommandModule)
     .demandCommand(1, 'name an image command (strata image --help lists them)'),
   handler: () => {},
 }

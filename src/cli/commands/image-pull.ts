@@ -1,0 +1,26 @@
+// strata image pull HOST/REPO[:TAG|@DIGEST]
+import type { CommandModule } from 'yargs'
+import { pullImage } from '../../registry/pull-image.js'
+import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withRegistry, type RegistryArgs } from '../registry-options.js'
+import { transferProgress } from '../transfer-progress.js'
+
+interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean }
+
+export const imagePullCommand: CommandModule<object, Args> = {
+  command: 'pull <image>',
+  describe: 'Download an image from a registry (digests verified before it is stored)',
+  builder: (y) => withRoot(withRegistry(y.positional('image', { type: 'string', demandOption: true, describe: 'host[:port]/repository[:tag|@digest]' })
+    .option('q', { alias: 'quiet', type: 'boolean', describe: 'print only the image name' })
+    .example('$0 image pull localhost:5000/greeter:1', ''))),
+  handler: async (a) => {
+    const store = openStore(a)
+    const progress = a.q ? null : transferProgress()
+    try {
+      const r = await pullImage(store, a.image, { insecure: a.insecure, events: progress?.events })
+      if (a.q) process.stdout.write(`${r.name ?? r.digest}\n`)
+    } finally {
+      progress?.stop()
+    }
+  },
+}

@@ -1,0 +1,27 @@
+// strata image push HOST/REPO[:TAG]
+import type { CommandModule } from 'yargs'
+import { pushImage } from '../../registry/push-image.js'
+import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { withRegistry, type RegistryArgs } from '../registry-options.js'
+import { transferProgress } from '../transfer-progress.js'
+
+interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean }
+
+export const imagePushCommand: CommandModule<object, Args> = {
+  command: 'push <image>',
+  describe: 'Upload an image to a registry (tag it host[:port]/repository[:tag] first)',
+  builder: (y) => withRoot(withRegistry(y.positional('image', { type: 'string', demandOption: true, describe: 'host[:port]/repository[:tag]' })
+    .option('q', { alias: 'quiet', type: 'boolean', describe: 'print only the manifest digest' })
+    .example('$0 image tag greeter:1 localhost:5000/greeter:1', '')
+    .example('$0 image push localhost:5000/greeter:1', ''))),
+  handler: async (a) => {
+    const store = openStore(a)
+    const progress = a.q ? null : transferProgress()
+    try {
+      const r = await pushImage(store, a.image, { insecure: a.insecure, events: progress?.events })
+      if (a.q) process.stdout.write(`${r.digest}\n`)
+    } finally {
+      progress?.stop()
+    }
+  },
+}

@@ -1,0 +1,149 @@
+// `strata image pull`: an image from a registry into the store. The
+// manifest (or, from an image index, the linux/amd64 one), the config and
+// each missing layer are downloaded into a staging dir and verified — blob
+// digests, then each layer's DiffID against the config — before anything
+// enters the store; then, under the store lock, layers are extracted and
+// blobs, config and manifest stored byte for byte (so the image keeps the
+// registry's digests). A failure at any point leaves the store as it was.
+import fs from 'node:fs'
+import path from 'node:path'
+import type { Store } from '../store/store.js'
+import { errnoError } from '../union/errno-error.js'
+import { MT, type Descriptor, type ImageConfig, type Manifest } from '../image/oci-types.js'
+import { decompressLayer, installLayerDir } from '../image/add-layer.js'
+import { changeStore } from '../image/collect-garbage.js'
+import { resolveImage } from '../image/resolve-image.js'
+import { RegistryClient, type ClientOptions } from './registry-client.js'
+import { parseRegistryRef } from './registry-ref.js'
+import { loadCredentials } from './credentials.js'
+import { fetchManifest } from './manifest-fetch.js'
+import { downloadBlob, fetchSmallBlob } from './blob-download.js'
+import { noteBlobSources } from './blob-sources.js'
+import { eachLimited, type TransferEvents } from './transfer-events.js'
+
+export interface PullOptions extends ClientOptions {
+  events?: TransferEvents
+}
+
+export interface Pulled {
+  /** The local name (host/repo:tag); none when pulled by digest. */
+  name?: string
+  /** The digest pulled: the index's when the tag named one. */
+  digest: string
+  /** The image ID (config digest). */
+  id: string
+  upToDate: boolean
+}
+
+const LAYER_TYPES = new Set<string>([
+  MT.ociLayerGzip, MT.ociLayer, MT.dockerLayerGzip,
+  'application/vnd.docker.image.rootfs.diff.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+])
+
+function pickPlatform (doc: { manifests?: unknown }, what: string): Descriptor {
+  const list = (Array.isArray(doc.manifests) ? doc.manifests : []) as Descriptor[]
+  const linux = list.filter((m) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64')
+  const pick = linux.find((m) => !m.platform?.variant) ?? linux[0]
+  if (!pick) {
+    const have = list.map((m) => m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? '/' + m.platform.variant : ''}` : 'unknown').join(', ')
+    throw errnoError('ENOENT', `${what} has no linux/amd64 image (it has: ${have || 'nothing'})`)
+  }
+  return pick
+}
+
+export async function pullImage (store: Store, ref: string, o: PullOptions = {}): Promise<Pulled> {
+  const r = parseRegistryRef(ref)
+  const ev = o.events ?? {}
+  const client = new RegistryClient(r.host, { ...o, credentials: o.credentials !== undefined ? o.credentials : loadCredentials(r.host) })
+  const top = await fetchManifest(client, r.repository, r.digest ?? r.tag)
+  const isIndex = top.mediaType === MT.ociIndex || top.mediaType === MT.dockerList || (Array.isArray(top.doc.manifests) && !top.doc.layers)
+  const image = isIndex ? await fetchManifest(client, r.repository, pickPlatform(top.doc, `${r.host}/${r.repository}`).digest) : top
+  if (image.mediaType !== MT.ociManifest && image.mediaType !== MT.dockerManifest) {
+    throw errnoError('ENOTSUP', `${ref}: unsupported manifest type "${image.mediaType}"`)
+  }
+  const manifest = image.doc as Manifest
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) throw errnoError('EBADMSG', `${ref}: the manifest has no config or layers`)
+  for (const l of manifest.layers) {
+    if (!LAYER_TYPES.has(l.mediaType)) throw errnoError('ENOTSUP', `${ref}: layer ${l.digest} has media type ${l.mediaType}, which strata cannot unpack`)
+  }
+  const name = r.digest ? undefined : r.name
+  ev.line?.(`${r.digest ?? r.tag}: Pulling from ${r.repository}`)
+
+  if (name && isUpToDate(store, name, image.digest, manifest)) {
+    ev.line?.(`Digest: ${top.digest}`)
+    ev.line?.(`Status: Image is up to date for ${name}`)
+    return { name, digest: top.digest, id: manifest.config.digest, upToDate: true }
+  }
+
+  const configBytes = await fetchSmallBlob(client, r.repository, manifest.config)
+  let config: ImageConfig
+  try {
+    config = JSON.parse(configBytes.toString('utf8')) as ImageConfig
+  } catch {
+    throw errnoError('EBADMSG', `${ref}: the config ${manifest.config.digest} is not valid JSON`)
+  }
+  const diffIDs = config.rootfs?.diff_ids ?? []
+  if (diffIDs.length !== manifest.layers.length) {
+    throw errnoError('EBADMSG', `${ref}: the manifest has ${manifest.layers.length} layers but the config names ${diffIDs.length}`)
+  }
+
+  const staging = fs.mkdtempSync(path.join(store.tmp, 'pull-'))
+  try {
+    const layers = manifest.layers.map((desc, i) => ({
+      desc,
+      diffID: diffIDs[i],
+      blob: store.blobs.has(desc.digest) ? store.blobs.path(desc.digest) : path.join(staging, `${desc.digest.slice(7)}.blob`),
+      tar: path.join(staging, `${desc.digest.slice(7)}.tar`),
+      needBlob: !store.blobs.has(desc.digest),
+      needDir: !store.layers.has(diffIDs[i]),
+    }))
+    for (const l of layers) ev.layer?.(l.desc.digest, l.needBlob || l.needDir ? 'Pulling fs layer' : 'Already exists')
+    await eachLimited(layers.filter((l) => l.needBlob), 3, async (l) => {
+      const onBytes = (done: number, total: number): void => ev.layer?.(l.desc.digest, 'Downloading', { done, total })
+      try {
+        await downloadBlob(client, r.repository, l.desc, l.blob, { onBytes })
+      } catch (err) {
+        // A corrupt download may be a one-off on the way; a second one is not.
+        if ((err as { code?: string }).code !== 'EBADMSG') throw err
+        ev.layer?.(l.desc.digest, 'Retrying (digest mismatch)')
+        await downloadBlob(client, r.repository, l.desc, l.blob, { onBytes })
+      }
+      ev.layer?.(l.desc.digest, 'Verifying Checksum')
+      ev.layer?.(l.desc.digest, 'Download complete')
+    })
+    for (const l of layers.filter((x) => x.needDir)) {
+      const got = await decompressLayer(l.blob, l.tar, `layer ${l.desc.digest} of ${ref}`)
+      if (got !== l.diffID) throw errnoError('EBADMSG', `layer ${l.desc.digest} of ${ref}: its content is ${got} but the config says ${l.diffID}; nothing was stored`)
+    }
+    await changeStore(store, async () => {
+      for (const l of layers) {
+        if (l.needDir) await installLayerDir(store, l.diffID, l.tar, (done, total) => ev.layer?.(l.desc.digest, 'Extracting', { done, total }))
+        if (l.needBlob) await store.blobs.putStream(fs.createReadStream(l.blob), l.desc.digest, `layer ${l.desc.digest}`)
+        if (l.needBlob || l.needDir) ev.layer?.(l.desc.digest, 'Pull complete')
+      }
+      store.blobs.putBytes(configBytes)
+      const m = store.blobs.putBytes(image.bytes)
+      const desc = { mediaType: image.mediaType, digest: m.digest, size: m.size }
+      if (name) store.index.tag(name, desc)
+      else store.index.addDangling(desc)
+      noteBlobSources(store, r.host, r.repository, manifest.layers.map((l) => l.digest))
+    })
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true })
+  }
+  ev.line?.(`Digest: ${top.digest}`)
+  ev.line?.(`Status: Downloaded newer image for ${name ?? `${r.host}/${r.repository}@${top.digest}`}`)
+  return { name, digest: top.digest, id: manifest.config.digest, upToDate: false }
+}
+
+function isUpToDate (store: Store, name: string, manifestDigest: string, m: Manifest): boolean {
+  try {
+    const img = resolveImage(store, name)
+    return img.manifestDigest === manifestDigest && store.blobs.has(m.config.digest) &&
+      m.layers.every((l, i) => store.blobs.has(l.digest) && store.layers.has(img.config.rootfs.diff_ids[i]))
+  } catch {
+    return false
+  }
+}
