@@ -28,7 +28,7 @@ export async function sha256File (file: string): Promise<string> {
 /** Extracts the layer dir for `diffID` from its uncompressed tar, once. */
 export async function installLayerDir (store: Store, diffID: string, tarFile: string, progress?: Progress): Promise<void> {
   const total = fs.statSync(tarFile).size
-  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined))
+  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined), total)
 }
 
 /** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID; zstd is refused by name. */

@@ -35,7 +35,7 @@ export async function checkStore (store: Store, repair: boolean): Promise<Proble
     for (const d of store.blobs.list()) {
       try {
         const m = JSON.parse(store.blobs.read(d).toString('utf8')) as Manifest
-        if (m.schemaVersion === 2 && m.config?.digest && Array.isArray(m.layers)) found.push({ mediaType: MT.ociManifest, digest: d, size: store.blobs.size(d) })
+        if (m.schemaVersion === 2 && m.config?.digest && Array.isArray(m.layers)) found.push({ mediaType: m.mediaType ?? MT.ociManifest, digest: d, size: store.blobs.size(d) })
       } catch { /* not JSON: a layer */ }
     }
     writeFileAtomic(path.join(store.root, 'oci', 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: found }, null, 2) + '\n')

@@ -1,7 +1,6 @@
 // An image's history as `docker history` shows it: newest first, each entry
 // with the layer it added (and that layer's uncompressed size) or none.
 import type { Image } from './resolve-image.js'
-import { UNCOMPRESSED_SIZE } from './oci-types.js'
 
 export interface HistoryRow {
   /** The image ID for the newest entry; null for older ones (docker's <missing>). */
@@ -14,9 +13,9 @@ export interface HistoryRow {
   emptyLayer: boolean
 }
 
+/** The layer's uncompressed size, or its blob's where that is unknown. */
 export function layerSize (img: Image, i: number): number {
-  const l = img.manifest.layers[i]
-  return Number(l?.annotations?.[UNCOMPRESSED_SIZE] ?? l?.size ?? 0)
+  return img.tarSizes[i] ?? img.manifest.layers[i]?.size ?? 0
 }
 
 export function imageSize (img: Image): number {

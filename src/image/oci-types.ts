@@ -10,6 +10,7 @@ export const MT = {
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
 } as const
 
 export const REF_NAME = 'org.opencontainers.image.ref.name'

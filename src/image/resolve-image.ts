@@ -4,7 +4,7 @@
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { parseReference } from './reference.js'
-import { MT, REF_NAME, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
 
 export interface Image {
   manifestDigest: string
@@ -12,13 +12,22 @@ export interface Image {
   configDigest: string
   config: ImageConfig
   names: string[]
+  /** Each layer's uncompressed tar size, where the manifest or the store knows it. */
+  tarSizes: Array<number | null>
 }
 
 export function loadImage (store: Store, manifestDigest: string): Image {
   const manifest = store.blobs.readJson<Manifest>(manifestDigest)
   const config = store.blobs.readJson<ImageConfig>(manifest.config.digest)
   const names = store.index.entries().filter((m) => m.digest === manifestDigest).map((m) => m.annotations?.[REF_NAME]).filter((n): n is string => !!n)
-  return { manifestDigest, manifest, configDigest: manifest.config.digest, config, names }
+  const tarSizes = manifest.layers.map((l, i) => {
+    const annotated = Number(l.annotations?.[UNCOMPRESSED_SIZE] ?? NaN)
+    if (Number.isSafeInteger(annotated)) return annotated
+    if (l.mediaType === MT.ociLayer || l.mediaType === MT.dockerLayer) return l.size
+    const id = config.rootfs?.diff_ids?.[i]
+    return id ? store.layers.tarSize(id) : null
+  })
+  return { manifestDigest, manifest, configDigest: manifest.config.digest, config, names, tarSizes }
 }
 
 /** The index descriptor of an image's manifest, with the manifest's own media type (OCI or Docker). */

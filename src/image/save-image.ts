@@ -4,12 +4,11 @@
 // (oci-layout, index.json, blobs/sha256/… as stored, gzipped).
 import fs from 'node:fs'
 import zlib from 'node:zlib'
-import type { Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type { Store } from '../store/store.js'
 import { manifestDescriptor, type Image } from './resolve-image.js'
 import { TarWriter } from './tar-writer.js'
 import { emptyHeader } from './tar-header.js'
-import { layerSize } from './image-history.js'
 import { MT, REF_NAME, type Descriptor } from './oci-types.js'
 
 export type ArchiveFormat = 'docker-archive' | 'oci'
@@ -65,7 +64,10 @@ export async function saveImages (store: Store, images: Array<{ image: Image, na
         if (written.has(id)) continue
         written.add(id)
         await tar.add(dir(`${id}/`))
-        await tar.add(file(`${id}/layer.tar`, layerSize(image, i)), store.blobs.stream(image.manifest.layers[i].digest).pipe(zlib.createGunzip()))
+        const digest = image.manifest.layers[i].digest
+        // A tar entry needs its size first; a pulled layer may not record it.
+        const size = image.tarSizes[i] ?? await countBytes(layerTar(store, digest))
+        await tar.add(file(`${id}/layer.tar`, size), layerTar(store, digest))
       }
       manifest.push({ Config: config, RepoTags: names, Layers: layers })
       for (const n of names) {
@@ -90,4 +92,19 @@ export async function saveImagesToFile (store: Store, images: Array<{ image: Ima
   } finally {
     fs.rmSync(tmp, { force: true })
   }
+}
+
+/** A layer blob as its tar: gunzipped, unless it is stored uncompressed. */
+function layerTar (store: Store, digest: string): Readable {
+  const fd = fs.openSync(store.blobs.path(digest), 'r')
+  const magic = Buffer.alloc(2)
+  try { fs.readSync(fd, magic, 0, 2, 0) } finally { fs.closeSync(fd) }
+  const raw = store.blobs.stream(digest)
+  return magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(zlib.createGunzip()) : raw
+}
+
+async function countBytes (s: Readable): Promise<number> {
+  let n = 0
+  for await (const c of s) n += (c as Buffer).length
+  return n
 }

@@ -37,7 +37,7 @@ export interface Pulled {
 
 const LAYER_TYPES = new Set<string>([
   MT.ociLayerGzip, MT.ociLayer, MT.dockerLayerGzip,
-  'application/vnd.docker.image.rootfs.diff.tar',
+  MT.dockerLayer,
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ])

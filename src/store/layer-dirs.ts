@@ -1,10 +1,12 @@
 // Extracted layers, one directory per DiffID (layers/<hex>), in kernel
 // overlayfs format, shared by every image that has the layer. A layer dir
-// appears only complete: it is filled under a temp name and renamed.
+// appears only complete: it is filled under a temp name and renamed. Beside
+// it, <hex>.size holds the size of the layer's tar, which a manifest from a
+// registry does not carry (docker shows and archives uncompressed sizes).
 import fs from 'node:fs'
 import path from 'node:path'
 import { errnoError } from '../union/errno-error.js'
-import { fsyncDir } from './atomic-file.js'
+import { fsyncDir, writeFileAtomic } from './atomic-file.js'
 import { checkDigest } from './blob-store.js'
 
 export class LayerDirs {
@@ -26,8 +28,9 @@ export class LayerDirs {
   }
 
   /** Creates the layer dir with `fill(tmpDir)` unless it exists already. */
-  async install (diffID: string, fill: (dir: string) => Promise<void>): Promise<string> {
+  async install (diffID: string, fill: (dir: string) => Promise<void>, tarSize?: number): Promise<string> {
     const dest = this.path(diffID)
+    if (tarSize !== undefined && this.tarSize(diffID) === null) writeFileAtomic(dest + '.size', String(tarSize))
     if (fs.existsSync(dest)) return dest
     const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
     // A layer without a root entry gets the usual root mode, not mkdtemp's.
@@ -49,11 +52,22 @@ export class LayerDirs {
     return p
   }
 
+  /** The size of the layer's uncompressed tar, when known. */
+  tarSize (diffID: string): number | null {
+    try {
+      const n = Number(fs.readFileSync(this.path(diffID) + '.size', 'utf8'))
+      return Number.isSafeInteger(n) && n >= 0 ? n : null
+    } catch {
+      return null
+    }
+  }
+
   list (): string[] {
     return fs.readdirSync(this.dir).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => 'sha256:' + n)
   }
 
   remove (diffID: string): void {
     fs.rmSync(this.path(diffID), { recursive: true, force: true })
+    fs.rmSync(this.path(diffID) + '.size', { force: true })
   }
 }

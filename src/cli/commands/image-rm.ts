@@ -26,7 +26,8 @@ export const imageRmCommand: CommandModule<object, RmArgs> = {
 export const imagePruneCommand: CommandModule<object, RootArgs> = {
   command: 'prune',
   describe: 'Remove dangling images, unreferenced blobs and layer dirs',
-  builder: (y) => withRoot(y.example('$0 image prune', '')),
+  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'accepted for docker\'s scripts: strata never asks' })
+    .example('$0 image prune', '')),
   handler: async (a) => {
     const store = openStore(a)
     const r = await store.locked(() => pruneImages(store))
