@@ -128,7 +128,7 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
       const desc = { mediaType: image.mediaType, digest: m.digest, size: m.size }
       if (name) store.index.tag(name, desc)
       else store.index.addDangling(desc)
-      noteBlobSources(store, r.host, r.repository, manifest.layers.map((l) => l.digest))
+      noteBlobSources(store, r.host, r.repository, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)])
     })
   } finally {
     fs.rmSync(staging, { recursive: true, force: true })

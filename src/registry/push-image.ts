@@ -47,7 +47,7 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
     })
     ev.layer?.(l.digest, out.how === 'exists' ? 'Layer already exists' : out.how === 'mounted' ? `Mounted from ${out.from}` : 'Pushed')
   })
-  await uploadBlob(client, r.repository, img.manifest.config, store.blobs.path(img.configDigest), { chunkSize: o.chunkSize })
+  await uploadBlob(client, r.repository, img.manifest.config, store.blobs.path(img.configDigest), { chunkSize: o.chunkSize, mountFrom: blobSources(store, r.host, img.configDigest) })
 
   const bytes = store.blobs.read(img.manifestDigest)
   const mediaType = img.manifest.mediaType ?? MT.ociManifest
@@ -60,7 +60,7 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
   await res.body?.cancel()
   const got = res.headers.get('docker-content-digest')
   if (got && got !== img.manifestDigest) throw errnoError('EBADMSG', `${r.name}: the registry stored the manifest as ${got}, not ${img.manifestDigest}`)
-  await store.locked(() => noteBlobSources(store, r.host, r.repository, img.manifest.layers.map((l) => l.digest)))
+  await store.locked(() => noteBlobSources(store, r.host, r.repository, [img.configDigest, ...img.manifest.layers.map((l) => l.digest)]))
   ev.line?.(`${r.tag}: digest: ${img.manifestDigest} size: ${bytes.length}`)
   return { digest: img.manifestDigest, size: bytes.length }
 }
