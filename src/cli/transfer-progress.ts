@@ -44,9 +44,11 @@ export function transferProgress (out: NodeJS.WriteStream = process.stdout): Tra
       (payload.bytes ? ` ${barText(params.value, params.total)}  ${humanSize(params.value)}/${humanSize(params.total)}` : ''),
   })
   const bars = new Map<string, cliProgress.SingleBar>()
+  // Lines after the layers (Digest, Status) are printed below them at the end.
+  const after: string[] = []
   return {
     events: {
-      line: (text) => { multi.log(text + '\n') },
+      line: (text) => { if (bars.size === 0) out.write(text + '\n'); else after.push(text + '\n') },
       layer: (digest, status, progress) => {
         let bar = bars.get(digest)
         if (!bar) {
@@ -57,6 +59,9 @@ export function transferProgress (out: NodeJS.WriteStream = process.stdout): Tra
         bar.update(progress?.done ?? 0, { id: shortId(digest), status, bytes: !!progress } satisfies Payload)
       },
     },
-    stop: () => multi.stop(),
+    stop: () => {
+      multi.stop()
+      out.write(after.join(''))
+    },
   }
 }
