@@ -65,3 +65,13 @@ export function transferProgress (out: NodeJS.WriteStream = process.stdout): Tra
     },
   }
 }
+
+/** Runs a transfer with docker's progress on stdout (none when quiet). */
+export async function withTransferProgress<T> (quiet: boolean | undefined, fn: (events?: TransferEvents) => Promise<T>): Promise<T> {
+  const progress = quiet ? null : transferProgress()
+  try {
+    return await fn(progress?.events)
+  } finally {
+    progress?.stop()
+  }
+}

@@ -3,31 +3,21 @@
 // with a Range request), 500s (retried with backoff), a corrupted byte (once:
 // downloaded again; always: refused with the store unchanged), and uploads
 // cut mid-body (the push starts the blob over or resumes its session).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRegistry, makeTinyImage, type Registry } from '../fixtures/registry.js'
 import { startFaultProxy, UPLOAD_PATH } from '../fixtures/fault-proxy.js'
+import { strataAsync, type Result } from '../fixtures/strata-async.js'
 
 const exec = promisify(execFile)
-const strataBin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
-type T = Parameters<Parameters<typeof t.test>[1]>[0]
-
-interface Result { stdout: string, stderr: string, code: number }
+type T = Test
 
 function strata (root: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(strataBin, args, { env: { ...process.env, STRATA_ROOT: root, STRATA_REGISTRY_BACKOFF_MS: '20', ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d })
-    child.stderr.on('data', (d: Buffer) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }))
-  })
+  return strataAsync(args, { ...process.env, STRATA_ROOT: root, STRATA_REGISTRY_BACKOFF_MS: '20', ...extraEnv })
 }
 
 /** Every file of a store with its size, and index.json: what "unchanged" means. */

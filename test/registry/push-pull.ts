@@ -6,34 +6,23 @@
 //
 // strata runs as a child process, always asynchronously: the token server
 // lives in this process and must keep answering meanwhile.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import net from 'node:net'
 import path from 'node:path'
 import crypto from 'node:crypto'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRegistry, makeTinyImage } from '../fixtures/registry.js'
+import { strataAsync, type Result } from '../fixtures/strata-async.js'
 
 const exec = promisify(execFile)
-const strataBin = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
-type T = Parameters<Parameters<typeof t.test>[1]>[0]
-
-interface Result { stdout: string, stderr: string, code: number }
+type T = Test
 
 function cli (root: string, extraEnv: Record<string, string> = {}) {
   const env = { ...process.env, STRATA_ROOT: root, STRATA_REGISTRY_BACKOFF_MS: '50', ...extraEnv }
-  const call = (args: string[], input?: string): Promise<Result> => new Promise((resolve, reject) => {
-    const child = spawn(strataBin, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d })
-    child.stderr.on('data', (d: Buffer) => { stderr += d })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? 1 }))
-    child.stdin.end(input ?? '')
-  })
+  const call = (args: string[], input?: string): Promise<Result> => strataAsync(args, env, input)
   return {
     run: async (...args: string[]): Promise<string> => {
       const r = await call(args)
@@ -223,9 +212,10 @@ t.test('bearer token flow: login, push and pull through the token server', async
   t.match((await anon.fail('image', 'pull', ref)).stderr, /EACCES|ENOENT/, 'an anonymous token grants nothing')
 })
 
-t.test('plain HTTP only for loopback and registries marked insecure', async (t) => {
-  const ip = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address
-  if (!ip) { t.skip('no non-loopback IPv4 address on this machine'); return }
+const outsideIp = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address
+
+t.test('plain HTTP only for loopback and registries marked insecure', { skip: outsideIp ? false : 'no non-loopback IPv4 address on this machine' }, async (t) => {
+  const ip = outsideIp!
   const reg = await startRegistry(t)
   const dir = t.testdir({})
   const s = cli(path.join(dir, 'store'))

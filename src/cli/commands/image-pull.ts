@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs'
 import { pullImage } from '../../registry/pull-image.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withRegistry, type RegistryArgs } from '../registry-options.js'
-import { transferProgress } from '../transfer-progress.js'
+import { withTransferProgress } from '../transfer-progress.js'
 
 interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean }
 
@@ -15,12 +15,7 @@ export const imagePullCommand: CommandModule<object, Args> = {
     .example('$0 image pull localhost:5000/greeter:1', ''))),
   handler: async (a) => {
     const store = openStore(a)
-    const progress = a.q ? null : transferProgress()
-    try {
-      const r = await pullImage(store, a.image, { insecure: a.insecure, events: progress?.events })
-      if (a.q) process.stdout.write(`${r.name ?? r.digest}\n`)
-    } finally {
-      progress?.stop()
-    }
+    const r = await withTransferProgress(a.q, (events) => pullImage(store, a.image, { insecure: a.insecure, events }))
+    if (a.q) process.stdout.write(`${r.name ?? r.digest}\n`)
   },
 }
