@@ -13,9 +13,10 @@ import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
 import { systemCommand } from './commands/system.js'
 import { runCommand, initCommand } from './commands/run.js'
+import { imageBuildCommand } from './commands/image-build.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, systemCommand, benchCommand, initCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, systemCommand, benchCommand, initCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {

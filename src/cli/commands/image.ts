@@ -7,6 +7,7 @@ import { imageInspectCommand } from './image-inspect.js'
 import { imageTagCommand } from './image-tag.js'
 import { imageRmCommand, imagePruneCommand } from './image-rm.js'
 import { imageSaveCommand, imageLoadCommand } from './image-save.js'
+import { imageBuildCommand } from './image-build.js'
 
 export const imageCommand: CommandModule = {
   command: 'image <command>',
@@ -21,6 +22,7 @@ export const imageCommand: CommandModule = {
     .command(imagePruneCommand as CommandModule)
     .command(imageSaveCommand as CommandModule)
     .command(imageLoadCommand as CommandModule)
+    .command(imageBuildCommand as CommandModule)
     .demandCommand(1, 'name an image command (strata image --help lists them)'),
   handler: () => {},
 }
