@@ -342,8 +342,10 @@ export async function buildImage (store: Store, opts: BuildOptions): Promise<Bui
       await step(ins)
     } catch (err) {
       if (err instanceof RunFailed) throw err
+      // Name the line, after the errno code the message starts with.
       const e = err as Error
-      if (!e.message.startsWith(`${label}:`)) e.message = `${label}:${ins.line}: ${e.message}`
+      const m = /^(E[A-Z0-9]+: )?([\s\S]*)$/.exec(e.message)!
+      if (!m[2].startsWith(`${label}:`)) e.message = `${m[1] ?? ''}${label}:${ins.line}: ${m[2]}`
       throw e
     }
   }

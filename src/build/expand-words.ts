@@ -19,6 +19,8 @@ export function expandWords (text: string, vars: Vars, escape = '\\', split = tr
   const words: string[] = []
   let cur = ''
   let inWord = false
+  // An unquoted expansion to nothing makes no word, as in a shell.
+  let quoted = false
   let i = 0
   const variable = (): string => {
     // At text[i] === '$'.
@@ -44,9 +46,10 @@ export function expandWords (text: string, vars: Vars, escape = '\\', split = tr
   while (i < text.length) {
     const c = text[i]
     if (split && /\s/.test(c)) {
-      if (inWord) words.push(cur)
+      if (inWord && (cur !== '' || quoted)) words.push(cur)
       cur = ''
       inWord = false
+      quoted = false
       i++
       continue
     }
@@ -55,11 +58,13 @@ export function expandWords (text: string, vars: Vars, escape = '\\', split = tr
       if (i + 1 < text.length) cur += text[i + 1]
       i += 2
     } else if (c === "'") {
+      quoted = true
       const close = text.indexOf("'", i + 1)
       if (close < 0) throw errnoError('EINVAL', `unmatched ' in "${text}"`)
       cur += text.slice(i + 1, close)
       i = close + 1
     } else if (c === '"') {
+      quoted = true
       i++
       while (i < text.length && text[i] !== '"') {
         if (text[i] === escape && i + 1 < text.length && (text[i + 1] === '"' || text[i + 1] === '$' || text[i + 1] === escape)) {
@@ -80,7 +85,7 @@ export function expandWords (text: string, vars: Vars, escape = '\\', split = tr
       i++
     }
   }
-  if (inWord) words.push(cur)
+  if (inWord && (cur !== '' || quoted || !split)) words.push(cur)
   return words
 }
 
