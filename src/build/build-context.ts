@@ -70,7 +70,7 @@ export class BuildContext {
     const st = fs.lstatSync(abs, { throwIfNoEntry: false })
     if (!st || (clean && this.ignore.excludes(clean))) throw errnoError('ENOENT', `${what}: file not found in build context or excluded by .dockerignore: ${src}`)
     // A symlinked parent must not lead out of the context.
-    const real = fs.realpathSync(path.dirname(abs))
+    const real = clean ? fs.realpathSync(path.dirname(abs)) : this.root
     if (real !== this.root && !real.startsWith(this.root + '/')) throw errnoError('EPERM', `${what}: ${src}: forbidden path outside the build context (through a symlink)`)
     return [{ rel: clean, abs, st }]
   }

@@ -40,7 +40,7 @@ export const imageBuildCommand: CommandModule<object, Args> = {
       }
       buildArgs[kv.slice(0, i)] = kv.slice(i + 1)
     }
-    const held: Array<[Buffer, 'stdout' | 'stderr']> = []
+    const held: Buffer[] = []
     try {
       const r = await buildImage(openStore(a), {
         context: a.context,
@@ -49,12 +49,13 @@ export const imageBuildCommand: CommandModule<object, Args> = {
         buildArgs,
         noCache: a.cache === false,
         log: a.q ? undefined : (line) => process.stdout.write(line + '\n'),
-        output: a.q ? (d, s) => held.push([d, s]) : undefined,
+        output: a.q ? (d) => held.push(d) : undefined,
       })
       if (a.q) process.stdout.write(r.id + '\n')
     } catch (err) {
       if (!(err instanceof RunFailed)) throw err
-      for (const [d, s] of held) (s === 'stdout' ? process.stdout : process.stderr).write(d)
+      // Quiet, stdout is for the ID only: the failed step's output goes to stderr.
+      for (const d of held) process.stderr.write(d)
       process.stderr.write(err.message + '\n')
       process.exitCode = err.status
     }
