@@ -16,9 +16,10 @@ import { runCommand, initCommand } from './commands/run.js'
 import { imagePullCommand } from './commands/image-pull.js'
 import { imagePushCommand } from './commands/image-push.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
+import { imageBuildCommand } from './commands/image-build.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {

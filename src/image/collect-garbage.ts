@@ -1,5 +1,6 @@
 // Garbage collection of the store: blobs no indexed image needs (manifests,
-// configs, layers) and layer dirs no image config names. Callers hold the
+// configs, layers) and layer dirs no image config names. Images that
+// containers or build cache entries refer to count as needed. Callers hold the
 // store lock. Returns the bytes reclaimed.
 import { execFileSync } from 'node:child_process'
 import type { Store } from '../store/store.js'
@@ -23,11 +24,13 @@ export function collectGarbage (store: Store): { bytes: number, blobs: number, l
     for (const l of img.manifest.layers) blobs.add(l.digest)
     for (const d of img.config.rootfs.diff_ids) diffIDs.add(d)
   }
-  // Containers keep their image's layers even when it lost its names.
-  for (const c of store.containers.list()) {
-    if (!store.blobs.has(c.manifest)) continue
-    const img = loadImage(store, c.manifest)
-    blobs.add(c.manifest)
+  // Containers keep their image's layers even when it lost its names; the
+  // build cache keeps the intermediate images of builds.
+  for (const manifest of [...store.containers.list().map((c) => c.manifest), ...store.buildCache.manifests()]) {
+    if (!store.blobs.has(manifest)) continue
+    let img
+    try { img = loadImage(store, manifest) } catch { continue } // a half-collected cache entry: a miss later
+    blobs.add(manifest)
     blobs.add(img.configDigest)
     for (const l of img.manifest.layers) blobs.add(l.digest)
     for (const d of img.config.rootfs.diff_ids) diffIDs.add(d)

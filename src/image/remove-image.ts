@@ -30,8 +30,12 @@ export function removeImage (store: Store, ref: string, force = false): RemoveRe
   return { untagged: names, deleted: img.configDigest }
 }
 
-/** Removes dangling images (no name, no container) and everything unused. */
+/**
+ * Removes dangling images (no name, no container), the build cache (the
+ * only way to reclaim what intermediate images hold) and everything unused.
+ */
 export function pruneImages (store: Store): { images: string[], bytes: number } {
+  store.buildCache.clear()
   const used = new Set(store.containers.list().map((c) => c.manifest))
   const images: string[] = []
   for (const m of store.index.entries()) {

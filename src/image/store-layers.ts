@@ -1,6 +1,7 @@
 // The directories a mount of a container or an image from the store is made
 // of: the image's extracted layers (top first) and, for a container, its
-// upper and work dirs.
+// upper and work dirs. An image with no layers (FROM scratch) gets the
+// store's empty dir as its one lower.
 import type { Store } from '../store/store.js'
 import { resolveImage, loadImage } from './resolve-image.js'
 
@@ -14,7 +15,7 @@ export function storeLayers (store: Store, what: string): StoreLayers {
   const c = store.containers.find(what)
   const img = c ? loadImage(store, c.manifest) : resolveImage(store, what)
   const ids = [...img.config.rootfs.diff_ids].reverse()
-  const lowerdir = ids.map((id) => store.layers.require(id)).join(':')
+  const lowerdir = ids.length ? ids.map((id) => store.layers.require(id)).join(':') : store.layers.empty()
   if (!c) return { lowerdir }
   return { lowerdir, upperdir: store.containers.upper(c), workdir: store.containers.work(c) }
 }

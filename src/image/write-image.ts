@@ -1,9 +1,10 @@
 // Stores an image: its config and manifest blobs, then its name in the index
-// (or a nameless entry). Returns the manifest descriptor.
+// (or a nameless entry; or, for a build's intermediate images, which the
+// build cache keeps, no entry). Returns the manifest descriptor.
 import type { Store } from '../store/store.js'
 import { MT, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
 
-export function writeImage (store: Store, config: ImageConfig | Buffer, layers: Descriptor[], name?: string): { manifest: Descriptor, configDigest: string } {
+export function writeImage (store: Store, config: ImageConfig | Buffer, layers: Descriptor[], name?: string, indexed = true): { manifest: Descriptor, configDigest: string } {
   // A loaded image keeps its config's exact bytes: its ID is their digest.
   const cfg = store.blobs.putBytes(Buffer.isBuffer(config) ? config : JSON.stringify(config))
   const manifest: Manifest = {
@@ -15,6 +16,6 @@ export function writeImage (store: Store, config: ImageConfig | Buffer, layers: 
   const m = store.blobs.putBytes(JSON.stringify(manifest))
   const desc: Descriptor = { mediaType: MT.ociManifest, digest: m.digest, size: m.size }
   if (name) store.index.tag(name, desc)
-  else store.index.addDangling(desc)
+  else if (indexed) store.index.addDangling(desc)
   return { manifest: desc, configDigest: cfg.digest }
 }

@@ -3,6 +3,8 @@
 // appears only complete: it is filled under a temp name and renamed. Beside
 // it, <hex>.size holds the size of the layer's tar, which a manifest from a
 // registry does not carry (docker shows and archives uncompressed sizes).
+// layers/.empty is the one lower dir of an image with no layers (FROM
+// scratch): a mount needs a lower, and it is never listed or collected.
 import fs from 'node:fs'
 import path from 'node:path'
 import { errnoError } from '../union/errno-error.js'
@@ -43,6 +45,17 @@ export class LayerDirs {
       fs.rmSync(tmp, { recursive: true, force: true })
     }
     return dest
+  }
+
+  /** An empty read-only lower dir, made on first use (mode 0755, root's). */
+  empty (): string {
+    const p = path.join(this.dir, '.empty')
+    if (!fs.existsSync(p)) {
+      const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
+      fs.chmodSync(tmp, 0o755)
+      try { fs.renameSync(tmp, p) } catch { fs.rmSync(tmp, { recursive: true, force: true }) }
+    }
+    return p
   }
 
   /** The dir of a layer that must be there (for a mount). */

@@ -1,12 +1,14 @@
 // The image store at one root (default /var/lib/strata, or --root /
 // STRATA_ROOT): an OCI image layout (oci/), extracted layers (layers/),
-// containers (containers/), and the lock serialising changes.
+// containers (containers/), the build cache (build-cache/), and the lock
+// serialising changes.
 import fs from 'node:fs'
 import path from 'node:path'
 import { BlobStore } from './blob-store.js'
 import { ImageIndex } from './image-index.js'
 import { LayerDirs } from './layer-dirs.js'
 import { ContainerStore } from './container-store.js'
+import { BuildCache } from './build-cache.js'
 import { withStoreLock } from './store-lock.js'
 
 export function defaultRoot (): string {
@@ -18,6 +20,7 @@ export class Store {
   readonly index: ImageIndex
   readonly layers: LayerDirs
   readonly containers: ContainerStore
+  readonly buildCache: BuildCache
   readonly tmp: string
 
   constructor (readonly root: string = defaultRoot()) {
@@ -26,6 +29,7 @@ export class Store {
     this.index = new ImageIndex(path.join(root, 'oci'))
     this.layers = new LayerDirs(root)
     this.containers = new ContainerStore(root)
+    this.buildCache = new BuildCache(root)
     this.tmp = path.join(root, 'tmp')
     fs.mkdirSync(this.tmp, { recursive: true })
   }

@@ -9,6 +9,7 @@ import { imageRmCommand, imagePruneCommand } from './image-rm.js'
 import { imageSaveCommand, imageLoadCommand } from './image-save.js'
 import { imagePullCommand } from './image-pull.js'
 import { imagePushCommand } from './image-push.js'
+import { imageBuildCommand } from './image-build.js'
 
 export const imageCommand: CommandModule = {
   command: 'image <command>',
@@ -25,6 +26,7 @@ export const imageCommand: CommandModule = {
     .command(imageLoadCommand as CommandModule)
     .command(imagePullCommand as CommandModule)
     .command(imagePushCommand as CommandModule)
+    .command(imageBuildCommand as CommandModule)
     .demandCommand(1, 'name an image command (strata image --help lists them)'),
   handler: () => {},
 }

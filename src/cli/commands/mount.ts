@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs'
 import { parseMountArgs } from '../../fuse/mount-options.js'
 import { serve } from '../../fuse/serve.js'
-import { mountInBackground } from '../mount-in-background.js'
+import { mountInBackground } from '../../fuse/mount-in-background.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
 

@@ -3,19 +3,11 @@
 // and IPC namespaces (util-linux unshare), with the image's Entrypoint, Cmd,
 // Env, WorkingDir and User. The exit status is the command's; signals are
 // passed on to it; on exit it is unmounted (and removed with --rm).
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { spawn } from 'node:child_process'
 import type { CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
-import { storeLayers } from '../../image/store-layers.js'
-import { parseMountArgs } from '../../fuse/mount-options.js'
-import { unmount } from '../../fuse/mount-daemon.js'
-import { runSpec } from '../../run/run-spec.js'
+import { runContainer } from '../../run/run-container.js'
 import { containerInit } from '../../run/container-init.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
-import { mountInBackground, cliMain } from '../mount-in-background.js'
 
 interface Args extends RootArgs {
   image: string
@@ -29,18 +21,6 @@ interface Args extends RootArgs {
   hostname?: string
   i?: boolean
   t?: boolean
-}
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
-
-/** The container's PID 1: the child of unshare. */
-function initPid (unsharePid: number): number | null {
-  try {
-    const kids = fs.readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
-    return kids.length ? Number(kids[0]) : null
-  } catch {
-    return null
-  }
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -66,34 +46,14 @@ export const runCommand: CommandModule<object, Args> = {
     const store = openStore(a)
     const image = resolveImage(store, a.image)
     const c = await store.locked(() => store.containers.create(a.name, image.manifestDigest, image.names[0] ?? a.image))
-    const mnt = path.join(process.env.STRATA_RUN_DIR ?? '/run/strata', 'run', c.id)
-    fs.mkdirSync(mnt, { recursive: true })
-    let mounted = false
     try {
-      await mountInBackground(parseMountArgs({ mountpoint: mnt, ...storeLayers(store, c.id), options: [] }))
-      mounted = true
-      const spec = runSpec(mnt, image.config.config, {
-        command: [...(a.command ?? []), ...((a as { '--'?: string[] })['--'] ?? []).map(String)], entrypoint: a.entrypoint, env: a.e === undefined ? [] : [a.e].flat(),
-        workdir: a.w, user: a.u, hostname: a.hostname ?? c.id.slice(0, 12),
+      process.exitCode = await runContainer(store, c, image, {
+        flags: {
+          command: [...(a.command ?? []), ...((a as { '--'?: string[] })['--'] ?? []).map(String)], entrypoint: a.entrypoint, env: a.e === undefined ? [] : [a.e].flat(),
+          workdir: a.w, user: a.u, hostname: a.hostname ?? c.id.slice(0, 12),
+        },
       })
-      const child = spawn('unshare', ['--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--', process.execPath, cliMain, '__init'], {
-        stdio: 'inherit',
-        env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec) },
-      })
-      const forward = (sig: NodeJS.Signals): void => {
-        const pid = child.pid ? initPid(child.pid) : null
-        try { process.kill(pid ?? child.pid!, sig) } catch { /* already gone */ }
-      }
-      for (const s of FORWARDED) process.on(s, forward)
-      const status = await new Promise<number>((resolve) => {
-        child.on('exit', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 1)))
-        child.on('error', (err) => { process.stderr.write(`strata: cannot start unshare: ${err.message}\n`); resolve(127) })
-      })
-      for (const s of FORWARDED) process.off(s, forward)
-      process.exitCode = status
     } finally {
-      if (mounted) await unmount(mnt).catch((err) => process.stderr.write(`strata: ${(err as Error).message}\n`))
-      try { fs.rmdirSync(mnt) } catch { /* still mounted or gone: said above */ }
       if (a.rm) await store.locked(() => store.containers.remove(c))
     }
   },

@@ -1,11 +1,12 @@
-// Starting a mount daemon: this same CLI, run again as `strata mount -f …`
-// in the background (used by mount and run).
+// Starting a mount daemon: the strata CLI, run again as `strata mount -f …`
+// in the background (used by mount, run and build). The CLI's entry point is
+// named by path only, so no import points up at cli/.
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
-import { startDaemon } from '../fuse/mount-daemon.js'
-import type { MountRequest } from '../fuse/mount-options.js'
+import { startDaemon } from './mount-daemon.js'
+import type { MountRequest } from './mount-options.js'
 
-export const cliMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'main.js')
+export const cliMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js')
 
 export async function mountInBackground (req: MountRequest): Promise<number> {
   const args = ['mount', '-f', '--lowerdir', req.lowerdirs.join(':'), '-o', `timeout=${req.timeout}`]
