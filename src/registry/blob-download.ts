@@ -15,12 +15,15 @@ export interface DownloadOptions {
   onBytes?: (done: number, total: number) => void
   /** Tries after a lost connection (default 5). */
   attempts?: number
+  /** A connection that sends nothing for this long counts as lost (default 60 s). */
+  idleMs?: number
   backoffMs?: number
 }
 
 export async function downloadBlob (client: RegistryClient, repository: string, desc: Descriptor, file: string, o: DownloadOptions = {}): Promise<void> {
   const attempts = o.attempts ?? Number(process.env.STRATA_REGISTRY_ATTEMPTS ?? 5)
   const backoffMs = o.backoffMs ?? Number(process.env.STRATA_REGISTRY_BACKOFF_MS ?? 250)
+  const idleMs = o.idleMs ?? Number(process.env.STRATA_REGISTRY_IDLE_MS ?? 60_000)
   const what = `blob ${desc.digest} of ${client.host}/${repository}`
   const fh = await fs.promises.open(file, 'w', 0o600)
   let hash = crypto.createHash('sha256')
@@ -29,34 +32,48 @@ export async function downloadBlob (client: RegistryClient, repository: string, 
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = {}
       if (got > 0) headers.Range = `bytes=${got}-`
-      const res = await client.request('GET', `/v2/${repository}/blobs/${desc.digest}`, { headers, scopes: [`repository:${repository}:pull`] })
-      if (res.status === 206) {
-        const range = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')
-        if (!range || Number(range[1]) !== got) {
-          await res.body?.cancel()
-          throw errnoError('EPROTO', `${what}: the registry resumed at ${range?.[1] ?? '?'} when asked for byte ${got}`)
-        }
-      } else if (res.status === 200) {
-        if (got > 0) {
-          // No Range support: start over.
-          await fh.truncate(0)
-          hash = crypto.createHash('sha256')
-          got = 0
-        }
-      } else {
-        throw await client.failure(res, `download of ${what}`)
-      }
+      // A stalled connection would otherwise wait forever: abort it when it
+      // goes quiet, and resume as after a reset.
+      const quiet = new AbortController()
+      let timer = setTimeout(() => quiet.abort(), idleMs)
+      const alive = (): void => { clearTimeout(timer); timer = setTimeout(() => quiet.abort(), idleMs) }
+      let broken: unknown = null
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          if (got + chunk.length > desc.size) throw errnoError('EBADMSG', `${what}: the registry sent more than its ${desc.size} bytes`)
-          await fh.write(chunk, 0, chunk.length, got)
-          hash.update(chunk)
-          got += chunk.length
-          o.onBytes?.(got, desc.size)
+        const res = await client.request('GET', `/v2/${repository}/blobs/${desc.digest}`, { headers, scopes: [`repository:${repository}:pull`], signal: quiet.signal })
+        if (res.status === 206) {
+          const range = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')
+          if (!range || Number(range[1]) !== got) {
+            await res.body?.cancel()
+            throw errnoError('EPROTO', `${what}: the registry resumed at ${range?.[1] ?? '?'} when asked for byte ${got}`)
+          }
+        } else if (res.status === 200) {
+          if (got > 0) {
+            // No Range support: start over.
+            await fh.truncate(0)
+            hash = crypto.createHash('sha256')
+            got = 0
+          }
+        } else {
+          throw await client.failure(res, `download of ${what}`)
         }
-      } catch (err) {
-        if ((err as { code?: string }).code === 'EBADMSG') throw err
-        if (attempt >= attempts) throw errnoError(networkCode(err), `${what}: the connection broke at byte ${got} of ${desc.size}, ${attempt} times`)
+        try {
+          for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+            alive()
+            if (got + chunk.length > desc.size) throw errnoError('EBADMSG', `${what}: the registry sent more than its ${desc.size} bytes`)
+            await fh.write(chunk, 0, chunk.length, got)
+            hash.update(chunk)
+            got += chunk.length
+            o.onBytes?.(got, desc.size)
+          }
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EBADMSG') throw err
+          broken = err
+        }
+      } finally {
+        clearTimeout(timer)
+      }
+      if (broken !== null) {
+        if (attempt >= attempts) throw errnoError(networkCode(broken), `${what}: the connection broke at byte ${got} of ${desc.size}, ${attempt} times`)
         await sleep(backoffMs * 2 ** (attempt - 1))
         continue
       }

@@ -30,12 +30,14 @@ export interface RequestOptions {
   scopes?: string[]
   /** Tries on resets and 5xx; callers that resume a transfer themselves pass 1. */
   attempts?: number
+  signal?: AbortSignal
 }
 
 const USER_AGENT = 'strata (+https://github.com/strata)'
 
 /** The errno code of a failed fetch, from its cause (ECONNRESET, ECONNREFUSED, …). */
 export function networkCode (err: unknown): string {
+  if ((err as Error).name === 'AbortError' || (err as Error).name === 'TimeoutError') return 'ETIMEDOUT'
   const cause = (err as { cause?: { code?: string } }).cause
   return cause?.code ?? (err as { code?: string }).code ?? 'ECONNRESET'
 }
@@ -164,7 +166,7 @@ export class RegistryClient {
       const body = typeof o.body === 'function' ? o.body() : o.body
       let res: Response
       try {
-        res = await fetch(url, { method, headers, body, duplex: 'half', redirect: 'follow' } as RequestInit)
+        res = await fetch(url, { method, headers, body, duplex: 'half', redirect: 'follow', signal: o.signal } as RequestInit)
       } catch (err) {
         if (typeof body === 'object' && body && 'destroy' in body) (body as Readable).destroy()
         if (attempt < attempts) { await sleep(this.backoffMs * 2 ** (attempt - 1)); continue }

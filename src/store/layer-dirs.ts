@@ -17,8 +17,13 @@ export class LayerDirs {
   constructor (root: string) {
     this.dir = path.join(root, 'layers')
     fs.mkdirSync(this.dir, { recursive: true })
-    // Half-extracted layers of a command that died.
-    for (const n of fs.readdirSync(this.dir)) if (n.startsWith('.tmp-')) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true })
+    // Half-extracted layers of a command that died, and sizes of layers gone.
+    const names = fs.readdirSync(this.dir)
+    const have = new Set(names)
+    for (const n of names) {
+      const orphan = n.endsWith('.size') && !have.has(n.slice(0, -5))
+      if (n.startsWith('.tmp-') || orphan) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true })
+    }
   }
 
   path (diffID: string): string {
@@ -32,8 +37,9 @@ export class LayerDirs {
   /** Creates the layer dir with `fill(tmpDir)` unless it exists already. */
   async install (diffID: string, fill: (dir: string) => Promise<void>, tarSize?: number): Promise<string> {
     const dest = this.path(diffID)
-    if (tarSize !== undefined && this.tarSize(diffID) === null) writeFileAtomic(dest + '.size', String(tarSize))
-    if (fs.existsSync(dest)) return dest
+    // Written once the dir is complete, so a size never outlives a failed install.
+    const noteSize = (): void => { if (tarSize !== undefined && this.tarSize(diffID) === null) writeFileAtomic(dest + '.size', String(tarSize)) }
+    if (fs.existsSync(dest)) { noteSize(); return dest }
     const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
     // A layer without a root entry gets the usual root mode, not mkdtemp's.
     fs.chmodSync(tmp, 0o755)
@@ -44,6 +50,7 @@ export class LayerDirs {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true })
     }
+    noteSize()
     return dest
   }
 

@@ -32,6 +32,9 @@ function world (t: T) {
   return { dir, a, b: cli(`${dir}/store-b`), id }
 }
 
+/** The extracted layers of a store (not their .size notes nor the empty lower). */
+const layerDirs = (root: string): number => fs.readdirSync(`${root}/layers`).filter((n) => /^[0-9a-f]{64}$/.test(n)).length
+
 const tree = (root: string): string => execFileSync('sh', ['-c', 'cd "$1" && find . -mindepth 1 -printf "%p %y %m %s %l\\n" | sort && find . -type f -exec sha1sum {} + | sort', 'sh', root], { encoding: 'utf8' })
 
 t.test('docker-archive: skopeo reads it, and load gives the same image back', async (t) => {
@@ -91,9 +94,9 @@ t.test('rm untags, refuses while a container uses the image, deletes with the la
   t.match(a.run('image', 'rm', 'greeter:latest'), /^Untagged: greeter:latest\n$/)
   t.match(a.fail('image', 'rm', 'base:1'), /used by container c/)
   a.run('container', 'rm', 'c')
-  const before = fs.readdirSync(`${dir}/store-a/layers`).length
+  const before = layerDirs(`${dir}/store-a`)
   t.match(a.run('image', 'rm', 'greeter:1'), /Untagged: greeter:1\nDeleted: sha256:/)
-  t.equal(fs.readdirSync(`${dir}/store-a/layers`).length, before - 1, "the layer only it had is gone; the base's stays")
+  t.equal(layerDirs(`${dir}/store-a`), before - 1, "the layer only it had is gone; the base's stays")
   a.run('image', 'import', `${dir}/rootfs`, 'tmp:1')
   a.run('container', 'create', '--name', 'd', 'base:1')
   a.run('mount', 'd', `${dir}/mnt`)

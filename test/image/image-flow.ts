@@ -48,6 +48,8 @@ t.test('import, change in a container, commit, history; umoci and skopeo read th
   t.match(history, /^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT\n/, 'docker-style history header')
   t.match(history.split('\n')[1], new RegExp(`^${newId.slice(7, 19)} .* greet$`), 'newest first, with the comment')
   t.match(history.split('\n')[2], /^<missing> .*strata image import rootfs\.tar\.gz .* base$/)
+  const full = run('image', 'history', '--no-trunc', 'greeter:1')
+  t.match(full.split('\n')[1], new RegExp(`^${newId} .*strata commit -c "CMD \\[.*web\\s+.*greet$`), '--no-trunc: the whole ID and CREATED BY')
   const inspect = JSON.parse(run('image', 'inspect', 'greeter:1'))[0]
   t.same(inspect.Config.Cmd, ['/bin/cat', '/greeting'])
   t.same(inspect.Config.Env, ['A=1', 'B=two words'])
@@ -75,7 +77,7 @@ t.test('layers are stored once, however many images use them', async (t) => {
     run('umount', `${dir}/mnt`)
     run('commit', n, img)
   }
-  const layers = fs.readdirSync(`${dir}/store/layers`).filter((x) => !x.startsWith('.'))
+  const layers = fs.readdirSync(`${dir}/store/layers`).filter((x) => /^[0-9a-f]{64}$/.test(x))
   t.equal(layers.length, 3, 'base + two small layers, not two copies of base')
   const base = JSON.parse(run('image', 'inspect', 'base:1'))[0].RootFS.diff_ids[0]
   for (const img of ['one:1', 'two:1']) t.equal(JSON.parse(run('image', 'inspect', img))[0].RootFS.diff_ids[0], base)

@@ -64,6 +64,16 @@ t.test('a connection dropped mid-blob: the download resumes where it broke', asy
   t.match((await strata(root, ['system', 'check'])).stdout, /consistent/)
 })
 
+t.test('a connection that stalls mid-blob is given up after a quiet spell and resumed', async (t) => {
+  const { tiny, proxy, root, ref } = await world(t)
+  const f = proxy.fault({ action: 'stall', afterBytes: 100_000, path: `/v2/tiny/blobs/${tiny.layerDigest}`, times: 1 })
+  const r = await strata(root, ['image', 'pull', ref], { STRATA_REGISTRY_IDLE_MS: '1000' })
+  t.equal(r.code, 0, r.stderr)
+  t.equal(f.hits, 1)
+  t.equal(blobGets(proxy, tiny.layerDigest), 2, 'one more GET, for the rest')
+  t.equal(JSON.parse((await strata(root, ['image', 'inspect', ref])).stdout)[0].Id, tiny.configDigest)
+})
+
 t.test('500s are retried with backoff; too many fail cleanly', async (t) => {
   const { tiny, proxy, root, ref } = await world(t)
   const f = proxy.fault({ action: 'status', status: 500, path: `/v2/tiny/blobs/${tiny.layerDigest}`, times: 2 })
