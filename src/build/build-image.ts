@@ -14,6 +14,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
+import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
 import { tempName } from '../store/atomic-file.js'
 import { errnoError } from '../union/errno-error.js'
@@ -207,7 +208,7 @@ export async function buildImage (store: Store, opts: BuildOptions): Promise<Bui
     if (words.length < 2) throw errnoError('EINVAL', `${ins.cmd} requires at least two arguments: source(s) and destination`)
     const dest = words[words.length - 1]
     const tree = new ImageTree(store, cur.config)
-    const stage = fs.mkdtempSync(path.join(store.tmp, 'build-copy-'))
+    const stage = fs.mkdtempSync(ownedPrefix(store.tmp, 'build-copy-'))
     const tar = tempName(path.join(store.tmp, 'build-copy.tar'))
     try {
       const plan = await planCopy(ctx, tree, {

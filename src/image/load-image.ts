@@ -10,6 +10,7 @@ import path from 'node:path'
 import crypto from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
+import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { readTar } from './tar-reader.js'
@@ -74,7 +75,7 @@ export interface Loaded {
 }
 
 export async function loadImages (store: Store, input: Readable | AsyncIterable<Buffer>, progress?: Progress): Promise<Loaded[]> {
-  const dir = fs.mkdtempSync(path.join(store.tmp, 'load-'))
+  const dir = fs.mkdtempSync(ownedPrefix(store.tmp, 'load-'))
   try {
     const st = await stage(input, dir)
     const plan = st.has('manifest.json') ? await planDocker(st) : st.has('index.json') ? await planOci(st) : null

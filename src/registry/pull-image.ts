@@ -7,6 +7,7 @@
 // registry's digests). A failure at any point leaves the store as it was.
 import fs from 'node:fs'
 import path from 'node:path'
+import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { MT, type Descriptor, type ImageConfig, type Manifest } from '../image/oci-types.js'
@@ -89,7 +90,7 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
     throw errnoError('EBADMSG', `${ref}: the manifest has ${manifest.layers.length} layers but the config names ${diffIDs.length}`)
   }
 
-  const staging = fs.mkdtempSync(path.join(store.tmp, 'pull-'))
+  const staging = fs.mkdtempSync(ownedPrefix(store.tmp, 'pull-'))
   try {
     const layers = manifest.layers.map((desc, i) => ({
       desc,

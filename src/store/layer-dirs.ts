@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { errnoError } from '../union/errno-error.js'
 import { fsyncDir, writeFileAtomic } from './atomic-file.js'
+import { ownedPrefix, removeStaleTemp } from './stale-temp.js'
 import { checkDigest } from './blob-store.js'
 
 export class LayerDirs {
@@ -18,12 +19,10 @@ export class LayerDirs {
     this.dir = path.join(root, 'layers')
     fs.mkdirSync(this.dir, { recursive: true })
     // Half-extracted layers of a command that died, and sizes of layers gone.
+    removeStaleTemp(this.dir, (n) => n.startsWith('.tmp-'))
     const names = fs.readdirSync(this.dir)
     const have = new Set(names)
-    for (const n of names) {
-      const orphan = n.endsWith('.size') && !have.has(n.slice(0, -5))
-      if (n.startsWith('.tmp-') || orphan) fs.rmSync(path.join(this.dir, n), { recursive: true, force: true })
-    }
+    for (const n of names) if (n.endsWith('.size') && !have.has(n.slice(0, -5))) fs.rmSync(path.join(this.dir, n), { force: true })
   }
 
   path (diffID: string): string {
@@ -40,7 +39,7 @@ export class LayerDirs {
     // Written once the dir is complete, so a size never outlives a failed install.
     const noteSize = (): void => { if (tarSize !== undefined && this.tarSize(diffID) === null) writeFileAtomic(dest + '.size', String(tarSize)) }
     if (fs.existsSync(dest)) { noteSize(); return dest }
-    const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
+    const tmp = fs.mkdtempSync(ownedPrefix(this.dir, '.tmp-'))
     // A layer without a root entry gets the usual root mode, not mkdtemp's.
     fs.chmodSync(tmp, 0o755)
     try {
@@ -58,7 +57,7 @@ export class LayerDirs {
   empty (): string {
     const p = path.join(this.dir, '.empty')
     if (!fs.existsSync(p)) {
-      const tmp = fs.mkdtempSync(path.join(this.dir, '.tmp-'))
+      const tmp = fs.mkdtempSync(ownedPrefix(this.dir, '.tmp-'))
       fs.chmodSync(tmp, 0o755)
       try { fs.renameSync(tmp, p) } catch { fs.rmSync(tmp, { recursive: true, force: true }) }
     }

@@ -10,6 +10,7 @@ import { LayerDirs } from './layer-dirs.js'
 import { ContainerStore } from './container-store.js'
 import { BuildCache } from './build-cache.js'
 import { withStoreLock } from './store-lock.js'
+import { removeStaleTemp } from './stale-temp.js'
 
 export function defaultRoot (): string {
   return process.env.STRATA_ROOT || '/var/lib/strata'
@@ -32,6 +33,8 @@ export class Store {
     this.buildCache = new BuildCache(root)
     this.tmp = path.join(root, 'tmp')
     fs.mkdirSync(this.tmp, { recursive: true })
+    removeStaleTemp(this.tmp)
+    removeStaleTemp(this.blobs.dir, (n) => n.startsWith('.tmp-'))
   }
 
   /** Runs `fn` holding the store's lock. */

@@ -1,6 +1,7 @@
 // The store under pressure: two commands at once (the lock, and what it
 // says while waiting), a full disk during commit, and an import killed
-// half-way — each leaves the store consistent (system check) and readable.
+// half-way — each leaves the store consistent (system check) and readable;
+// and a command starting never sweeps away another one's temp files.
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -80,4 +81,25 @@ t.test('an import killed half-way leaves the store consistent', async (t) => {
   t.notMatch(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /big/, 'no half image')
   execFileSync(strata, ['image', 'import', `${dir}/big.tar`, 'big:1'], { env })
   t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /big\s+1/, 'and the import works again')
+})
+
+t.test('opening the store removes the temp files of dead processes only: another command may be filling one', async (t) => {
+  const dir = t.testdir({})
+  const root = `${dir}/store`
+  const env = { ...process.env, STRATA_ROOT: root }
+  execFileSync(strata, ['image', 'ls'], { env })
+  // A PID that is gone: a child that has exited (and been reaped).
+  const gone = spawnSync('true').pid!
+  const live = process.pid
+  const made = [
+    `layers/.tmp-${gone}-aaaa/`, `layers/.tmp-${live}-bbbb/`,
+    `tmp/pull-${gone}-cccc/`, `tmp/pull-${live}-dddd/`, `tmp/.tmp-${gone}-0-import.tar`, `tmp/.tmp-${live}-0-import.tar`,
+    `oci/blobs/sha256/.tmp-${gone}-1-incoming`, `oci/blobs/sha256/.tmp-${live}-1-incoming`,
+  ]
+  for (const m of made) {
+    if (m.endsWith('/')) fs.mkdirSync(`${root}/${m}`, { recursive: true })
+    else fs.writeFileSync(`${root}/${m}`, 'x')
+  }
+  execFileSync(strata, ['image', 'ls'], { env })
+  for (const m of made) t.equal(fs.existsSync(`${root}/${m}`), m.includes(`-${live}-`), m.replace(`-${live}-`, '-LIVE-').replace(`-${gone}-`, '-DEAD-'))
 })
