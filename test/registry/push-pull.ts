@@ -15,7 +15,7 @@ import crypto from 'node:crypto'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRegistry, makeTinyImage } from '../fixtures/registry.js'
-import { strataAsync, type Result } from '../fixtures/strata-async.js'
+import { strataAsync, strataBin, type Result } from '../fixtures/strata-async.js'
 
 const exec = promisify(execFile)
 type T = Test
@@ -111,6 +111,12 @@ t.test('push, pull back, run; skopeo and umoci read what strata pushed; HEAD ski
   t.equal(await b.run('run', '--rm', ref), 'hello from the registry\n', 'the pulled image runs')
   t.match(await b.run('image', 'pull', ref), `Status: Image is up to date for ${ref}`)
   t.match(await b.run('system', 'check'), /consistent/)
+
+  // On a terminal: one line per layer, redrawn in place (script(1) gives a pty).
+  const tty = await exec('script', ['-qec', `${strataBin} image pull ${ref}`, '/dev/null'], { env: { ...process.env, STRATA_ROOT: path.join(dir, 'store-tty') } })
+  t.match(tty.stdout, /\x1b\[/, 'the terminal gets cursor control')
+  t.match(tty.stdout, /[0-9a-f]{12}: Pull complete/)
+  t.match(tty.stdout, new RegExp(`Digest: ${digest}[^]*Status: Downloaded newer image for ${ref.replace(/\./g, '\\.')}`), 'Digest and Status come after the layers')
 
   // Pulled by digest: the same image, with no name.
   const c = cli(path.join(dir, 'store-c'))
