@@ -31,20 +31,69 @@ export async function installLayerDir (store: Store, diffID: string, tarFile: st
   await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined), total)
 }
 
-/** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID; zstd is refused by name. */
-export async function decompressLayer (file: string, out: string, what: string): Promise<string> {
+/** Whether a layer blob is gzipped (else a plain tar); zstd is refused by name. */
+function isGzip (file: string, what: string): boolean {
   const fd = fs.openSync(file, 'r')
-  const magic = Buffer.alloc(2)
-  fs.readSync(fd, magic, 0, 2, 0)
-  fs.closeSync(fd)
-  const gz = magic[0] === 0x1f && magic[1] === 0x8b
-  if (magic[0] === 0x28 && magic[1] === 0xb5) throw errnoError('ENOTSUP', `${what}: zstd-compressed layers are not supported`)
+  const magic = Buffer.alloc(4)
+  try { fs.readSync(fd, magic, 0, 4, 0) } finally { fs.closeSync(fd) }
+  if (magic.readUInt32LE(0) === 0xfd2fb528) throw errnoError('ENOTSUP', `${what}: zstd-compressed layers are not supported`)
+  return magic[0] === 0x1f && magic[1] === 0x8b
+}
+
+/** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID. */
+export async function decompressLayer (file: string, out: string, what: string): Promise<string> {
+  const gz = isGzip(file, what)
   try {
     await pipeline(fs.createReadStream(file), gz ? zlib.createGunzip() : new PassThrough(), fs.createWriteStream(out))
   } catch {
     throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
   }
   return sha256File(out)
+}
+
+/**
+ * Extracts a layer straight from its blob (gzipped or a plain tar), hashing
+ * the tar on the way: the layer dir appears only if the tar's digest is
+ * `diffID`; on a mismatch nothing is left. One pass, and no tar on disk.
+ */
+export async function installLayerFromBlob (store: Store, diffID: string, blob: string, what: string, progress?: Progress): Promise<void> {
+  const gz = isGzip(blob, what)
+  const total = fs.statSync(blob).size
+  await store.layers.install(diffID, async (dir) => {
+    // Big chunks: the extractor's cost is per chunk, and gunzip's default is 16 KiB.
+    const raw = fs.createReadStream(blob, { highWaterMark: 1 << 20 })
+    let read = 0
+    raw.on('data', (c) => { read += c.length })
+    const tar = gz ? raw.pipe(zlib.createGunzip({ chunkSize: 256 << 10 })) : raw
+    raw.on('error', (err) => tar.destroy(err))
+    const hash = crypto.createHash('sha256')
+    let size = 0
+    const source = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+    const step = (r: IteratorResult<Buffer>): IteratorResult<Buffer> => {
+      if (!r.done) { hash.update(r.value); size += r.value.length }
+      return r
+    }
+    // The extractor stops at the tar's end marker; the padding after it
+    // belongs to the DiffID too, so the stream is not closed under us but
+    // drained afterwards.
+    const view: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => source.next().then(step),
+        return: async () => ({ done: true as const, value: undefined }),
+      }),
+    }
+    try {
+      await extractLayer(view, dir, progress && (() => progress(read, total)))
+      for (let r = await source.next(); !r.done; r = await source.next()) step(r)
+    } catch (err) {
+      tar.destroy()
+      if ((err as { code?: string }).code === 'Z_DATA_ERROR' || (err as { code?: string }).code === 'Z_BUF_ERROR') throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
+      throw err
+    }
+    const got = 'sha256:' + hash.digest('hex')
+    if (got !== diffID) throw errnoError('EBADMSG', `${what}: its content is ${got} but the config says ${diffID}; nothing was stored`)
+    return size
+  })
 }
 
 export async function addLayerFromTar (store: Store, tarFile: string, progress?: Progress): Promise<StoredLayer> {

@@ -1,17 +1,19 @@
 // `strata image pull`: an image from a registry into the store. The
 // manifest (or, from an image index, the linux/amd64 one), the config and
-// each missing layer are downloaded into a staging dir and verified — blob
-// digests, then each layer's DiffID against the config — before anything
-// enters the store; then, under the store lock, layers are extracted and
-// blobs, config and manifest stored byte for byte (so the image keeps the
-// registry's digests). A failure at any point leaves the store as it was.
+// each missing layer blob are downloaded into a staging dir and verified
+// against their digests. Then, under the store lock, each layer is extracted
+// straight from its blob into a hidden dir that appears only if the tar's
+// digest is the config's DiffID, the verified blobs are moved in, and config
+// and manifest are stored byte for byte (so the image keeps the registry's
+// digests). A failure at any point leaves the store as it was (changeStore
+// collects what a failed pull had added).
 import fs from 'node:fs'
 import path from 'node:path'
 import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
 import { errnoError } from '../union/errno-error.js'
 import { MT, type Descriptor, type ImageConfig, type Manifest } from '../image/oci-types.js'
-import { decompressLayer, installLayerDir } from '../image/add-layer.js'
+import { installLayerFromBlob } from '../image/add-layer.js'
 import { changeStore } from '../image/collect-garbage.js'
 import { resolveImage } from '../image/resolve-image.js'
 import { RegistryClient, type ClientOptions } from './registry-client.js'
@@ -96,7 +98,6 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
       desc,
       diffID: diffIDs[i],
       blob: store.blobs.has(desc.digest) ? store.blobs.path(desc.digest) : path.join(staging, `${desc.digest.slice(7)}.blob`),
-      tar: path.join(staging, `${desc.digest.slice(7)}.tar`),
       needBlob: !store.blobs.has(desc.digest),
       needDir: !store.layers.has(diffIDs[i]),
     }))
@@ -114,14 +115,13 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
       ev.layer?.(l.desc.digest, 'Verifying Checksum')
       ev.layer?.(l.desc.digest, 'Download complete')
     })
-    for (const l of layers.filter((x) => x.needDir)) {
-      const got = await decompressLayer(l.blob, l.tar, `layer ${l.desc.digest} of ${ref}`)
-      if (got !== l.diffID) throw errnoError('EBADMSG', `layer ${l.desc.digest} of ${ref}: its content is ${got} but the config says ${l.diffID}; nothing was stored`)
-    }
     await changeStore(store, async () => {
       for (const l of layers) {
-        if (l.needDir) await installLayerDir(store, l.diffID, l.tar, (done, total) => ev.layer?.(l.desc.digest, 'Extracting', { done, total }))
-        if (l.needBlob) await store.blobs.putStream(fs.createReadStream(l.blob), l.desc.digest, `layer ${l.desc.digest}`)
+        if (l.needDir) {
+          await installLayerFromBlob(store, l.diffID, l.blob, `layer ${l.desc.digest} of ${ref}`,
+            (done, total) => ev.layer?.(l.desc.digest, 'Extracting', { done, total }))
+        }
+        if (l.needBlob) store.blobs.adopt(l.blob, l.desc.digest)
         if (l.needBlob || l.needDir) ev.layer?.(l.desc.digest, 'Pull complete')
       }
       store.blobs.putBytes(configBytes)

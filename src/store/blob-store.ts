@@ -69,6 +69,20 @@ export class BlobStore {
     }
   }
 
+  /**
+   * Moves in a file the caller hashed as it wrote it (a verified download
+   * staged on this filesystem), instead of copying and hashing it again.
+   */
+  adopt (file: string, digest: string): void {
+    const dest = this.path(digest)
+    if (fs.existsSync(dest)) { fs.rmSync(file, { force: true }); return }
+    const fd = fs.openSync(file, 'r')
+    try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
+    fs.chmodSync(file, 0o644)
+    fs.renameSync(file, dest)
+    fsyncDir(this.dir)
+  }
+
   putBytes (data: Buffer | string): Blob {
     const buf = Buffer.from(data)
     const digest = 'sha256:' + crypto.createHash('sha256').update(buf).digest('hex')

@@ -33,8 +33,11 @@ export class LayerDirs {
     return fs.existsSync(this.path(diffID))
   }
 
-  /** Creates the layer dir with `fill(tmpDir)` unless it exists already. */
-  async install (diffID: string, fill: (dir: string) => Promise<void>, tarSize?: number): Promise<string> {
+  /**
+   * Creates the layer dir with `fill(tmpDir)` unless it exists already; the
+   * tar's size is `tarSize`, or what `fill` returns.
+   */
+  async install (diffID: string, fill: (dir: string) => Promise<void | number>, tarSize?: number): Promise<string> {
     const dest = this.path(diffID)
     // Written once the dir is complete, so a size never outlives a failed install.
     const noteSize = (): void => { if (tarSize !== undefined && this.tarSize(diffID) === null) writeFileAtomic(dest + '.size', String(tarSize)) }
@@ -43,7 +46,8 @@ export class LayerDirs {
     // A layer without a root entry gets the usual root mode, not mkdtemp's.
     fs.chmodSync(tmp, 0o755)
     try {
-      await fill(tmp)
+      const filled = await fill(tmp)
+      if (typeof filled === 'number') tarSize = filled
       fs.renameSync(tmp, dest)
       fsyncDir(this.dir)
     } finally {

@@ -118,6 +118,24 @@ t.test('a corrupted byte: downloaded again once; corrupt every time, refused wit
   t.equal((await strata(root, ['umount', mnt])).code, 0)
 })
 
+t.test('a layer whose content is not the DiffID its config names is refused, the store unchanged', async (t) => {
+  const { reg, tiny, root, proxy } = await world(t)
+  // The same layer blob (its digest right), under a config that lies about its content.
+  const sha = (b: Buffer): string => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex')
+  const config = Buffer.from(JSON.stringify({ ...JSON.parse(tiny.config.toString()), rootfs: { type: 'layers', diff_ids: [sha(Buffer.from('something else'))] } }))
+  const manifest = Buffer.from(JSON.stringify({ ...JSON.parse(tiny.manifest.toString()), config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length } }))
+  for (const b of [config, manifest]) fs.writeFileSync(path.join(tiny.layout, 'blobs', 'sha256', sha(b).slice(7)), b)
+  const index = JSON.parse(fs.readFileSync(path.join(tiny.layout, 'index.json'), 'utf8'))
+  index.manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'liar' } })
+  fs.writeFileSync(path.join(tiny.layout, 'index.json'), JSON.stringify(index))
+  await exec('skopeo', ['copy', '--dest-tls-verify=false', `oci:${tiny.layout}:liar`, `docker://${reg.host}/liar:1`])
+  const before = storeState(root)
+  const r = await strata(root, ['image', 'pull', `${proxy.host}/liar:1`])
+  t.not(r.code, 0)
+  t.match(r.stderr, new RegExp(`EBADMSG: layer ${tiny.layerDigest} of .*liar:1: its content is ${tiny.diffId} but the config says`))
+  t.equal(storeState(root), before, 'no layer dir, blob or name stored; nothing left in tmp')
+})
+
 t.test('a corrupted config is refused too', async (t) => {
   const { tiny, proxy, root, ref } = await world(t)
   const before = storeState(root)
