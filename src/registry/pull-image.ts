@@ -22,6 +22,7 @@ import { loadCredentials } from './credentials.js'
 import { fetchManifest } from './manifest-fetch.js'
 import { downloadBlob, fetchSmallBlob } from './blob-download.js'
 import { noteBlobSources } from './blob-sources.js'
+import { noteRepoDigest } from './repo-digests.js'
 import { eachLimited, type TransferEvents } from './transfer-events.js'
 
 export interface PullOptions extends ClientOptions {
@@ -130,6 +131,7 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
       if (name) store.index.tag(name, desc)
       else store.index.addDangling(desc)
       noteBlobSources(store, r.host, r.repository, [manifest.config.digest, ...manifest.layers.map((l) => l.digest)])
+      noteRepoDigest(store, m.digest, `${r.host}/${r.repository}`, top.digest)
     })
   } finally {
     fs.rmSync(staging, { recursive: true, force: true })

@@ -13,6 +13,7 @@ import { parseRegistryRef } from './registry-ref.js'
 import { loadCredentials } from './credentials.js'
 import { uploadBlob, type UploadOptions } from './blob-upload.js'
 import { blobSources, noteBlobSources } from './blob-sources.js'
+import { noteRepoDigest } from './repo-digests.js'
 import { eachLimited, type TransferEvents } from './transfer-events.js'
 
 export interface PushOptions extends ClientOptions {
@@ -60,7 +61,10 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
   await res.body?.cancel()
   const got = res.headers.get('docker-content-digest')
   if (got && got !== img.manifestDigest) throw errnoError('EBADMSG', `${r.name}: the registry stored the manifest as ${got}, not ${img.manifestDigest}`)
-  await store.locked(() => noteBlobSources(store, r.host, r.repository, [img.configDigest, ...img.manifest.layers.map((l) => l.digest)]))
+  await store.locked(() => {
+    noteBlobSources(store, r.host, r.repository, [img.configDigest, ...img.manifest.layers.map((l) => l.digest)])
+    noteRepoDigest(store, img.manifestDigest, `${r.host}/${r.repository}`, img.manifestDigest)
+  })
   ev.line?.(`${r.tag}: digest: ${img.manifestDigest} size: ${bytes.length}`)
   return { digest: img.manifestDigest, size: bytes.length }
 }

@@ -77,6 +77,7 @@ t.test('push, pull back, run; skopeo and umoci read what strata pushed; HEAD ski
   t.ok(digest, 'the push prints the manifest digest')
   const local = JSON.parse(await a.run('image', 'inspect', ref))[0]
   t.equal(digest, local.ManifestDigest, 'the registry holds the manifest byte for byte')
+  t.same(local.RepoDigests, [`${reg.host}/greeter@${digest}`], 'RepoDigests after a push, as docker shows them')
 
   const inspect = JSON.parse((await exec('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).stdout)
   t.equal(inspect.Digest, digest, 'skopeo sees the same digest')
@@ -107,6 +108,7 @@ t.test('push, pull back, run; skopeo and umoci read what strata pushed; HEAD ski
   const pulled = JSON.parse(await b.run('image', 'inspect', ref))[0]
   t.equal(pulled.Id, id, 'the pulled image has the pushed image ID')
   t.equal(pulled.ManifestDigest, digest)
+  t.same(pulled.RepoDigests, [`${reg.host}/greeter@${digest}`])
   t.equal(pulled.Size, local.Size, 'sizes are the uncompressed sizes, as before the push')
   t.equal(await b.run('run', '--rm', ref), 'hello from the registry\n', 'the pulled image runs')
   t.match(await b.run('image', 'pull', ref), `Status: Image is up to date for ${ref}`)
@@ -155,7 +157,9 @@ t.test('strata pulls what skopeo pushed: Docker schema 2, and an image index (li
 
   const pull = await s.run('image', 'pull', `${reg.host}/tiny:multi`)
   t.match(pull, `Digest: ${indexDigest}`, 'docker prints the digest of the index that was pulled')
-  t.equal(JSON.parse(await s.run('image', 'inspect', `${reg.host}/tiny:multi`))[0].ManifestDigest, tiny.manifestDigest, 'the linux/amd64 manifest is the image')
+  const multi = JSON.parse(await s.run('image', 'inspect', `${reg.host}/tiny:multi`))[0]
+  t.equal(multi.ManifestDigest, tiny.manifestDigest, 'the linux/amd64 manifest is the image')
+  t.same(multi.RepoDigests, [`${reg.host}/tiny@${indexDigest}`], 'its RepoDigest is the index\'s, as docker has it')
   const arm = await s.fail('image', 'pull', `${reg.host}/tiny:arm`)
   t.match(arm.stderr, /ENOENT: .*tiny has no linux\/amd64 image \(it has: linux\/arm64\)/)
   t.notMatch(await s.run('image', 'ls'), /\barm\b/, 'nothing stored for the failed pull')

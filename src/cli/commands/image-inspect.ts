@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
 import { imageSize, layerSize } from '../../image/image-history.js'
+import { repoDigests } from '../../registry/repo-digests.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 
 interface Args extends RootArgs { image: string[] }
@@ -17,6 +18,7 @@ export const imageInspectCommand: CommandModule<object, Args> = {
       return {
         Id: img.configDigest,
         RepoTags: img.names,
+        RepoDigests: repoDigests(store, img.manifestDigest),
         ManifestDigest: img.manifestDigest,
         Created: img.config.created,
         Author: img.config.author ?? '',
