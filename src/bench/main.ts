@@ -1,4 +1,5 @@
-// Stand-alone entry of the bench (scripts/bench): parses flags, runs
+// Stand-alone entry of the bench (scripts/bench; --suite registry hands over
+// to registry-main.ts): parses flags, runs
 // runBench, prints the table or JSON (progress goes to stderr). `strata bench`
 // does the same from cli/ with runBench and formatTable.
 
@@ -9,13 +10,39 @@ import { formatTable } from './format-table.js';
 import { systemNames, type SystemName } from './mount-system.js';
 import { operations } from './operations.js';
 import { runBench } from './run-bench.js';
+import { registryMain } from './registry-main.js';
 
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
 
+/** Removes `--suite NAME` / `--suite=NAME` from argv; returns the name (default overlay). */
+function takeSuite(argv: string[]): string {
+  let suite = 'overlay';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--suite' && i + 1 < argv.length) {
+      suite = argv[i + 1]!;
+      argv.splice(i--, 2);
+    } else if (a.startsWith('--suite=')) {
+      suite = a.slice('--suite='.length);
+      argv.splice(i--, 1);
+    }
+  }
+  return suite;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  argv = [...argv];
+  const suite = takeSuite(argv);
+  if (suite === 'registry') return registryMain(argv);
+  if (suite !== 'overlay') {
+    process.stderr.write(`bench: unknown --suite ${suite} (overlay, registry)\n`);
+    process.exitCode = 1;
+    return;
+  }
   const args = await yargs(argv)
     .scriptName('bench')
-    .usage('$0 [options]\n\nTimes kernel overlayfs, fuse-overlayfs and strata on identical layers. Needs root.')
+    .usage('$0 [options]\n\nTimes kernel overlayfs, fuse-overlayfs and strata on identical layers. Needs root.\n' +
+      'With --suite registry: strata image push/pull vs skopeo (see --suite registry --help).')
     .option('runs', { type: 'number', default: 3, describe: 'runs per cell; the table shows medians' })
     .option('big-mib', { type: 'number', default: 512, describe: 'size of the big file (and of the fsync write)' })
     .option('only', { type: 'string', describe: `comma-separated operations: ${operations.map((op) => op.name).join(',')}` })
