@@ -30,7 +30,7 @@ const OCTETS = 'application/octet-stream'
 function fileRange (file: string, start: number, end: number, onBytes?: (n: number) => void): () => NodeJS.ReadableStream & fs.ReadStream {
   return () => {
     let n = start
-    const s = fs.createReadStream(file, { start, end: end - 1 })
+    const s = fs.createReadStream(file, { start, end: end - 1, highWaterMark: 1 << 20 })
     if (!onBytes || end <= start) return s
     const counter = new Transform({ transform (chunk: Buffer, _e, cb) { n += chunk.length; onBytes(n); cb(null, chunk) } })
     s.on('error', (err) => counter.destroy(err))
