@@ -14,6 +14,7 @@ import { buildLayers, type Layout } from './build-layers.js';
 import { listMounts, mountSystem, type Mount, type SystemName } from './mount-system.js';
 import { operations, type Operation } from './operations.js';
 import { timedSpawn } from './timed-spawn.js';
+import { median } from './median.js';
 
 export interface BenchOptions {
   runs: number;
@@ -134,12 +135,6 @@ async function measure(op: Operation, system: SystemName, layout: Layout, runDir
       throw new FatalError(err.message);
     });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 async function claimWorkDir(dir: string): Promise<void> {

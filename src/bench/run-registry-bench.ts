@@ -22,6 +22,7 @@ import { createGunzip } from 'node:zlib';
 import { buildImageTree } from './build-image-tree.js';
 import { freePort, startRegistry, type RegistryServer } from './registry-server.js';
 import { timedSpawn } from './timed-spawn.js';
+import { median } from './median.js';
 
 export const tools = ['strata', 'skopeo', 'skopeo+umoci'] as const;
 export type Tool = (typeof tools)[number];
@@ -249,12 +250,6 @@ async function imageSizes(oci: string, name: string): Promise<{ tarBytes: number
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 async function claimWorkDir(dir: string): Promise<void> {
