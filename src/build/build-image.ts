@@ -18,14 +18,14 @@ import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
 import { tempName } from '../store/atomic-file.js'
 import { errnoError } from '../union/errno-error.js'
-import { resolveImage, loadImage } from '../image/resolve-image.js'
+import { resolveImage, loadImage, manifestDescriptor } from '../image/resolve-image.js'
 import { addLayerFromTar } from '../image/add-layer.js'
 import { writeImage } from '../image/write-image.js'
 import { changeStore } from '../image/collect-garbage.js'
 import { archiveLayerToFile } from '../image/layer-archive.js'
 import { parseReference } from '../image/reference.js'
 import { ARCH } from '../image/import-image.js'
-import { MT, type ContainerConfig, type Descriptor, type ImageConfig } from '../image/oci-types.js'
+import { type ContainerConfig, type Descriptor, type ImageConfig } from '../image/oci-types.js'
 import { runContainer } from '../run/run-container.js'
 import { parseDockerfile, dockerfileError, type Instruction } from './dockerfile-parser.js'
 import { expandWord, expandWords, expandPairs, type Vars } from './expand-words.js'
@@ -353,7 +353,8 @@ export async function buildImage (store: Store, opts: BuildOptions): Promise<Bui
   const unused = [...buildArgs.keys()].filter((k) => !consumed.has(k))
   if (unused.length) log(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed`)
   if (!cur.manifest || !cur.id) throw errnoError('EINVAL', `${label}: no image was generated (FROM scratch alone makes none)`)
-  const desc: Descriptor = { mediaType: MT.ociManifest, digest: cur.manifest, size: store.blobs.size(cur.manifest) }
+  // FROM alone keeps the base's manifest, which may be Docker's.
+  const desc = manifestDescriptor(store, loadImage(store, cur.manifest))
   await store.locked(() => {
     for (const t of tags) store.index.tag(t, desc)
     // Untagged, the result is listed as <none>, as docker lists it.

@@ -35,8 +35,7 @@ export async function downloadBlob (client: RegistryClient, repository: string, 
       // A stalled connection would otherwise wait forever: abort it when it
       // goes quiet, and resume as after a reset.
       const quiet = new AbortController()
-      let timer = setTimeout(() => quiet.abort(), idleMs)
-      const alive = (): void => { clearTimeout(timer); timer = setTimeout(() => quiet.abort(), idleMs) }
+      const timer = setTimeout(() => quiet.abort(), idleMs)
       let broken: unknown = null
       try {
         const res = await client.request('GET', `/v2/${repository}/blobs/${desc.digest}`, { headers, scopes: [`repository:${repository}:pull`], signal: quiet.signal })
@@ -58,7 +57,7 @@ export async function downloadBlob (client: RegistryClient, repository: string, 
         }
         try {
           for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-            alive()
+            timer.refresh()
             if (got + chunk.length > desc.size) throw errnoError('EBADMSG', `${what}: the registry sent more than its ${desc.size} bytes`)
             await fh.write(chunk, 0, chunk.length, got)
             hash.update(chunk)

@@ -6,7 +6,7 @@ import { errnoError } from '../union/errno-error.js'
 import { MT } from '../image/oci-types.js'
 import type { RegistryClient } from './registry-client.js'
 
-export const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ')
+const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ')
 
 export interface FetchedManifest {
   bytes: Buffer

@@ -23,7 +23,8 @@ import { fetchManifest } from './manifest-fetch.js'
 import { downloadBlob, fetchSmallBlob } from './blob-download.js'
 import { noteBlobSources } from './blob-sources.js'
 import { noteRepoDigest } from './repo-digests.js'
-import { eachLimited, type TransferEvents } from './transfer-events.js'
+import { eachLimited } from './each-limited.js'
+import type { TransferEvents } from './transfer-events.js'
 
 export interface PullOptions extends ClientOptions {
   events?: TransferEvents

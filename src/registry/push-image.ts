@@ -14,7 +14,8 @@ import { loadCredentials } from './credentials.js'
 import { uploadBlob, type UploadOptions } from './blob-upload.js'
 import { blobSources, noteBlobSources } from './blob-sources.js'
 import { noteRepoDigest } from './repo-digests.js'
-import { eachLimited, type TransferEvents } from './transfer-events.js'
+import { eachLimited } from './each-limited.js'
+import type { TransferEvents } from './transfer-events.js'
 
 export interface PushOptions extends ClientOptions {
   events?: TransferEvents

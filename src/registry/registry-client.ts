@@ -61,7 +61,8 @@ async function registryErrors (res: Response): Promise<string> {
 export class RegistryClient {
   private base: string | null = null
   private challenge: Challenge | null = null
-  private readonly tokens = new Map<string, string>()
+  /** Per scope set; a promise, so that requests made at once share one token request. */
+  private readonly tokens = new Map<string, Promise<string>>()
   private readonly attempts: number
   private readonly backoffMs: number
 
@@ -105,20 +106,23 @@ export class RegistryClient {
     return new URL(p, this.base).toString()
   }
 
-  /** Whether the registry asked for credentials that we lack. */
-  get needsLogin (): boolean {
-    return this.challenge !== null && !this.opts.credentials
-  }
-
   private basic (): string | null {
     const c = this.opts.credentials
     return c ? 'Basic ' + Buffer.from(`${c.username}:${c.password}`).toString('base64') : null
   }
 
-  private async token (scopes: string[]): Promise<string> {
+  private token (scopes: string[]): Promise<string> {
     const key = [...new Set(scopes)].sort().join(' ')
-    const cached = this.tokens.get(key)
-    if (cached) return cached
+    let token = this.tokens.get(key)
+    if (!token) {
+      token = this.fetchToken(key)
+      this.tokens.set(key, token)
+      token.catch(() => this.tokens.delete(key))
+    }
+    return token
+  }
+
+  private async fetchToken (key: string): Promise<string> {
     const realm = this.challenge?.params.realm
     if (!realm) throw errnoError('EPROTO', `registry ${this.host} asked for a bearer token but named no realm`)
     const url = new URL(realm)
@@ -140,7 +144,6 @@ export class RegistryClient {
     const doc = await res.json().catch(() => ({})) as { token?: string, access_token?: string }
     const token = doc.token ?? doc.access_token
     if (!token) throw errnoError('EPROTO', `${this.host}: the token server's answer has no token`)
-    this.tokens.set(key, token)
     return token
   }
 
@@ -169,7 +172,7 @@ export class RegistryClient {
         res = await fetch(url, { method, headers, body, duplex: 'half', redirect: 'follow', signal: o.signal } as RequestInit)
       } catch (err) {
         if (typeof body === 'object' && body && 'destroy' in body) (body as Readable).destroy()
-        if (attempt < attempts) { await sleep(this.backoffMs * 2 ** (attempt - 1)); continue }
+        if (attempt < attempts && !o.signal?.aborted) { await sleep(this.backoffMs * 2 ** (attempt - 1)); continue }
         throw errnoError(networkCode(err), `${method} ${url}: ${networkMessage(err)} (after ${attempt} tries)`)
       }
       if (res.status === 401 && !reauthorized) {

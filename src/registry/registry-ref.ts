@@ -34,7 +34,7 @@ export function parseRegistryRef (ref: string): RegistryRef {
 }
 
 /** Loopback registries may speak plain HTTP without being marked insecure, as with docker. */
-export function isLoopback (host: string): boolean {
+function isLoopback (host: string): boolean {
   const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')
   return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1'
 }

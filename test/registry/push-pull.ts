@@ -138,6 +138,12 @@ t.test('strata pulls what skopeo pushed: Docker schema 2, and an image index (li
   const img = JSON.parse(await s.run('image', 'inspect', `${reg.host}/tiny:docker`))[0]
   t.equal(img.Id, tiny.configDigest)
   t.same(img.RootFS.diff_ids, [tiny.diffId])
+  // A build of FROM alone names the pulled manifest: the index entry keeps its Docker media type.
+  fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${reg.host}/tiny:docker\n`)
+  await s.run('image', 'build', '-q', '-t', 'same:1', dir)
+  const sameEntry = JSON.parse(fs.readFileSync(path.join(dir, 'store', 'oci', 'index.json'), 'utf8')).manifests
+    .find((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'] === 'same:1')
+  t.equal(sameEntry?.mediaType, 'application/vnd.docker.distribution.manifest.v2+json')
 
   // An index with an arm64 and an amd64 entry (the same manifest: the
   // registry only checks that what it names exists).
