@@ -4,7 +4,7 @@
 // against the context's own entries.
 import fs from 'node:fs'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { Dockerignore } from './dockerignore.js'
 import { hasGlob, pathPattern } from './path-pattern.js'
 

@@ -6,7 +6,7 @@
 // from the shell form. Variables are not substituted here: their values
 // change as the build goes (see expand-words.ts). Errors name the file and
 // line.
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export interface Instruction {
   /** Upper-case keyword: FROM, RUN, COPY… */

@@ -5,7 +5,7 @@
 // split into several words. Used for FROM, COPY, ADD, ENV, ARG, LABEL,
 // EXPOSE, VOLUME, USER, WORKDIR and STOPSIGNAL (RUN, CMD and ENTRYPOINT are
 // left to the shell).
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export type Vars = ReadonlyMap<string, string>
 

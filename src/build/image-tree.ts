@@ -5,11 +5,11 @@
 // --chown names. Owns the layer fds it opens until close().
 import fs from 'node:fs'
 import type { Store } from '../store/store.js'
-import type { ImageConfig } from '../image/oci-types.js'
+import type { ImageConfig } from '../oci/oci-types.js'
 import { native, C, S_MODE, type RawStat } from '../native/binding.js'
 import { DirLayer } from '../union/dir-layer.js'
 import { UnionFs, ROOT_ID } from '../union/union-fs.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { S_IFMT, S_IFDIR, S_IFLNK } from '../union/whiteout.js'
 
 export interface Found { path: string, attr: RawStat | null, id: number | null }

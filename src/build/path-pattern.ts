@@ -4,7 +4,7 @@
 // any number of elements (including none), the escape `\` a literal
 // character.
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 /** A pattern cleaned as docker cleans it (no leading "/", no "./", no "x/.."). */
 export function cleanPattern (p: string): string {

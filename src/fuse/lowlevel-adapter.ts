@@ -6,7 +6,7 @@
 import { native, FuseOp, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
 import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
-import { errnoOf } from '../union/errno-error.js'
+import { errnoOf } from '../base/errno-error.js'
 
 const OP_NAMES: Record<number, string> = {
   1: 'LOOKUP', 2: 'FORGET', 3: 'GETATTR', 4: 'SETATTR', 5: 'READLINK', 6: 'MKNOD', 7: 'MKDIR', 8: 'UNLINK',

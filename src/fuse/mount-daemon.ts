@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { isMounted } from './mount-options.js'
 
 const RUN_DIR = process.env.STRATA_RUN_DIR ?? '/run/strata'

@@ -4,7 +4,7 @@
 // path at fault and leaves nothing behind.
 import fs from 'node:fs'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export interface MountRequest {
   mountpoint: string

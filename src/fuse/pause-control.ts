@@ -5,7 +5,7 @@
 // (or the requester's death) lets changes go again.
 import fs from 'node:fs'
 import { native } from '../native/binding.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { readRecord, recordPath } from './mount-daemon.js'
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))

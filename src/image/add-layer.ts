@@ -6,10 +6,10 @@ import crypto from 'node:crypto'
 import zlib from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
 import { PassThrough } from 'node:stream'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import type { Store } from '../store/store.js'
 import { extractLayer } from './layer-extract.js'
-import { MT, UNCOMPRESSED_SIZE, type Descriptor } from './oci-types.js'
+import { MT, UNCOMPRESSED_SIZE, type Descriptor } from '../oci/oci-types.js'
 
 /** Progress of a long step: bytes done of total. */
 export type Progress = (done: number, total: number) => void

@@ -8,9 +8,9 @@ import zlib from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
 import { PassThrough } from 'node:stream'
 import type { Store } from '../store/store.js'
-import { tempName, writeFileAtomic } from '../store/atomic-file.js'
+import { tempName, writeFileAtomic } from '../base/atomic-file.js'
 import { installLayerDir, sha256File } from './add-layer.js'
-import { MT, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 
 export interface Problem { what: string, repaired: boolean }
 

@@ -1,8 +1,8 @@
 // `-c` changes, as docker commit/import take them: Dockerfile instructions
 // CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR applied to an
 // image config.
-import { errnoError } from '../union/errno-error.js'
-import type { ContainerConfig } from './oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import type { ContainerConfig } from '../oci/oci-types.js'
 
 /** Exec form (JSON array) or shell form (wrapped in /bin/sh -c). */
 function command (arg: string): string[] {

@@ -6,15 +6,15 @@ import zlib from 'node:zlib'
 import { Readable, PassThrough } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Store } from '../store/store.js'
-import { tempName } from '../store/atomic-file.js'
-import { errnoError } from '../union/errno-error.js'
+import { tempName } from '../base/atomic-file.js'
+import { errnoError } from '../base/errno-error.js'
 import { archiveLayerToFile } from './layer-archive.js'
 import { addLayerFromTar, type Progress } from './add-layer.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
 import { changeStore } from './collect-garbage.js'
 import { parseReference } from './reference.js'
-import type { ImageConfig } from './oci-types.js'
+import type { ImageConfig } from '../oci/oci-types.js'
 
 export interface ImportOptions {
   message?: string

@@ -11,9 +11,9 @@
 import fs from 'node:fs'
 import { promisify } from 'node:util'
 import { native, C, S_MODE } from '../native/binding.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFCHR, S_IFBLK, S_IFDIR, S_IFIFO, S_IFMT, isPrivateXattr } from '../union/whiteout.js'
-import { removeTree } from '../union/remove-tree.js'
+import { removeTree } from '../base/remove-tree.js'
 import { readTar } from './tar-reader.js'
 import type { TarHeader } from './tar-header.js'
 

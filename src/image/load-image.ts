@@ -12,14 +12,14 @@ import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import { ownedPrefix } from '../store/stale-temp.js'
 import type { Store } from '../store/store.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { readTar } from './tar-reader.js'
 import { safeParts } from './layer-extract.js'
 import { addLayerFromTar, installLayerDir, decompressLayer, sha256File, type Progress } from './add-layer.js'
 import { writeImage } from './write-image.js'
 import { changeStore } from './collect-garbage.js'
 import { parseReference } from './reference.js'
-import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 
 interface Staged {
   dir: string

@@ -2,7 +2,7 @@
 // A bare name means tag "latest". Names are kept as given (no docker.io/library
 // expansion): strata's store is local and its registry client takes hosts
 // literally.
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export interface Reference {
   repository: string

@@ -1,7 +1,7 @@
 // `strata image rm`: untag; when the last name goes, the image goes too
 // (and then whatever only it used), unless a container still uses it.
 import type { Store } from '../store/store.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { parseReference } from './reference.js'
 import { resolveImage } from './resolve-image.js'
 import { collectGarbage } from './collect-garbage.js'

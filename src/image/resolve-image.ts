@@ -2,9 +2,9 @@
 // ID (config digest, or a prefix of at least 4 hex digits), or by manifest
 // digest; and reads its manifest and config.
 import type { Store } from '../store/store.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { parseReference } from './reference.js'
-import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, REF_NAME, UNCOMPRESSED_SIZE, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 
 export interface Image {
   manifestDigest: string

@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js'
 import { manifestDescriptor, type Image } from './resolve-image.js'
 import { TarWriter } from './tar-writer.js'
 import { emptyHeader } from './tar-header.js'
-import { MT, REF_NAME, type Descriptor } from './oci-types.js'
+import { MT, REF_NAME, type Descriptor } from '../oci/oci-types.js'
 
 export type ArchiveFormat = 'docker-archive' | 'oci'
 

@@ -4,7 +4,7 @@
 // (security.capability) and non-UTF-8 names; image layers need both byte for
 // byte, so names, link targets and values here are latin1 strings/Buffers
 // that carry raw bytes.
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo'
 

@@ -3,7 +3,7 @@
 // the entry they describe. A truncated or corrupt archive throws an errno
 // error naming what was being read; it never yields a partial entry as whole.
 import { BLOCK, applyPax, decodeBlock, decodePax, padding, type TarHeader } from './tar-header.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 /** Exact-size reads over an async stream of Buffers. */
 class ByteSource {

@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream'
 import { once } from 'node:events'
 import { encodeHeader, padding, BLOCK, type TarHeader } from './tar-header.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export class TarWriter {
   constructor (private readonly out: Writable) {}

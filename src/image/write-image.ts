@@ -2,7 +2,7 @@
 // (or a nameless entry; or, for a build's intermediate images, which the
 // build cache keeps, no entry). Returns the manifest descriptor.
 import type { Store } from '../store/store.js'
-import { MT, type Descriptor, type ImageConfig, type Manifest } from './oci-types.js'
+import { MT, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 
 export function writeImage (store: Store, config: ImageConfig | Buffer, layers: Descriptor[], name?: string, indexed = true): { manifest: Descriptor, configDigest: string } {
   // A loaded image keeps its config's exact bytes: its ID is their digest.

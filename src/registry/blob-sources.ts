@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Store } from '../store/store.js'
-import { writeFileAtomic } from '../store/atomic-file.js'
+import { writeFileAtomic } from '../base/atomic-file.js'
 
 type Sources = Record<string, string[]>
 

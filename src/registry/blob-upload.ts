@@ -8,8 +8,8 @@
 import fs from 'node:fs'
 import { Transform } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { errnoError } from '../union/errno-error.js'
-import type { Descriptor } from '../image/oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import type { Descriptor } from '../oci/oci-types.js'
 import { networkCode, type RegistryClient } from './registry-client.js'
 
 export interface UploadOptions {

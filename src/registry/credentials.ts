@@ -5,8 +5,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
-import { writeFileAtomic } from '../store/atomic-file.js'
+import { errnoError } from '../base/errno-error.js'
+import { writeFileAtomic } from '../base/atomic-file.js'
 
 export interface Credentials {
   username: string

@@ -2,8 +2,8 @@
 // header for both OCI and Docker schema 2, and its digest checked: against
 // the digest asked for, and against the registry's Docker-Content-Digest.
 import crypto from 'node:crypto'
-import { errnoError } from '../union/errno-error.js'
-import { MT } from '../image/oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import { MT } from '../oci/oci-types.js'
 import type { RegistryClient } from './registry-client.js'
 
 const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ')

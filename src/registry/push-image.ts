@@ -5,8 +5,8 @@
 // for byte as stored, with its own media type; the registry's
 // Docker-Content-Digest must be the manifest's digest.
 import type { Store } from '../store/store.js'
-import { errnoError } from '../union/errno-error.js'
-import { MT } from '../image/oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import { MT } from '../oci/oci-types.js'
 import { resolveImage } from '../image/resolve-image.js'
 import { RegistryClient, type ClientOptions } from './registry-client.js'
 import { parseRegistryRef } from './registry-ref.js'

@@ -6,7 +6,7 @@
 // can send it again.
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { errnoError, type ErrnoError } from '../union/errno-error.js'
+import { errnoError, type ErrnoError } from '../base/errno-error.js'
 import { parseChallenge, type Challenge } from './auth-challenge.js'
 import { isInsecure } from './registry-ref.js'
 import type { Credentials } from './credentials.js'

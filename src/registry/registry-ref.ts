@@ -2,7 +2,7 @@
 // no default registry (its names are taken literally, see image/reference.ts),
 // so the host is required. The local name of a pulled image is the reference
 // as written, host included, as docker names it.
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import { parseReference } from '../image/reference.js'
 
 export interface RegistryRef {

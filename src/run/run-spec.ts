@@ -4,8 +4,8 @@
 // the image's own /etc/passwd and /etc/group).
 import fs from 'node:fs'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
-import type { ContainerConfig } from '../image/oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import type { ContainerConfig } from '../oci/oci-types.js'
 
 export interface RunSpec {
   root: string

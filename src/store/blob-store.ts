@@ -10,8 +10,8 @@ import path from 'node:path'
 import crypto from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { Transform, type Readable } from 'node:stream'
-import { errnoError } from '../union/errno-error.js'
-import { fsyncDir, tempName, writeFileAtomic } from './atomic-file.js'
+import { errnoError } from '../base/errno-error.js'
+import { fsyncDir, tempName, writeFileAtomic } from '../base/atomic-file.js'
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
 

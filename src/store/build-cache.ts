@@ -6,7 +6,7 @@
 // tolerate an entry whose image is gone (it is a miss, not an error).
 import fs from 'node:fs'
 import path from 'node:path'
-import { writeFileAtomic } from './atomic-file.js'
+import { writeFileAtomic } from '../base/atomic-file.js'
 
 const KEY = /^[0-9a-f]{64}$/
 

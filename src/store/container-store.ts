@@ -3,9 +3,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
-import { errnoError } from '../union/errno-error.js'
-import { writeFileAtomic } from './atomic-file.js'
-import { removeTree } from '../union/remove-tree.js'
+import { errnoError } from '../base/errno-error.js'
+import { writeFileAtomic } from '../base/atomic-file.js'
+import { removeTree } from '../base/remove-tree.js'
 import { native, C } from '../native/binding.js'
 
 export interface ContainerRecord {

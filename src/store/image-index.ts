@@ -4,9 +4,9 @@
 // change rewrites index.json atomically. Callers hold the store lock.
 import fs from 'node:fs'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
-import { writeFileAtomic } from './atomic-file.js'
-import { MT, REF_NAME, type Descriptor, type ImageIndexDoc } from '../image/oci-types.js'
+import { errnoError } from '../base/errno-error.js'
+import { writeFileAtomic } from '../base/atomic-file.js'
+import { MT, REF_NAME, type Descriptor, type ImageIndexDoc } from '../oci/oci-types.js'
 
 export class ImageIndex {
   private readonly file: string

@@ -7,8 +7,8 @@
 // scratch): a mount needs a lower, and it is never listed or collected.
 import fs from 'node:fs'
 import path from 'node:path'
-import { errnoError } from '../union/errno-error.js'
-import { fsyncDir, writeFileAtomic } from './atomic-file.js'
+import { errnoError } from '../base/errno-error.js'
+import { fsyncDir, writeFileAtomic } from '../base/atomic-file.js'
 import { ownedPrefix, removeStaleTemp } from './stale-temp.js'
 import { checkDigest } from './blob-store.js'
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
-import { errnoError } from '../union/errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 
 export async function withStoreLock<T> (root: string, fn: () => Promise<T> | T, opts: { timeoutMs?: number, log?: (m: string) => void } = {}): Promise<T> {
   const file = path.join(root, 'lock')

@@ -16,7 +16,7 @@ import { InodeNumbers } from './inode-numbers.js'
 import { UpperDir } from './upper-dir.js'
 import { mergedListing, type MergedListing } from './merged-listing.js'
 import { copyUp } from './copy-up.js'
-import { errnoError } from './errno-error.js'
+import { errnoError } from '../base/errno-error.js'
 import {
   IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
   isDir, isPrivateXattr, isWhiteout,

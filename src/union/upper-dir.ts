@@ -4,8 +4,8 @@
 // overlayfs we use <workdir>/work, and empty it of our own leftovers at start.
 import { native, C, S_DEV } from '../native/binding.js'
 import { S_IFCHR } from './whiteout.js'
-import { errnoError } from './errno-error.js'
-import { removeTree } from './remove-tree.js'
+import { errnoError } from '../base/errno-error.js'
+import { removeTree } from '../base/remove-tree.js'
 
 export class UpperDir {
   readonly root: number

@@ -2,6 +2,7 @@
 // char device 0/0, opaque = trusted.overlay.opaque "y") plus the OCI forms
 // readers accept in lowers (.wh.NAME, .wh..wh..opq).
 import { S_MODE, S_RDEV, type RawStat } from '../native/binding.js'
+import { S_IFMT, S_IFCHR, S_IFDIR } from '../base/file-mode.js'
 
 export const OPAQUE_XATTR = 'trusted.overlay.opaque'
 export const IMPURE_XATTR = 'trusted.overlay.impure'
@@ -12,8 +13,7 @@ export const PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
 export const OCI_WHITEOUT_PREFIX = '.wh.'
 export const OCI_OPAQUE = '.wh..wh..opq'
 
-export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000,
-  S_IFCHR = 0o020000, S_IFBLK = 0o060000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000
+export { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO } from '../base/file-mode.js'
 
 export function isWhiteout (st: RawStat): boolean {
   return (st[S_MODE] & S_IFMT) === S_IFCHR && st[S_RDEV] === 0
@@ -28,4 +28,4 @@ export function isPrivateXattr (name: string): boolean {
 }
 
 /** d_type of a char device: whiteouts look like this in a listing. */
-export const DT_CHR = 2, DT_DIR = 4, DT_UNKNOWN = 0
+export const DT_CHR = 2, DT_DIR = 4

@@ -1,7 +1,7 @@
 // strata container …: create, ls, rm, inspect.
 import type { CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
-import { errnoError } from '../../union/errno-error.js'
+import { errnoError } from '../../base/errno-error.js'
 import { isMounted } from '../../fuse/mount-options.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { ago, shortId, table } from '../format.js'

@@ -3,7 +3,7 @@
 // command's.
 import type { CommandModule } from 'yargs'
 import { buildImage, RunFailed } from '../../build/build-image.js'
-import { errnoError } from '../../union/errno-error.js'
+import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 
 interface Args extends RootArgs {

@@ -5,7 +5,7 @@ import { resolveImage } from '../../image/resolve-image.js'
 import { parseReference } from '../../image/reference.js'
 import { saveImages, saveImagesToFile, type ArchiveFormat } from '../../image/save-image.js'
 import { loadImages } from '../../image/load-image.js'
-import { errnoError } from '../../union/errno-error.js'
+import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withProgress } from '../progress.js'
 

@@ -4,7 +4,7 @@ import readline from 'node:readline'
 import type { CommandModule } from 'yargs'
 import { RegistryClient } from '../../registry/registry-client.js'
 import { saveCredentials, removeCredentials } from '../../registry/credentials.js'
-import { errnoError } from '../../union/errno-error.js'
+import { errnoError } from '../../base/errno-error.js'
 import { withRegistry, type RegistryArgs } from '../registry-options.js'
 
 interface LoginArgs extends RegistryArgs { server: string, u?: string, p?: string, 'password-stdin'?: boolean }

@@ -1,7 +1,7 @@
 // Removing a tree by directory fd, one name at a time, never following a
 // symlink: safe inside layers whatever they contain, and at any depth.
 import { native, C, S_MODE } from '../native/binding.js'
-import { S_IFDIR, S_IFMT } from './whiteout.js'
+import { S_IFDIR, S_IFMT } from './file-mode.js'
 
 /** Removes `name` in `dir`, recursively for a directory; absent is fine. */
 export function removeTree (dir: number, name: string): void {

@@ -1,6 +1,7 @@
-// Errors of the union core: every failure carries an errno `code` (and the
-// negative `errno`, as node:fs does) so adapters can answer the kernel
-// without guessing.
+// Errors for every layer of strata: each failure carries an errno `code` (and
+// the negative `errno`, as node:fs does) so the FUSE adapter can answer the
+// kernel and the CLI can print a message and an exit status without guessing.
+// The bottom of the import graph: it imports nothing of strata's.
 import os from 'node:os'
 
 export interface ErrnoError extends Error {
