@@ -1,0 +1,16 @@
+// Lint and format rules for src/, test/ and scripts. neostandard is the style
+// the code was written in (no semicolons, space before a function's
+// parenthesis) and fixes it with --fix, so it is the formatter too;
+// typescript-eslint's strict type-checked set is the type-aware half.
+import neostandard from 'neostandard'
+import tseslint from 'typescript-eslint'
+
+export default [
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.tap/**'] },
+  ...neostandard({ ts: true }),
+  ...tseslint.configs.strictTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] })),
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname } },
+  },
+]
