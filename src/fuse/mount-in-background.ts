@@ -12,6 +12,7 @@ export async function mountInBackground (req: MountRequest): Promise<number> {
   const args = ['mount', '-f', '--lowerdir', req.lowerdirs.join(':'), '-o', `timeout=${req.timeout}`]
   if (req.upperdir && req.workdir) args.push('--upperdir', req.upperdir, '--workdir', req.workdir)
   if (req.fuseOptions.length) args.push('-o', req.fuseOptions.join(','))
+  if (req.overlayOptions.length) args.push('-o', req.overlayOptions.join(','))
   args.push(req.mountpoint)
   return startDaemon(cliMain, args, req.mountpoint, req.upperdir)
 }

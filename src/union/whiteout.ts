@@ -4,12 +4,24 @@
 import { S_MODE, S_RDEV, type RawStat } from '../native/binding.js'
 import { S_IFMT, S_IFCHR, S_IFDIR } from '../base/file-mode.js'
 
-export const OPAQUE_XATTR = 'trusted.overlay.opaque'
-export const IMPURE_XATTR = 'trusted.overlay.impure'
+// `let`, not `const`: a mount where trusted.* is refused (not real root)
+// switches them all to user.overlay.* once, before the union is built, as
+// the kernel's userxattr option does (useUserXattrs).
+export let OPAQUE_XATTR = 'trusted.overlay.opaque'
+export let IMPURE_XATTR = 'trusted.overlay.impure'
 /** Our own record of the inode number an entry had before copy-up. Inside
  * the trusted.overlay. namespace so that kernel overlayfs hides it too. */
-export const ORIGIN_XATTR = 'trusted.overlay.strata.origin'
-export const PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
+export let ORIGIN_XATTR = 'trusted.overlay.strata.origin'
+export let PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
+
+/** The user.overlay.* forms, for the whole process. user.* xattrs exist only
+ * on files and directories, so an origin record is skipped elsewhere. */
+export function useUserXattrs (): void {
+  PRIVATE_XATTR_PREFIX = 'user.overlay.'
+  OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
+  IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
+  ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
+}
 export const OCI_WHITEOUT_PREFIX = '.wh.'
 export const OCI_OPAQUE = '.wh..wh..opq'
 

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs'
 import { parseMountArgs } from '../../fuse/mount-options.js'
 import { serve } from '../../fuse/serve.js'
 import { mountInBackground } from '../../fuse/mount-in-background.js'
+import { dropOwnRecord } from '../../fuse/mount-daemon.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
 
@@ -34,14 +35,16 @@ export const mountCommand: CommandModule<object, Args> = {
     .example('$0 mount --lowerdir /l2:/l1 --upperdir /u --workdir /w /mnt/x', 'a writable union')
     .example('$0 mount -o lowerdir=/l2:/l1,upperdir=/u,workdir=/w /mnt/x', 'fuse-overlayfs style')
     .example('$0 mount --lowerdir /l2:/l1 /mnt/ro', 'a read-only view')
-    .example('$0 mount web /mnt/web', 'a container of the store (an image alone mounts read-only)'),
+    .example('$0 mount web /mnt/web', 'a container of the store (an image alone mounts read-only), nosuid,nodev unless -o suid,dev')
+    .example('$0 -o lowerdir=/l,upperdir=/u,workdir=/w,volatile /mnt/x', 'fuse-overlayfs\'s own command line (podman\'s mount_program)'),
   handler: async (a) => {
     const options = a.o === undefined ? [] : [a.o].flat()
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
-      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug })
+      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true })
     if (a.f || a.debug) {
       process.exitCode = await serve(req) === 0 ? 0 : 1
+      dropOwnRecord(req.mountpoint)
       return
     }
     await mountInBackground(req)
