@@ -6,7 +6,7 @@
 // /run/strata for real root only; anyone else (a user, root of a user
 // namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
 // never a path only real root may write.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
@@ -89,6 +89,15 @@ export async function startDaemon (cliMain: string, cliArgs: string[], mountpoin
   throw e
 }
 
+function fusermountU (mountpoint: string, lazy: boolean): void {
+  const r = spawnSync('fusermount3', ['-u', ...(lazy ? ['-z'] : []), mountpoint], { encoding: 'utf8' })
+  if (r.error) throw errnoError('EPERM', `cannot unmount ${mountpoint}: not root, and fusermount3 is missing (${r.error.message})`)
+  if (r.status !== 0) {
+    const why = r.stderr.trim()
+    throw errnoError(/busy/i.test(why) ? 'EBUSY' : 'EPERM', `cannot unmount ${mountpoint}: ${why}`)
+  }
+}
+
 /** Running, not merely a zombie waiting for init to reap it. */
 /** Where the strata mount serving `upperdir` is, if one is. */
 export function mountedAt (upperdir: string): string | null {
@@ -126,7 +135,13 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     throw errnoError('EINVAL', `${mountpoint} is not mounted`)
   }
   try {
-    native.umount2(mountpoint, lazy ? C.MNT_DETACH : 0)
+    try {
+      native.umount2(mountpoint, lazy ? C.MNT_DETACH : 0)
+    } catch (err) {
+      // A user's own FUSE mount is unmounted through the setuid helper.
+      if ((err as { code?: string }).code !== 'EPERM' || isRealRoot()) throw err
+      fusermountU(mountpoint, lazy)
+    }
   } catch (err) {
     if ((err as { code?: string }).code === 'EBUSY') {
       throw errnoError('EBUSY', `${mountpoint} is busy (a process has files open or its cwd there); close them, or use --lazy`)

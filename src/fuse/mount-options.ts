@@ -7,6 +7,9 @@ import path from 'node:path'
 import { errnoError } from '../base/errno-error.js'
 import { parseIdRanges, type IdRange } from './id-mapping.js'
 import { checkNotDirty } from './volatile-marker.js'
+import { isRealRoot } from '../base/real-root.js'
+
+export { isRealRoot }
 
 export interface MountRequest {
   mountpoint: string
@@ -62,16 +65,6 @@ const selinuxOn = (): boolean => fs.existsSync('/sys/fs/selinux/enforce')
 const idNumber = (key: string, val: string): number => {
   if (!/^\d+$/.test(val) || Number(val) > 0xffffffff) throw errnoError('EINVAL', `${key}=${val}: expected a numeric id`)
   return Number(val)
-}
-
-/** Real root: uid 0 of the initial user namespace (not root of `unshare -U`). */
-export function isRealRoot (): boolean {
-  if (process.getuid?.() !== 0) return false
-  try {
-    return /^\s*0\s+0\s+4294967295\s*$/.test(fs.readFileSync('/proc/self/uid_map', 'utf8'))
-  } catch {
-    return true
-  }
 }
 
 export interface MountArgs {

@@ -3,16 +3,18 @@
 // readers accept in lowers (.wh.NAME, .wh..wh..opq).
 import { S_MODE, S_RDEV, type RawStat } from '../native/binding.js'
 import { S_IFMT, S_IFCHR, S_IFDIR } from '../base/file-mode.js'
+import { isRealRoot } from '../base/real-root.js'
 
-// `let`, not `const`: a mount where trusted.* is refused (not real root)
-// switches them all to user.overlay.* once, before the union is built, as
-// the kernel's userxattr option does (useUserXattrs).
-export let OPAQUE_XATTR = 'trusted.overlay.opaque'
-export let IMPURE_XATTR = 'trusted.overlay.impure'
+// `let`, not `const`: only real root may set trusted.* xattrs, so anyone
+// else (a user, root of a user namespace) uses user.overlay.* throughout,
+// as the kernel's overlayfs does with userxattr; a mount given userxattr
+// switches to them before the union is built (useUserXattrs).
+export let PRIVATE_XATTR_PREFIX = isRealRoot() ? 'trusted.overlay.' : 'user.overlay.'
+export let OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
+export let IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
 /** Our own record of the inode number an entry had before copy-up. Inside
- * the trusted.overlay. namespace so that kernel overlayfs hides it too. */
-export let ORIGIN_XATTR = 'trusted.overlay.strata.origin'
-export let PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
+ * the overlay's namespace so that kernel overlayfs hides it too. */
+export let ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
 
 /** The user.overlay.* forms, for the whole process. user.* xattrs exist only
  * on files and directories, so an origin record is skipped elsewhere. */
