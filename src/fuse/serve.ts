@@ -40,7 +40,8 @@ export async function serve (req: MountRequest): Promise<number> {
     union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
     // Native code answers upper GETATTRs and xattr reads with the layers'
     // own owners and trusted.overlay.* filter: not in a mapped or userxattr mount.
-    const view = { ids: new IdMapping(req), staticNlink: req.staticNlink, nativeUpper: !req.userxattr }
+    const ids = new IdMapping(req)
+    const view = { ids, staticNlink: req.staticNlink, nativeUpper: !req.userxattr && !ids.active }
     if (needsView(view)) union = mappedUnion(union, view)
   } catch (err) {
     tell(`error ${(err as Error).message}`)
