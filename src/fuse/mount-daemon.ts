@@ -53,17 +53,17 @@ export function readRecord (mountpoint: string): MountRecord | null {
 }
 
 /**
- * Runs `cliArgs` (a foreground mount) as a detached daemon and waits for it
- * to report. Resolves with the daemon's PID.
+ * Runs `script args` (a node entry point that serves a mount) as a detached
+ * daemon and waits for it to report. Resolves with the daemon's PID.
  */
-export async function startDaemon (cliMain: string, cliArgs: string[], mountpoint: string, upperdir?: string): Promise<number> {
+export async function startDaemon (script: string, args: string[], mountpoint: string, upperdir?: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
   const log = recordPath(mountpoint).replace(/\.json$/, '.log')
   const out = fs.openSync(log, 'a')
-  const child = spawn(process.execPath, [cliMain, ...cliArgs], {
+  const child = spawn(process.execPath, [script, ...args], {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
-    env: { ...process.env, STRATA_READY_FD: '3' },
+    env: { ...process.env, ...env, STRATA_READY_FD: '3' },
   })
   fs.closeSync(out)
   const ready = child.stdio[3] as NodeJS.ReadableStream

@@ -29,7 +29,7 @@ export const mountCommand: CommandModule<object, Args> = {
     .option('lowerdir', { type: 'string', describe: 'lower layers, top first, separated by ":"' })
     .option('upperdir', { type: 'string', describe: 'the writable layer' })
     .option('workdir', { type: 'string', describe: 'scratch dir on the same filesystem as upperdir' })
-    .option('o', { type: 'string', describe: 'mount options: lowerdir=,upperdir=,workdir=,ro,timeout=SECONDS,…' })
+    .option('o', { type: 'string', describe: 'mount options: lowerdir=,upperdir=,workdir=,ro,timeout=SECONDS, fuse-overlayfs\'s volatile,fsync=0,uidmapping=,gidmapping=,squash_to_root,squash_to_uid=,squash_to_gid=,static_nlink, kernel overlay options (README)' })
     .option('f', { type: 'boolean', alias: 'foreground', describe: 'stay in the foreground' })
     .option('debug', { type: 'boolean', describe: 'log every request (implies -f)' })
     .example('$0 mount --lowerdir /l2:/l1 --upperdir /u --workdir /w /mnt/x', 'a writable union')
