@@ -1,7 +1,7 @@
 // The image store at one root (default /var/lib/strata for real root,
-// $XDG_DATA_HOME/strata for anyone else, or --root / STRATA_ROOT): an OCI image layout (oci/), extracted layers (layers/),
-// containers (containers/), the build cache (build-cache/), and the lock
-// serialising changes.
+// $XDG_DATA_HOME/strata for anyone else, or --root / STRATA_ROOT): an OCI
+// image layout (oci/), extracted layers (layers/), containers (containers/),
+// the build cache (build-cache/), and the lock serialising changes.
 import fs from 'node:fs'
 import path from 'node:path'
 import os from 'node:os'
