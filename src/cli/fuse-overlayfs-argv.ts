@@ -6,24 +6,38 @@
 // --version. Anything else (a strata command, `strata SRC DIR -o` from
 // mount.fuse) is left as it is.
 
-/** argv without the node and script names → the argv to parse. */
-export function fromFuseOverlayfs (argv: string[]): string[] {
-  if (argv.length === 1 && argv[0] === '-V') return ['--version']
-  if (argv.length === 0 || !argv[0].startsWith('-')) return argv
-  const options: string[] = []
+export interface FuseOverlayfsLine {
+  options: string[]
+  foreground: boolean
+  debug: boolean
+  mountpoint: string
+}
+
+/** The line's parts, or null when it is not fuse-overlayfs's mount line. */
+export function parseFuseOverlayfsArgv (argv: string[]): FuseOverlayfsLine | null {
+  if (argv.length === 0 || !argv[0].startsWith('-')) return null
+  const line: FuseOverlayfsLine = { options: [], foreground: false, debug: false, mountpoint: '' }
   const positional: string[] = []
-  const flags: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '-o') {
-      if (i + 1 >= argv.length) return argv
-      options.push(argv[++i])
-    } else if (a.startsWith('-o')) options.push(a.slice(2))
-    else if (a === '-f') flags.push('-f')
-    else if (a === '-d' || a === '--debug') flags.push('--debug')
-    else if (a.startsWith('-')) return argv
+      if (i + 1 >= argv.length) return null
+      line.options.push(argv[++i])
+    } else if (a.startsWith('-o')) line.options.push(a.slice(2))
+    else if (a === '-f') line.foreground = true
+    else if (a === '-d' || a === '--debug') line.debug = true
+    else if (a.startsWith('-')) return null
     else positional.push(a)
   }
-  if (options.length === 0 || positional.length !== 1) return argv
-  return ['mount', ...options.flatMap((o) => ['-o', o]), ...flags, positional[0]]
+  if (line.options.length === 0 || positional.length !== 1) return null
+  line.mountpoint = positional[0]
+  return line
+}
+
+/** argv without the node and script names → the argv to parse. */
+export function fromFuseOverlayfs (argv: string[]): string[] {
+  if (argv.length === 1 && argv[0] === '-V') return ['--version']
+  const line = parseFuseOverlayfsArgv(argv)
+  if (!line) return argv
+  return ['mount', ...line.options.flatMap((o) => ['-o', o]), ...(line.foreground ? ['-f'] : []), ...(line.debug ? ['--debug'] : []), line.mountpoint]
 }

@@ -1,9 +1,7 @@
 // strata mount: mount layers as one directory (kernel overlayfs's meaning).
 import type { CommandModule } from 'yargs'
 import { parseMountArgs } from '../../fuse/mount-options.js'
-import { serve } from '../../fuse/serve.js'
-import { mountInBackground } from '../../fuse/mount-in-background.js'
-import { dropOwnRecord } from '../../fuse/mount-daemon.js'
+import { mountOrServe } from '../../fuse/mount-or-serve.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
 
@@ -42,11 +40,6 @@ export const mountCommand: CommandModule<object, Args> = {
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
       : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true })
-    if (a.f || a.debug) {
-      process.exitCode = await serve(req) === 0 ? 0 : 1
-      dropOwnRecord(req.mountpoint)
-      return
-    }
-    await mountInBackground(req)
+    process.exitCode = await mountOrServe(req, a.f === true || a.debug === true)
   },
 }
