@@ -32,8 +32,8 @@ export interface MountRequest {
   staticNlink: boolean
   /** Overlay xattrs as user.overlay.* (the kernel's userxattr; implied where trusted.* is refused). */
   userxattr: boolean
-  /** The overlay options that are not fuse mount options, to start the daemon with the same request. */
-  overlayOptions: string[]
+  /** Kernel overlay options given (redirect_dir=, index=, …), by name, for whoever honours them. */
+  kernelOverlay: Record<string, string>
 }
 
 // mount(8) and fstab pass these; they either mean something to the kernel
@@ -115,7 +115,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   let debug = a.debug ?? false
   const o = { volatile: false, fsync: true, uidmap: [] as IdRange[], gidmap: [] as IdRange[], squashUid: undefined as number | undefined,
     squashGid: undefined as number | undefined, staticNlink: false, userxattr: false }
-  const overlayOptions: string[] = []
+  const kernelOverlay: Record<string, string> = {}
   for (const group of a.options ?? []) {
     for (const opt of group.split(',').filter(Boolean)) {
       const eq = opt.indexOf('=')
@@ -127,21 +127,21 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       else if (key === 'timeout') timeout = Number(val)
       else if (key === 'debug') debug = true
       else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') }
-      else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false; overlayOptions.push(opt) }
-      else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1'; overlayOptions.push(opt) }
-      else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val); overlayOptions.push(opt) }
-      else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val); overlayOptions.push(opt) }
-      else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0; overlayOptions.push(opt) }
-      else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val); overlayOptions.push(opt) }
-      else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val); overlayOptions.push(opt) }
-      else if (key === 'static_nlink' && !val) { o.staticNlink = true; overlayOptions.push(opt) }
-      else if (key === 'userxattr' && !val) { o.userxattr = true; overlayOptions.push(opt) }
+      else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false }
+      else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' }
+      else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) }
+      else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) }
+      else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 }
+      else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) }
+      else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) }
+      else if (key === 'static_nlink' && !val) { o.staticNlink = true }
+      else if (key === 'userxattr' && !val) { o.userxattr = true }
       else if (key === 'xattr_permissions' && val === '0') continue
       else if (key === 'xattr_permissions' && /^[12]$/.test(val)) {
         throw errnoError('EOPNOTSUPP', `mount option "${opt}": permissions kept in xattrs are not supported (strata keeps real owners and modes; use uidmapping=/gidmapping=)`)
       }
       else if (NOOP_FUSE_OVERLAYFS.has(key)) continue
-      else if (KERNEL_OVERLAY.has(key) && KERNEL_OVERLAY.get(key)!.test(val)) { overlayOptions.push(opt); continue }
+      else if (KERNEL_OVERLAY.has(key) && KERNEL_OVERLAY.get(key)!.test(val)) kernelOverlay[key] = val
       else if (SELINUX.has(key) && val) { if (selinuxOn()) fuseOptions.push(opt) }
       else if (KERNEL_FLAGS.has(key)) fuseOptions.push(opt)
       else if (MOUNT8_FLAGS.has(key) || key.startsWith('x-') || key.startsWith('comment=')) continue
@@ -155,7 +155,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   const mountpoint = checkDir('mountpoint', a.mountpoint)
   if (isMounted(mountpoint)) throw errnoError('EBUSY', `mountpoint ${mountpoint} is busy: something is already mounted there`)
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
-  const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, overlayOptions }
+  const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
   // Only real root may set trusted.* xattrs: everyone else uses the
   // user.overlay.* forms, as the kernel's overlayfs does with userxattr.
   if (!isRealRoot() && !req.userxattr) req.userxattr = true
