@@ -127,6 +127,43 @@ if (info.status !== 0) {
     t.equal(out, 'built\n1000\n')
   })
 
+  t.test('run --uidmap: strata maps owners as fuse-overlayfs does (uidmapping= from containers/storage)', async (t) => {
+    // The same image and commands on a second store whose mount_program is
+    // fuse-overlayfs, the oracle for what containers/storage expects.
+    const fo = spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { encoding: 'utf8' }).stdout.trim()
+    if (!fo) { t.skip('fuse-overlayfs is not installed'); return }
+    fs.mkdirSync(`${dir}/fo-graph`)
+    fs.writeFileSync(`${dir}/fo-storage.conf`, fs.readFileSync(`${dir}/storage.conf`, 'utf8')
+      .replace(`${dir}/graph`, `${dir}/fo-graph`).replace(`${dir}/run`, `${dir}/fo-run`).replace(`"${strata}"`, `"${fo}"`))
+    // Its own engine config too: system reset empties the engine's tmp_dir.
+    fs.mkdirSync(`${dir}/fo-tmp`)
+    fs.writeFileSync(`${dir}/fo-containers.conf`, fs.readFileSync(`${dir}/containers.conf`, 'utf8')
+      .replace(`${dir}/tmp`, `${dir}/fo-tmp`).replace(`${dir}/events.log`, `${dir}/fo-events.log`))
+    const foEnv = { ...env, CONTAINERS_STORAGE_CONF: `${dir}/fo-storage.conf`, CONTAINERS_CONF: `${dir}/fo-containers.conf`, TMPDIR: `${dir}/fo-tmp` }
+    // No /etc in this image: runc makes its mountpoints there as the mapped root.
+    fs.mkdirSync(`${dir}/maproot`)
+    spawnSync('cp', ['-a', `${dir}/rootfs/bin`, `${dir}/rootfs/data`, `${dir}/maproot/`])
+    spawnSync('chown', ['-R', '7:8', `${dir}/maproot/data/sub`])
+    spawnSync('tar', ['-C', `${dir}/maproot`, '-cf', `${dir}/maproot.tar`, '.'])
+    t.teardown(() => {
+      spawnSync('podman', ['rm', '-a', '-f'], { env: foEnv })
+      spawnSync('podman', ['system', 'reset', '-f'], { env: foEnv })
+    })
+    const script = 'id; ls -ln /data /data/sub; echo x > /made; mkdir -p /data/sub/new; ls -ln /made /data/sub; cat /proc/self/uid_map'
+    const outputs: string[] = []
+    for (const e of [env, foEnv]) {
+      const sys = e === env ? 'strata' : 'fuse-overlayfs'
+      const im = spawnSync('podman', ['import', `${dir}/maproot.tar`, 'localhost/sbb:map'], { encoding: 'utf8', env: e, timeout: 300000 })
+      ok(t, im, `import (${sys})`)
+      const r = spawnSync('podman', ['run', '--rm', ...RUN, '--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536', 'localhost/sbb:map', 'sh', '-c', script],
+        { encoding: 'utf8', env: e, timeout: 300000 })
+      outputs.push(ok(t, r, `podman run --uidmap (${sys})`).replace(/ (\w{3} [ \d]\d \d\d:\d\d) /g, ' TIME '))
+    }
+    t.match(outputs[0], /^\s+0\s+100000\s+65536$/m, 'the container runs in its user namespace')
+    t.match(outputs[0], /-rw-r--r--\s+1 0\s+0\s.* \/made/, 'a file the container\'s root makes is its root\'s')
+    t.equal(outputs[0], outputs[1], 'owners, modes and listings as fuse-overlayfs shows them')
+  })
+
   t.test('buildah on the same store', async (t) => {
     if (spawnSync('buildah', ['--version']).status !== 0) { t.skip('buildah is not installed'); return }
     const ctr = ok(t, tool('buildah', ['from', 'localhost/sbb:2']), 'buildah from').trim()
