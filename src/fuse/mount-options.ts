@@ -45,11 +45,11 @@ const MOUNT8_FLAGS = new Set(['defaults', 'auto', 'noauto', 'user', 'nouser', 'u
   '_netdev', 'silent', 'loud', 'lazytime', 'nolazytime'])
 
 // fuse-overlayfs options that change nothing here: strata always serves
-// many requests at once, keeps inode numbers stable, and lets the kernel
-// cache what it may (see README, "fuse-overlayfs options").
+// many requests at once, keeps inode numbers stable, and never turns on
+// FUSE's POSIX ACL mode (README, "As fuse-overlayfs").
 const NOOP_FUSE_OVERLAYFS = new Set(['threaded', 'fast_ino', 'writeback', 'noacl'])
 // Kernel overlayfs options that callers pass along with the layers. Their
-// strata meaning is in README ("kernel overlay options"): index and nfs_export
+// strata meaning is in the same README section: index and nfs_export
 // need file handles strata does not hand out, metacopy is a copy-up
 // shortcut strata does not take, and xino is what strata's st_ino always is.
 const KERNEL_OVERLAY = new Map<string, RegExp>([
