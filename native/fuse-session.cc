@@ -672,6 +672,9 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   mountpoint = Latin1(info[0]);
   std::string opts = Latin1(info[1]);
   debug = info.Length() > 3 && info[3].ToBoolean();
+  // volatile / fsync=0: without fsync handlers the kernel stops sending them
+  // (ENOSYS once) and fsync(2) succeeds without touching the upper.
+  bool noFsync = info.Length() > 4 && info[4].ToBoolean();
   std::vector<std::string> argvS = {"strata", "-o", opts};
   if (debug) argvS.push_back("-d");
   std::vector<char*> argv;
@@ -698,12 +701,12 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   ops.write_buf = ll_write_buf;
   ops.flush = ll_flush;
   ops.release = ll_release;
-  ops.fsync = ll_fsync;
+  ops.fsync = noFsync ? nullptr : ll_fsync;
   ops.opendir = ll_opendir;
   ops.readdir = ll_readdir;
   ops.readdirplus = ll_readdirplus;
   ops.releasedir = ll_releasedir;
-  ops.fsyncdir = ll_fsyncdir;
+  ops.fsyncdir = noFsync ? nullptr : ll_fsyncdir;
   ops.statfs = ll_statfs;
   ops.setxattr = ll_setxattr;
   ops.getxattr = ll_getxattr;

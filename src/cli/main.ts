@@ -18,6 +18,7 @@ import { imagePushCommand } from './commands/image-push.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { imageBuildCommand } from './commands/image-build.js'
 import { report } from './report.js'
+import { fromFuseOverlayfs } from './fuse-overlayfs-argv.js'
 
 const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand]
 
@@ -51,7 +52,7 @@ export function splitRunCommand (argv: string[]): string[] {
 }
 
 export async function main (argv: string[]): Promise<void> {
-  let cli = yargs(splitRunCommand(fromMountHelper(argv)))
+  let cli = yargs(splitRunCommand(fromMountHelper(fromFuseOverlayfs(argv))))
     .scriptName('strata')
     .strict()
     .demandCommand(1, 'name a command (strata --help lists them)')

@@ -1,19 +1,39 @@
 // Starting and stopping a background mount daemon. `strata mount` runs the
 // same CLI again in the foreground (-f) as a detached child, and returns once
 // that child reports the mount ready (or why it could not). A small record
-// per mount under /run/strata lets `strata umount` find the daemon's PID,
-// wait for it to finish, and clean up after one that died.
-import { spawn } from 'node:child_process'
+// per mount under the run dir lets `strata umount` find the daemon's PID,
+// wait for it to finish, and clean up after one that died. The run dir is
+// /run/strata for real root only; anyone else (a user, root of a user
+// namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
+// never a path only real root may write.
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
 import { errnoError } from '../base/errno-error.js'
-import { isMounted } from './mount-options.js'
+import { isMounted, isRealRoot } from './mount-options.js'
 
-const RUN_DIR = process.env.STRATA_RUN_DIR ?? '/run/strata'
+function runDir (): string {
+  if (process.env.STRATA_RUN_DIR) return process.env.STRATA_RUN_DIR
+  if (isRealRoot()) return '/run/strata'
+  const uid = process.getuid?.()
+  const xdg = process.env.XDG_RUNTIME_DIR
+  if (xdg && fs.statSync(xdg, { throwIfNoEntry: false })?.uid === uid) return path.join(xdg, 'strata')
+  const dir = path.join('/tmp', `strata-${uid}`)
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  // /tmp is shared: refuse a dir someone else made or opened up.
+  const st = fs.lstatSync(dir)
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw errnoError('EACCES', `${dir} is not a private directory of uid ${uid}; set XDG_RUNTIME_DIR or STRATA_RUN_DIR`)
+  }
+  return dir
+}
+
+let runDirCache: string | undefined
+const RUN_DIR_OF = (): string => (runDirCache ??= runDir())
 
 export function recordPath (mountpoint: string): string {
-  return path.join(RUN_DIR, 'mounts', encodeURIComponent(mountpoint) + '.json')
+  return path.join(RUN_DIR_OF(), 'mounts', encodeURIComponent(mountpoint) + '.json')
 }
 
 export interface MountRecord {
@@ -33,17 +53,17 @@ export function readRecord (mountpoint: string): MountRecord | null {
 }
 
 /**
- * Runs `cliArgs` (a foreground mount) as a detached daemon and waits for it
- * to report. Resolves with the daemon's PID.
+ * Runs `script args` (a node entry point that serves a mount) as a detached
+ * daemon and waits for it to report. Resolves with the daemon's PID.
  */
-export async function startDaemon (cliMain: string, cliArgs: string[], mountpoint: string, upperdir?: string): Promise<number> {
-  fs.mkdirSync(path.join(RUN_DIR, 'mounts'), { recursive: true })
+export async function startDaemon (script: string, args: string[], mountpoint: string, upperdir?: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+  fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
   const log = recordPath(mountpoint).replace(/\.json$/, '.log')
   const out = fs.openSync(log, 'a')
-  const child = spawn(process.execPath, [cliMain, ...cliArgs], {
+  const child = spawn(process.execPath, [script, ...args], {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
-    env: { ...process.env, STRATA_READY_FD: '3' },
+    env: { ...process.env, ...env, STRATA_READY_FD: '3' },
   })
   fs.closeSync(out)
   const ready = child.stdio[3] as NodeJS.ReadableStream
@@ -69,14 +89,23 @@ export async function startDaemon (cliMain: string, cliArgs: string[], mountpoin
   throw e
 }
 
+function fusermountU (mountpoint: string, lazy: boolean): void {
+  const r = spawnSync('fusermount3', ['-u', ...(lazy ? ['-z'] : []), mountpoint], { encoding: 'utf8' })
+  if (r.error) throw errnoError('EPERM', `cannot unmount ${mountpoint}: not root, and fusermount3 is missing (${r.error.message})`)
+  if (r.status !== 0) {
+    const why = r.stderr.trim()
+    throw errnoError(/busy/i.test(why) ? 'EBUSY' : 'EPERM', `cannot unmount ${mountpoint}: ${why}`)
+  }
+}
+
 /** Running, not merely a zombie waiting for init to reap it. */
 /** Where the strata mount serving `upperdir` is, if one is. */
 export function mountedAt (upperdir: string): string | null {
   let names: string[]
-  try { names = fs.readdirSync(path.join(RUN_DIR, 'mounts')) } catch { return null }
+  try { names = fs.readdirSync(path.join(RUN_DIR_OF(), 'mounts')) } catch { return null }
   for (const n of names.filter((x) => x.endsWith('.json'))) {
     try {
-      const rec = JSON.parse(fs.readFileSync(path.join(RUN_DIR, 'mounts', n), 'utf8')) as MountRecord
+      const rec = JSON.parse(fs.readFileSync(path.join(RUN_DIR_OF(), 'mounts', n), 'utf8')) as MountRecord
       if (rec.upperdir === upperdir && isMounted(rec.mountpoint)) return rec.mountpoint
     } catch { /* being written or removed */ }
   }
@@ -106,7 +135,13 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     throw errnoError('EINVAL', `${mountpoint} is not mounted`)
   }
   try {
-    native.umount2(mountpoint, lazy ? C.MNT_DETACH : 0)
+    try {
+      native.umount2(mountpoint, lazy ? C.MNT_DETACH : 0)
+    } catch (err) {
+      // A user's own FUSE mount is unmounted through the setuid helper.
+      if ((err as { code?: string }).code !== 'EPERM' || isRealRoot()) throw err
+      fusermountU(mountpoint, lazy)
+    }
   } catch (err) {
     if ((err as { code?: string }).code === 'EBUSY') {
       throw errnoError('EBUSY', `${mountpoint} is busy (a process has files open or its cwd there); close them, or use --lazy`)
@@ -120,4 +155,15 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
   fs.rmSync(recordPath(mountpoint), { force: true })
   // Keep the daemon's log only when it has something to say.
   if (rec && fs.statSync(rec.log, { throwIfNoEntry: false })?.size === 0) fs.rmSync(rec.log, { force: true })
+}
+
+/**
+ * Run by the daemon once its session ends, however it was unmounted (plain
+ * umount(8) and fusermount3 -u included): its record and an empty log go.
+ */
+export function dropOwnRecord (mountpoint: string): void {
+  const rec = readRecord(mountpoint)
+  if (!rec || rec.pid !== process.pid) return
+  fs.rmSync(recordPath(mountpoint), { force: true })
+  if (fs.statSync(rec.log, { throwIfNoEntry: false })?.size === 0) fs.rmSync(rec.log, { force: true })
 }

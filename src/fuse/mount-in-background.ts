@@ -1,17 +1,17 @@
-// Starting a mount daemon: the strata CLI, run again as `strata mount -f …`
-// in the background (used by mount, run and build). The CLI's entry point is
-// named by path only, so no import points up at cli/.
+// Starting a mount daemon (used by mount, run and build): daemon-main.js in
+// the background, handed the request the caller has checked. The CLI's
+// entry point (for run's init) is named by path only, so no import points
+// up at cli/.
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import { startDaemon } from './mount-daemon.js'
 import type { MountRequest } from './mount-options.js'
 
-export const cliMain = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js')
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const cliMain = path.resolve(here, '..', 'cli', 'main.js')
+const daemonMain = path.join(here, 'daemon-main.js')
 
+/** Serves the (checked) request from a small entry point of its own: no CLI to load. */
 export async function mountInBackground (req: MountRequest): Promise<number> {
-  const args = ['mount', '-f', '--lowerdir', req.lowerdirs.join(':'), '-o', `timeout=${req.timeout}`]
-  if (req.upperdir && req.workdir) args.push('--upperdir', req.upperdir, '--workdir', req.workdir)
-  if (req.fuseOptions.length) args.push('-o', req.fuseOptions.join(','))
-  args.push(req.mountpoint)
-  return startDaemon(cliMain, args, req.mountpoint, req.upperdir)
+  return startDaemon(daemonMain, [req.mountpoint], req.mountpoint, req.upperdir, { STRATA_MOUNT_REQUEST: JSON.stringify(req) })
 }

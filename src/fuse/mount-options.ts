@@ -5,6 +5,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { errnoError } from '../base/errno-error.js'
+import { parseIdRanges, type IdRange } from './id-mapping.js'
+import { checkNotDirty } from './volatile-marker.js'
+import { isRealRoot } from '../base/real-root.js'
+
+export { isRealRoot }
 
 export interface MountRequest {
   mountpoint: string
@@ -16,6 +21,19 @@ export interface MountRequest {
   readOnly: boolean
   timeout: number
   debug: boolean
+  /** volatile: no fsync at all, and the upper is marked dirty (work/incompat/volatile). */
+  volatile: boolean
+  /** fsync=0 (or volatile): fsync requests and copy-ups are not synced. */
+  fsync: boolean
+  uidmap: IdRange[]
+  gidmap: IdRange[]
+  squashUid?: number
+  squashGid?: number
+  staticNlink: boolean
+  /** Overlay xattrs as user.overlay.* (the kernel's userxattr; implied where trusted.* is refused). */
+  userxattr: boolean
+  /** Kernel overlay options given (redirect_dir=, index=, …), by name, for whoever honours them. */
+  kernelOverlay: Record<string, string>
 }
 
 // mount(8) and fstab pass these; they either mean something to the kernel
@@ -26,6 +44,29 @@ const KERNEL_FLAGS = new Set(['ro', 'rw', 'dev', 'nodev', 'suid', 'nosuid', 'exe
 const MOUNT8_FLAGS = new Set(['defaults', 'auto', 'noauto', 'user', 'nouser', 'users', 'owner', 'group', 'nofail',
   '_netdev', 'silent', 'loud', 'lazytime', 'nolazytime'])
 
+// fuse-overlayfs options that change nothing here: strata always serves
+// many requests at once, keeps inode numbers stable, and never turns on
+// FUSE's POSIX ACL mode (README, "As fuse-overlayfs").
+const NOOP_FUSE_OVERLAYFS = new Set(['threaded', 'fast_ino', 'writeback', 'noacl'])
+// Kernel overlayfs options that callers pass along with the layers. Their
+// strata meaning is in the same README section: index and nfs_export
+// need file handles strata does not hand out, metacopy is a copy-up
+// shortcut strata does not take, and xino is what strata's st_ino always is.
+const KERNEL_OVERLAY = new Map<string, RegExp>([
+  ['redirect_dir', /^(on|off|follow|nofollow)$/], ['index', /^(on|off)$/], ['metacopy', /^(on|off)$/],
+  ['xino', /^(on|off|auto)$/], ['nfs_export', /^(on|off)$/], ['uuid', /^(on|off|null|auto)$/],
+])
+// SELinux labels: a kernel mount option where SELinux is on, and nothing
+// where it is off (the kernel would refuse them then).
+const SELINUX = new Set(['context', 'fscontext', 'defcontext', 'rootcontext'])
+
+const selinuxOn = (): boolean => fs.existsSync('/sys/fs/selinux/enforce')
+
+const idNumber = (key: string, val: string): number => {
+  if (!/^\d+$/.test(val) || Number(val) > 0xffffffff) throw errnoError('EINVAL', `${key}=${val}: expected a numeric id`)
+  return Number(val)
+}
+
 export interface MountArgs {
   mountpoint: string
   lowerdir?: string
@@ -33,6 +74,11 @@ export interface MountArgs {
   workdir?: string
   options?: string[]
   debug?: boolean
+  /**
+   * Layers of the store mounted by name: like removable media (udisks,
+   * fusermount), no device nodes or setuid unless -o dev,suid asks.
+   */
+  byName?: boolean
 }
 
 function checkDir (what: string, p: string): string {
@@ -67,6 +113,9 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   let timeout = 86400
   let readOnly = false
   let debug = a.debug ?? false
+  const o = { volatile: false, fsync: true, uidmap: [] as IdRange[], gidmap: [] as IdRange[], squashUid: undefined as number | undefined,
+    squashGid: undefined as number | undefined, staticNlink: false, userxattr: false }
+  const kernelOverlay: Record<string, string> = {}
   for (const group of a.options ?? []) {
     for (const opt of group.split(',').filter(Boolean)) {
       const eq = opt.indexOf('=')
@@ -78,6 +127,22 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       else if (key === 'timeout') timeout = Number(val)
       else if (key === 'debug') debug = true
       else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') }
+      else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false }
+      else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' }
+      else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) }
+      else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) }
+      else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 }
+      else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) }
+      else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) }
+      else if (key === 'static_nlink' && !val) { o.staticNlink = true }
+      else if (key === 'userxattr' && !val) { o.userxattr = true }
+      else if (key === 'xattr_permissions' && val === '0') continue
+      else if (key === 'xattr_permissions' && /^[12]$/.test(val)) {
+        throw errnoError('EOPNOTSUPP', `mount option "${opt}": permissions kept in xattrs are not supported (strata keeps real owners and modes; use uidmapping=/gidmapping=)`)
+      }
+      else if (NOOP_FUSE_OVERLAYFS.has(key)) continue
+      else if (KERNEL_OVERLAY.has(key) && KERNEL_OVERLAY.get(key)!.test(val)) kernelOverlay[key] = val
+      else if (SELINUX.has(key) && val) { if (selinuxOn()) fuseOptions.push(opt) }
       else if (KERNEL_FLAGS.has(key)) fuseOptions.push(opt)
       else if (MOUNT8_FLAGS.has(key) || key.startsWith('x-') || key.startsWith('comment=')) continue
       else throw errnoError('EINVAL', `unknown mount option "${opt}"`)
@@ -90,7 +155,10 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   const mountpoint = checkDir('mountpoint', a.mountpoint)
   if (isMounted(mountpoint)) throw errnoError('EBUSY', `mountpoint ${mountpoint} is busy: something is already mounted there`)
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
-  const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug }
+  const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
+  // Only real root may set trusted.* xattrs: everyone else uses the
+  // user.overlay.* forms, as the kernel's overlayfs does with userxattr.
+  if (!isRealRoot() && !req.userxattr) req.userxattr = true
   const all: Array<[string, string]> = lowerdirs.map((d) => ['lowerdir', d])
   if (upperdir !== undefined && workdir !== undefined && !readOnly) {
     req.upperdir = checkDir('upperdir', upperdir)
@@ -102,17 +170,20 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       throw errnoError('EXDEV', `upperdir ${req.upperdir} and workdir ${req.workdir} are on different filesystems`)
     }
     all.push(['upperdir', req.upperdir], ['workdir', req.workdir])
+    if (!req.volatile) checkNotDirty(req.workdir)
   }
   for (const [what, d] of all) {
     if (inside(d, mountpoint)) throw errnoError('EINVAL', `${what} ${d} is inside the mountpoint ${mountpoint}`)
   }
   if (!fuseOptions.includes('ro') && !req.upperdir) fuseOptions.push('ro')
   if (process.getuid?.() === 0) {
-    // Root mounts serve everyone, with the kernel checking permissions, and
-    // keep device nodes and setuid bits of the image working (a rootfs).
-    for (const o of ['allow_other', 'default_permissions']) if (!fuseOptions.includes(o)) fuseOptions.push(o)
-    if (!fuseOptions.includes('nodev') && !fuseOptions.includes('dev')) fuseOptions.push('dev')
-    if (!fuseOptions.includes('nosuid') && !fuseOptions.includes('suid')) fuseOptions.push('suid')
+    // Root mounts serve everyone, with the kernel checking permissions. Raw
+    // layers (podman's mount_program) keep device nodes and setuid bits of
+    // the image working (a rootfs); an image or container mounted by name
+    // is treated like removable media unless -o dev,suid says otherwise.
+    for (const x of ['allow_other', 'default_permissions']) if (!fuseOptions.includes(x)) fuseOptions.push(x)
+    if (!fuseOptions.includes('nodev') && !fuseOptions.includes('dev')) fuseOptions.push(a.byName ? 'nodev' : 'dev')
+    if (!fuseOptions.includes('nosuid') && !fuseOptions.includes('suid')) fuseOptions.push(a.byName ? 'nosuid' : 'suid')
   } else if (!fuseOptions.includes('default_permissions')) {
     fuseOptions.push('default_permissions')
   }

@@ -10,6 +10,10 @@ import { UnionFs } from '../union/union-fs.js'
 import { LowLevelAdapter } from './lowlevel-adapter.js'
 import type { MountRequest } from './mount-options.js'
 import { servePauseRequests } from './pause-control.js'
+import { useUserXattrs } from '../union/whiteout.js'
+import { IdMapping } from './id-mapping.js'
+import { mappedUnion, needsView } from './mapped-union.js'
+import { markDirty } from './volatile-marker.js'
 
 function tell (line: string): void {
   const fd = Number(process.env.STRATA_READY_FD)
@@ -28,9 +32,17 @@ export async function serve (req: MountRequest): Promise<number> {
   try {
     process.umask(0) // modes arrive already masked by the kernel
     native.raiseNofileLimit()
+    if (req.userxattr) useUserXattrs()
     const layers = req.lowerdirs.map((d) => new DirLayer(d))
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
+    if (upper) upper.durable = req.fsync
+    if (upper && req.volatile) markDirty(req.workdir!)
     union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
+    // Native code answers upper GETATTRs and xattr reads with the layers'
+    // own owners and trusted.overlay.* filter: not in a mapped or userxattr mount.
+    const ids = new IdMapping(req)
+    const view = { ids, staticNlink: req.staticNlink, nativeUpper: !req.userxattr && !ids.active }
+    if (needsView(view)) union = mappedUnion(union, view)
   } catch (err) {
     tell(`error ${(err as Error).message}`)
     throw err
@@ -54,7 +66,7 @@ export async function serve (req: MountRequest): Promise<number> {
     }
     try {
       const opts = ['fsname=strata', 'subtype=strata', ...req.fuseOptions].join(',')
-      native.fuseMount(req.mountpoint, opts, adapter.dispatch, req.debug)
+      native.fuseMount(req.mountpoint, opts, adapter.dispatch, req.debug, !req.fsync)
     } catch (err) {
       const msg = `cannot mount ${req.mountpoint}: ${(err as Error).message}`
       tell(`error ${msg}`)

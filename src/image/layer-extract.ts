@@ -14,10 +14,16 @@ import { native, C, S_MODE } from '../native/binding.js'
 import { errnoError } from '../base/errno-error.js'
 import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFCHR, S_IFBLK, S_IFDIR, S_IFIFO, S_IFMT, isPrivateXattr } from '../union/whiteout.js'
 import { removeTree } from '../base/remove-tree.js'
+import { isRealRoot } from '../base/real-root.js'
 import { readTar } from './tar-reader.js'
 import type { TarHeader } from './tar-header.js'
 
 const write = promisify(fs.write)
+const unprivileged = !isRealRoot()
+/** Runs `f`, ignoring a refusal that only privilege would lift. */
+const tolerate = (f: () => void): void => {
+  try { f() } catch (e) { if (!['EPERM', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as { code?: string }).code ?? '')) throw e }
+}
 
 /** Splits and checks an archive path; the error names the entry. */
 export function safeParts (p: string, what = 'entry'): string[] {
@@ -80,8 +86,16 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
   }
 
   const meta = (dir: number, name: string, h: TarHeader, isLink: boolean): void => {
-    native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW)
-    for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) native.setxattr(dir, name, k, v, 0)
+    if (unprivileged) {
+      // As tar(1) without root and containers/storage's ignore_chown_errors:
+      // a user's own store keeps entries as that user's, and leaves out
+      // xattrs only root may set (trusted.*, security.capability).
+      tolerate(() => native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW))
+      for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) tolerate(() => native.setxattr(dir, name, k, v, 0))
+    } else {
+      native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW)
+      for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) native.setxattr(dir, name, k, v, 0)
+    }
     if (!isLink) native.fchmodat(dir, name, h.mode & 0o7777)
   }
 
@@ -173,7 +187,8 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
       const fd = dirFd(parts, 'a directory')
       native.futimens(fd, h.mtimeSec, h.mtimeNsec, h.mtimeSec, h.mtimeNsec)
       if (parts.length === 0) {
-        native.fchown(fd, h.uid, h.gid)
+        if (unprivileged) tolerate(() => native.fchown(fd, h.uid, h.gid))
+        else native.fchown(fd, h.uid, h.gid)
         native.fchmod(fd, h.mode & 0o7777)
       }
     }

@@ -83,7 +83,8 @@ export interface Native {
   sethostname(name: string): void
   /** chroot(root), chdir(cwd), setgroups/setgid/setuid, execve (PATH from env). Returns only by throwing. */
   execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
-  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean): void
+  /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0). */
+  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean): void
   fuseUnmount(): void
   /** Holds (true) or releases new changes to the upper layer, native and JS alike. */
   fusePause(on: boolean): void

@@ -1,9 +1,11 @@
-// The image store at one root (default /var/lib/strata, or --root /
-// STRATA_ROOT): an OCI image layout (oci/), extracted layers (layers/),
-// containers (containers/), the build cache (build-cache/), and the lock
-// serialising changes.
+// The image store at one root (default /var/lib/strata for real root,
+// $XDG_DATA_HOME/strata for anyone else, or --root / STRATA_ROOT): an OCI
+// image layout (oci/), extracted layers (layers/), containers (containers/),
+// the build cache (build-cache/), and the lock serialising changes.
 import fs from 'node:fs'
 import path from 'node:path'
+import os from 'node:os'
+import { isRealRoot } from '../base/real-root.js'
 import { BlobStore } from './blob-store.js'
 import { ImageIndex } from './image-index.js'
 import { LayerDirs } from './layer-dirs.js'
@@ -13,7 +15,11 @@ import { withStoreLock } from './store-lock.js'
 import { removeStaleTemp } from './stale-temp.js'
 
 export function defaultRoot (): string {
-  return process.env.STRATA_ROOT || '/var/lib/strata'
+  if (process.env.STRATA_ROOT) return process.env.STRATA_ROOT
+  if (isRealRoot()) return '/var/lib/strata'
+  // Anyone else has a store of their own, where rootless podman keeps its.
+  const data = process.env.XDG_DATA_HOME || path.join(process.env.HOME || os.homedir(), '.local', 'share')
+  return path.join(data, 'strata')
 }
 
 export class Store {

@@ -62,7 +62,7 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
         native.fchmod(dst, mode)
         native.futimens(dst, st[S_ATIME], st[S_ATIME_NS], st[S_MTIME], st[S_MTIME_NS])
         // As kernel overlayfs does: the copy is durable before it is visible.
-        if (len > 0) await fsyncAsync(dst)
+        if (len > 0 && upper.durable) await fsyncAsync(dst)
       } finally {
         native.close(dst)
       }
@@ -72,7 +72,8 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
       else native.mknodat(w, tmp, type | 0o600, st[S_RDEV])
       native.fchownat(w, tmp, st[S_UID], st[S_GID], C.AT_SYMLINK_NOFOLLOW)
       copyXattrs(src, w, tmp)
-      native.setxattr(w, tmp, ORIGIN_XATTR, Buffer.from(String(src.origin)), 0)
+      // user.overlay.* (userxattr) cannot be set on a symlink or device.
+      if (type === S_IFDIR || !ORIGIN_XATTR.startsWith('user.')) native.setxattr(w, tmp, ORIGIN_XATTR, Buffer.from(String(src.origin)), 0)
       if (type !== S_IFLNK) native.fchmodat(w, tmp, mode)
       native.utimensat(w, tmp, st[S_ATIME], st[S_ATIME_NS], st[S_MTIME], st[S_MTIME_NS], C.AT_SYMLINK_NOFOLLOW)
     }

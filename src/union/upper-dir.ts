@@ -11,6 +11,8 @@ export class UpperDir {
   readonly root: number
   readonly work: number
   readonly dev: number
+  /** False under volatile/fsync=0: copy-ups are not synced before they show. */
+  durable = true
   private seq = 0
 
   constructor (readonly upperPath: string, readonly workPath: string) {

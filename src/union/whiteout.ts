@@ -3,13 +3,27 @@
 // readers accept in lowers (.wh.NAME, .wh..wh..opq).
 import { S_MODE, S_RDEV, type RawStat } from '../native/binding.js'
 import { S_IFMT, S_IFCHR, S_IFDIR } from '../base/file-mode.js'
+import { isRealRoot } from '../base/real-root.js'
 
-export const OPAQUE_XATTR = 'trusted.overlay.opaque'
-export const IMPURE_XATTR = 'trusted.overlay.impure'
+// `let`, not `const`: only real root may set trusted.* xattrs, so anyone
+// else (a user, root of a user namespace) uses user.overlay.* throughout,
+// as the kernel's overlayfs does with userxattr; a mount given userxattr
+// switches to them before the union is built (useUserXattrs).
+export let PRIVATE_XATTR_PREFIX = isRealRoot() ? 'trusted.overlay.' : 'user.overlay.'
+export let OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
+export let IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
 /** Our own record of the inode number an entry had before copy-up. Inside
- * the trusted.overlay. namespace so that kernel overlayfs hides it too. */
-export const ORIGIN_XATTR = 'trusted.overlay.strata.origin'
-export const PRIVATE_XATTR_PREFIX = 'trusted.overlay.'
+ * the overlay's namespace so that kernel overlayfs hides it too. */
+export let ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
+
+/** The user.overlay.* forms, for the whole process. user.* xattrs exist only
+ * on files and directories, so an origin record is skipped elsewhere. */
+export function useUserXattrs (): void {
+  PRIVATE_XATTR_PREFIX = 'user.overlay.'
+  OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
+  IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
+  ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
+}
 export const OCI_WHITEOUT_PREFIX = '.wh.'
 export const OCI_OPAQUE = '.wh..wh..opq'
 

@@ -1,0 +1,22 @@
+// Entry point of a background mount daemon: serves one mount request that
+// the starter has already checked (JSON in STRATA_MOUNT_REQUEST; the
+// mountpoint is also argv[2], for ps). It loads only the union and the FUSE
+// adapter, not the whole CLI: every container start waits for this process.
+import { serve } from './serve.js'
+import { dropOwnRecord } from './mount-daemon.js'
+import type { MountRequest } from './mount-options.js'
+
+const req = JSON.parse(process.env.STRATA_MOUNT_REQUEST ?? 'null') as MountRequest | null
+delete process.env.STRATA_MOUNT_REQUEST
+if (!req || req.mountpoint !== process.argv[2]) {
+  process.stderr.write('strata: the mount daemon is started by strata mount, not by hand\n')
+  process.exitCode = 2
+} else {
+  try {
+    process.exitCode = await serve(req) === 0 ? 0 : 1
+  } catch (err) {
+    process.stderr.write(`strata: ${(err as Error).message}\n`)
+    process.exitCode = 1
+  }
+  dropOwnRecord(req.mountpoint)
+}
