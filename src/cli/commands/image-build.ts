@@ -2,7 +2,7 @@
 // docker's classic output. A failing RUN makes the build's exit status its
 // command's.
 import type { CommandModule } from 'yargs'
-import { buildImage, RunFailed } from '../../build/build-image.js'
+import { buildImage, RunFailed } from '../../builder/build-image.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 

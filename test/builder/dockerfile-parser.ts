@@ -2,10 +2,10 @@
 // on their own: continuations, comments, directives, exec vs shell form,
 // errors naming the line, $VAR forms and quoting, docker's ignore rules.
 import t from 'tap'
-import { parseDockerfile } from '../../src/build/dockerfile-parser.js'
-import { expandWords, expandWord, expandPairs } from '../../src/build/expand-words.js'
-import { Dockerignore } from '../../src/build/dockerignore.js'
-import { pathPattern } from '../../src/build/path-pattern.js'
+import { parseDockerfile } from '../../src/builder/dockerfile-parser.js'
+import { expandWords, expandWord, expandPairs } from '../../src/builder/expand-words.js'
+import { Dockerignore } from '../../src/builder/dockerignore.js'
+import { pathPattern } from '../../src/builder/path-pattern.js'
 
 t.test('continuations, comments, blank lines, keyword case, line numbers', async (t) => {
   const { instructions: ins } = parseDockerfile([

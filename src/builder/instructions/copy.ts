@@ -1,0 +1,51 @@
+// COPY and ADD: the sources planned against the context and the stage's
+// image (copy-layer.ts), a cache lookup keyed by the sources' content
+// digest, and on a miss the files laid out in a staging dir and written as
+// the step's layer — no container, no mount. Staging and tar are removed
+// whatever happens.
+import fs from 'node:fs'
+import path from 'node:path'
+import { ownedPrefix } from '../../store/stale-temp.js'
+import { tempName } from '../../base/atomic-file.js'
+import { errnoError } from '../../base/errno-error.js'
+import { expandWord, expandWords } from '../expand-words.js'
+import { ImageTree } from '../image-tree.js'
+import { planCopy, writeCopyLayer } from '../copy-layer.js'
+import { type Handler, type Stage, short, stageVars, stepKey } from '../build-state.js'
+import { cachedStep, commitStep } from '../step-commit.js'
+
+export const copy: Handler = async (b, stage, ins) => {
+  for (const f of Object.keys(ins.flags)) {
+    if (f === 'from') throw errnoError('EINVAL', `${ins.cmd} --from is not supported (strata builds one stage at a time)`)
+    if (f !== 'chown' && f !== 'chmod') throw errnoError('EINVAL', `${ins.cmd}: unknown option --${f}`)
+  }
+  const v = stageVars(stage)
+  const words = ins.json ? ins.json.map((w) => expandWord(w, v, b.escape)) : expandWords(ins.args, v, b.escape)
+  if (words.length < 2) throw errnoError('EINVAL', `${ins.cmd} requires at least two arguments: source(s) and destination`)
+  const dest = words[words.length - 1]
+  const tree = new ImageTree(b.store, stage.config)
+  const staging = fs.mkdtempSync(ownedPrefix(b.store.tmp, 'build-copy-'))
+  const tar = tempName(path.join(b.store.tmp, 'build-copy.tar'))
+  try {
+    const plan = await planCopy(b.ctx, tree, {
+      sources: words.slice(0, -1), dest, workdir: stage.config.config?.WorkingDir ?? '/', add: ins.cmd === 'ADD', what: ins.cmd,
+      chown: ins.flags.chown === undefined ? undefined : expandWord(ins.flags.chown, v, b.escape),
+      chmod: ins.flags.chmod,
+    })
+    const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${plan.describe} in ${dest} `
+    const key = stepKey(stage, createdBy, plan.digest)
+    let next: Stage | null = cachedStep(b, stage, key)
+    if (next) {
+      b.log(' ---> Using cache')
+    } else {
+      await writeCopyLayer(plan, tree, staging, tar)
+      next = await commitStep(b, stage, key, createdBy, tar)
+    }
+    b.log(` ---> ${short(next.id!)}`)
+    return next
+  } finally {
+    tree.close()
+    fs.rmSync(staging, { recursive: true, force: true })
+    fs.rmSync(tar, { force: true })
+  }
+}
