@@ -40,6 +40,8 @@ export interface Build {
   consumed: Set<string>
   /** ARGs before the first FROM: FROM lines see only these. */
   metaArgs: Map<string, string | undefined>
+  /** Finished stages, by index ("0") and by lower-cased AS name. */
+  stages: Map<string, Stage>
 }
 
 /** A handler: the stage after one instruction. */

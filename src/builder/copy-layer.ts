@@ -5,28 +5,27 @@
 // names, a relative destination is under the WORKDIR, the image's own
 // symlinks are followed) and a digest of every name, mode, owner and content
 // for the build cache; writeCopyLayer() lays the files out in a staging dir
-// and writes it as a layer tar. ADD extracts a local tar (gzip too) at the
-// destination. Parent directories that exist in the image keep the image's
+// and writes it as a layer tar. ADD unpacks a local tar (plain, gzip, bzip2
+// or xz) at the destination, by docker's rules (add-archive.ts). Parent directories that exist in the image keep the image's
 // mode, owner and mtime in the layer, so a COPY does not retouch them.
 import fs from 'node:fs'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import crypto from 'node:crypto'
-import { PassThrough, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { errnoError } from '../base/errno-error.js'
 import { S_MODE, S_UID, S_GID, S_MTIME, S_MTIME_NS } from '../native/binding.js'
 import { S_IFMT, S_IFDIR } from '../union/whiteout.js'
 import { archiveLayerToFile } from '../image/layer-archive.js'
-import { extractLayer } from '../image/layer-extract.js'
-import type { BuildContext, ContextEntry } from './build-context.js'
+import { addArchive } from './add-archive.js'
+import { compressionOf, decompressedHead, fileHead, isTarHeader, type Compression } from './decompress.js'
+import type { CopySource, ContextEntry } from './build-context.js'
 import type { ImageTree } from './image-tree.js'
 
 export interface CopyItem {
   src: ContextEntry
   /** Absolute path in the image (for an extracted tar: the directory). */
   to: string
-  extract?: 'tar' | 'gzip'
+  extract?: 'tar' | Exclude<Compression, 'none'>
   /** sha256 of a file's content. */
   hash?: string
 }
@@ -61,25 +60,13 @@ async function hashFile (file: string): Promise<string> {
   return h.digest('hex')
 }
 
-/** Is this a tar (plain or gzipped) that ADD unpacks? */
-async function tarKind (file: string): Promise<'tar' | 'gzip' | null> {
-  const fd = fs.openSync(file, 'r')
-  const head = Buffer.alloc(512)
-  const n = fs.readSync(fd, head, 0, 512, 0)
-  fs.closeSync(fd)
-  const isTar = (b: Buffer): boolean => b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar'
-  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    let got = Buffer.alloc(0)
-    const gz = fs.createReadStream(file).pipe(zlib.createGunzip())
-    try {
-      for await (const c of gz) {
-        got = Buffer.concat([got, c as Buffer])
-        if (got.length >= 512) break
-      }
-    } catch { return null } finally { gz.destroy() }
-    return isTar(got) ? 'gzip' : null
-  }
-  return isTar(head.subarray(0, n)) ? 'tar' : null
+/** Is this an archive ADD unpacks: a tar, plain or compressed? */
+async function tarKind (file: string): Promise<CopyItem['extract'] | null> {
+  const head = fileHead(file)
+  const kind = compressionOf(head)
+  if (kind === 'none') return isTarHeader(head) ? 'tar' : null
+  const inner = await decompressedHead(file, kind)
+  return inner && isTarHeader(inner) ? kind : null
 }
 
 const entryOf = (text: string | null, name: string): string[] | undefined => (text ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === name)
@@ -97,7 +84,7 @@ async function owner (tree: ImageTree, spec: string, what: string): Promise<{ ui
   return { uid, gid: Number(group[2]) }
 }
 
-export async function planCopy (ctx: BuildContext, tree: ImageTree, req: CopyRequest): Promise<CopyPlan> {
+export async function planCopy (ctx: CopySource, tree: ImageTree, req: CopyRequest): Promise<CopyPlan> {
   if (req.sources.some((s) => /^[a-z]+:\/\//i.test(s))) {
     throw errnoError('EINVAL', `${req.what}: URL sources are not supported (strata builds without network): ${req.sources.find((s) => /^[a-z]+:\/\//i.test(s))}`)
   }
@@ -169,8 +156,7 @@ export async function writeCopyLayer (plan: CopyPlan, tree: ImageTree, stage: st
     const st = it.src.st
     if (it.extract) {
       parent(it.to)
-      const raw: Readable = fs.createReadStream(it.src.abs)
-      await extractLayer(raw.pipe(it.extract === 'gzip' ? zlib.createGunzip() : new PassThrough()), p)
+      await addArchive(it.src.abs, it.extract, it.to, tree, stage, { parent, times }, 'ADD')
       continue
     }
     parent(path.posix.dirname(it.to))

@@ -57,7 +57,9 @@ export async function metaStep (b: Build, stage: Stage, createdBy: string, chang
   return next
 }
 
-/** docker's history text of a config-only step. */
-export const nop = (what: string): string => `/bin/sh -c #(nop)  ${what}`
+/** The stage's shell form prefix: SHELL's, or /bin/sh -c. */
+export const shellOf = (stage: Stage): string[] => stage.config.config?.Shell ?? ['/bin/sh', '-c']
+/** docker's history text of a config-only step (its shell, then #(nop)). */
+export const nop = (stage: Stage, what: string): string => `${shellOf(stage).join(' ')} #(nop)  ${what}`
 /** docker's history spelling of an argv: ["a" "b"]. */
 export const argvText = (argv: string[]): string => `[${argv.map((a) => JSON.stringify(a)).join(' ')}]`

@@ -26,5 +26,5 @@ export const arg: Handler = async (b, stage, ins) => {
   const pairs = declared(b, ins, stageVars(stage))
   const args = new Map(stage.args)
   for (const [k, def] of pairs) args.set(k, b.buildArgs.get(k) ?? def ?? b.metaArgs.get(k))
-  return metaStep(b, { ...stage, args }, nop(`ARG ${pairs.map(([k, d]) => (d === undefined ? k : `${k}=${d}`)).join(' ')}`), () => {})
+  return metaStep(b, { ...stage, args }, nop(stage, `ARG ${pairs.map(([k, d]) => (d === undefined ? k : `${k}=${d}`)).join(' ')}`), () => {})
 }

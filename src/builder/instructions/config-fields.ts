@@ -7,16 +7,16 @@ import path from 'node:path'
 import { errnoError } from '../../base/errno-error.js'
 import { expandWord, expandWords } from '../expand-words.js'
 import { type Handler, stageVars } from '../build-state.js'
-import { metaStep, nop, argvText } from '../step-commit.js'
+import { metaStep, nop, argvText, shellOf } from '../step-commit.js'
 
 export const workdir: Handler = async (b, stage, ins) => {
   const dir = path.posix.resolve(stage.config.config?.WorkingDir || '/', expandWord(ins.args, stageVars(stage), b.escape))
-  return metaStep(b, stage, `/bin/sh -c #(nop) WORKDIR ${dir}`, (c) => { c.WorkingDir = dir })
+  return metaStep(b, stage, `${shellOf(stage).join(' ')} #(nop) WORKDIR ${dir}`, (c) => { c.WorkingDir = dir })
 }
 
 export const user: Handler = async (b, stage, ins) => {
   const who = expandWord(ins.args, stageVars(stage), b.escape).trim()
-  return metaStep(b, stage, nop(`USER ${who}`), (c) => { c.User = who })
+  return metaStep(b, stage, nop(stage, `USER ${who}`), (c) => { c.User = who })
 }
 
 export const expose: Handler = async (b, stage, ins) => {
@@ -24,7 +24,7 @@ export const expose: Handler = async (b, stage, ins) => {
     if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw errnoError('EINVAL', `EXPOSE: invalid port "${p}" (PORT or PORT/PROTOCOL)`)
     return p.includes('/') ? p.toLowerCase() : `${p}/tcp`
   })
-  return metaStep(b, stage, nop(`EXPOSE ${ports.join(' ')}`), (c) => {
+  return metaStep(b, stage, nop(stage, `EXPOSE ${ports.join(' ')}`), (c) => {
     c.ExposedPorts = { ...(c.ExposedPorts ?? {}) }
     for (const p of ports) c.ExposedPorts[p] = {}
   })
@@ -34,7 +34,7 @@ export const volume: Handler = async (b, stage, ins) => {
   const v = stageVars(stage)
   const vols = ins.json ? ins.json.map((x) => expandWord(x, v, b.escape)) : expandWords(ins.args, v, b.escape)
   if (!vols.length || vols.some((x) => !x)) throw errnoError('EINVAL', 'VOLUME needs at least one path')
-  return metaStep(b, stage, nop(`VOLUME ${argvText(vols)}`), (c) => {
+  return metaStep(b, stage, nop(stage, `VOLUME ${argvText(vols)}`), (c) => {
     c.Volumes = { ...(c.Volumes ?? {}) }
     for (const x of vols) c.Volumes[x] = {}
   })
@@ -42,10 +42,10 @@ export const volume: Handler = async (b, stage, ins) => {
 
 export const maintainer: Handler = async (b, stage, ins) => {
   const who = expandWord(ins.args, stageVars(stage), b.escape).trim()
-  return metaStep(b, stage, nop(`MAINTAINER ${who}`), (_c, img) => { img.author = who })
+  return metaStep(b, stage, nop(stage, `MAINTAINER ${who}`), (_c, img) => { img.author = who })
 }
 
 export const stopsignal: Handler = async (b, stage, ins) => {
   const sig = expandWord(ins.args, stageVars(stage), b.escape).trim()
-  return metaStep(b, stage, nop(`STOPSIGNAL ${sig}`), (c) => { c.StopSignal = sig })
+  return metaStep(b, stage, nop(stage, `STOPSIGNAL ${sig}`), (c) => { c.StopSignal = sig })
 }

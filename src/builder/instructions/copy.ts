@@ -1,5 +1,6 @@
-// COPY and ADD: the sources planned against the context and the stage's
-// image (copy-layer.ts), a cache lookup keyed by the sources' content
+// COPY and ADD: the sources planned against the context (or, with COPY
+// --from, an earlier stage's or an image's files: stage-files.ts) and the
+// stage's image (copy-layer.ts), a cache lookup keyed by the sources' content
 // digest, and on a miss the files laid out in a staging dir and written as
 // the step's layer — no container, no mount. Staging and tar are removed
 // whatever happens.
@@ -8,31 +9,39 @@ import path from 'node:path'
 import { ownedPrefix } from '../../store/stale-temp.js'
 import { tempName } from '../../base/atomic-file.js'
 import { errnoError } from '../../base/errno-error.js'
+import { resolveImage } from '../../image/resolve-image.js'
+import type { CopySource } from '../build-context.js'
+import { StageFiles } from '../stage-files.js'
 import { expandWord, expandWords } from '../expand-words.js'
 import { ImageTree } from '../image-tree.js'
 import { planCopy, writeCopyLayer } from '../copy-layer.js'
 import { type Handler, type Stage, short, stageVars, stepKey } from '../build-state.js'
-import { cachedStep, commitStep } from '../step-commit.js'
+import { cachedStep, commitStep, shellOf } from '../step-commit.js'
 
 export const copy: Handler = async (b, stage, ins) => {
-  for (const f of Object.keys(ins.flags)) {
-    if (f === 'from') throw errnoError('EINVAL', `${ins.cmd} --from is not supported (strata builds one stage at a time)`)
-    if (f !== 'chown' && f !== 'chmod') throw errnoError('EINVAL', `${ins.cmd}: unknown option --${f}`)
-  }
   const v = stageVars(stage)
   const words = ins.json ? ins.json.map((w) => expandWord(w, v, b.escape)) : expandWords(ins.args, v, b.escape)
   if (words.length < 2) throw errnoError('EINVAL', `${ins.cmd} requires at least two arguments: source(s) and destination`)
   const dest = words[words.length - 1]
   const tree = new ImageTree(b.store, stage.config)
+  let fromTree: ImageTree | null = null
   const staging = fs.mkdtempSync(ownedPrefix(b.store.tmp, 'build-copy-'))
   const tar = tempName(path.join(b.store.tmp, 'build-copy.tar'))
   try {
-    const plan = await planCopy(b.ctx, tree, {
+    let source: CopySource = b.ctx
+    const from = ins.flags.from
+    if (from !== undefined) {
+      // An earlier stage (checked by the plan), else an image in the store.
+      const config = b.stages.get(from.toLowerCase())?.config ?? resolveImage(b.store, from).config
+      fromTree = new ImageTree(b.store, config)
+      source = new StageFiles(fromTree, from)
+    }
+    const plan = await planCopy(source, tree, {
       sources: words.slice(0, -1), dest, workdir: stage.config.config?.WorkingDir ?? '/', add: ins.cmd === 'ADD', what: ins.cmd,
       chown: ins.flags.chown === undefined ? undefined : expandWord(ins.flags.chown, v, b.escape),
       chmod: ins.flags.chmod,
     })
-    const createdBy = `/bin/sh -c #(nop) ${ins.cmd} ${plan.describe} in ${dest} `
+    const createdBy = `${shellOf(stage).join(' ')} #(nop) ${ins.cmd} ${from !== undefined ? `--from=${from} ` : ''}${plan.describe} in ${dest} `
     const key = stepKey(stage, createdBy, plan.digest)
     let next: Stage | null = cachedStep(b, stage, key)
     if (next) {
@@ -45,6 +54,7 @@ export const copy: Handler = async (b, stage, ins) => {
     return next
   } finally {
     tree.close()
+    fromTree?.close()
     fs.rmSync(staging, { recursive: true, force: true })
     fs.rmSync(tar, { force: true })
   }

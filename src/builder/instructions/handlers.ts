@@ -8,6 +8,9 @@ import { copy } from './copy.js'
 import { env, label } from './env.js'
 import { cmd, entrypoint } from './command.js'
 import { workdir, user, expose, volume, maintainer, stopsignal } from './config-fields.js'
+import { shell } from './shell.js'
+import { healthcheck } from './healthcheck.js'
+import { onbuild } from './onbuild.js'
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   FROM: from,
@@ -25,4 +28,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   VOLUME: volume,
   MAINTAINER: maintainer,
   STOPSIGNAL: stopsignal,
+  SHELL: shell,
+  HEALTHCHECK: healthcheck,
+  ONBUILD: onbuild,
 }

@@ -11,7 +11,7 @@ import { writeImage } from '../../image/write-image.js'
 import { archiveLayerToFile } from '../../image/layer-archive.js'
 import { runContainer } from '../../run/run-container.js'
 import { type Handler, type Stage, short, stepKey } from '../build-state.js'
-import { cachedStep, commitStep } from '../step-commit.js'
+import { cachedStep, commitStep, shellOf } from '../step-commit.js'
 
 /** A RUN whose command failed: its status is the build's. */
 export class RunFailed extends Error {
@@ -19,7 +19,7 @@ export class RunFailed extends Error {
 }
 
 export const run: Handler = async (b, stage, ins) => {
-  const argv = ins.json ?? ['/bin/sh', '-c', ins.args]
+  const argv = ins.json ?? [...shellOf(stage), ins.args]
   const env = stage.config.config?.Env ?? []
   const argEnv = [...stage.args].filter(([k, v]) => v !== undefined && !env.some((e) => e.startsWith(k + '='))).map(([k, v]) => `${k}=${v}`)
   const visible = [...stage.args].filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)
