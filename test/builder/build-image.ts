@@ -11,8 +11,7 @@ import crypto from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { buildEnv } from '../fixtures/build-env.js'
 
-type T = Parameters<Parameters<typeof t.test>[1]>[0]
-const setup = (t: T) => buildEnv(t)
+const setup = buildEnv
 
 const steps = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('Step ') || l.startsWith(' ---> '))
 
