@@ -16,6 +16,10 @@ import { resolveImage } from '../image/resolve-image.js'
 import { dockerfileError, parseInstruction, type Instruction } from './dockerfile-parser.js'
 import { expandWords, type Vars } from './expand-words.js'
 import { parseHealthcheck } from './instructions/healthcheck.js'
+import { pairsOf } from './instructions/env.js'
+import { argPairs } from './instructions/arg.js'
+import { copyWords } from './instructions/copy.js'
+import { exposedPorts, volumePaths } from './instructions/config-fields.js'
 
 export interface StagePlan {
   index: number
@@ -47,6 +51,21 @@ const OPTIONS: Record<string, readonly string[]> = {
 const NOT_TRIGGERS = new Set(['ONBUILD', 'FROM', 'MAINTAINER'])
 const STAGE_NAME = /^[a-z][a-z0-9_.-]*$/
 
+/**
+ * Every variable as "1": the shape of an instruction's words (how many,
+ * which are KEY=VALUE, the quoting and ${…} syntax) does not depend on the
+ * values, since docker splits words before it substitutes.
+ */
+class StandIn extends Map<string, string> {
+  override get (): string { return '1' }
+}
+const STAND_IN = new StandIn()
+/** The checks of instructions whose words can be wrong whatever the values. */
+const WORDS: Record<string, (ins: Instruction, vars: Vars, escape: string) => unknown> = {
+  ENV: pairsOf, LABEL: pairsOf, ARG: argPairs, COPY: copyWords, ADD: copyWords, EXPOSE: exposedPorts, VOLUME: volumePaths,
+  WORKDIR: (ins, v, e) => expandWords(ins.args, v, e, false), USER: (ins, v, e) => expandWords(ins.args, v, e, false), STOPSIGNAL: (ins, v, e) => expandWords(ins.args, v, e, false),
+}
+
 /** Adds "FILE:LINE: " after the errno code unless the message has it. */
 export function atLine (err: unknown, label: string, line: number): Error {
   const e = err as Error
@@ -56,7 +75,8 @@ export function atLine (err: unknown, label: string, line: number): Error {
 }
 
 /** One instruction's own shape, whatever the build's state. */
-export function checkInstruction (ins: Instruction, label: string): void {
+export function checkInstruction (ins: Instruction, label: string, escape = '\\'): void {
+  try { WORDS[ins.cmd]?.(ins, STAND_IN, escape) } catch (err) { throw atLine(err, label, ins.line) }
   for (const f of Object.keys(ins.flags)) {
     if (!(OPTIONS[ins.cmd] ?? []).includes(f)) {
       throw dockerfileError(label, ins.line, OPTIONS[ins.cmd] ? `${ins.cmd}: unknown option --${f}` : `${ins.cmd} --${f} is not supported`)
@@ -72,7 +92,7 @@ export function checkInstruction (ins: Instruction, label: string): void {
     case 'ONBUILD': {
       const trigger = parseInstruction(ins.args, ins.line, label)
       if (NOT_TRIGGERS.has(trigger.cmd)) throw dockerfileError(label, ins.line, `${trigger.cmd} isn't allowed as an ONBUILD trigger`)
-      checkInstruction(trigger, label)
+      checkInstruction(trigger, label, escape)
       break
     }
   }
@@ -100,7 +120,7 @@ export function planBuild (store: Store, instructions: Instruction[], label: str
   for (; i < instructions.length && instructions[i].cmd === 'ARG'; i++) metaArgs.push(instructions[i])
   if (i === instructions.length) throw errnoError('EINVAL', `${label}: no FROM (a Dockerfile needs at least one stage)`)
   if (instructions[i].cmd !== 'FROM') throw dockerfileError(label, instructions[i].line, `the first instruction (after ARGs) must be FROM, not ${instructions[i].cmd}`)
-  for (const ins of instructions) checkInstruction(ins, label)
+  for (const ins of instructions) checkInstruction(ins, label, escape)
   // The meta ARGs' values are known now: FROM lines may use them.
   const vars = meta()
   for (; i < instructions.length; i++) {

@@ -97,6 +97,11 @@ t.test('stage errors are found before any step runs', async (t) => {
     [first + 'FROM busy:1\nONBUILD FROM busy:1\n', /Dockerfile:4: FROM isn't allowed as an ONBUILD trigger/],
     [first + 'FROM busy:1\nONBUILD COPY --bad=1 a /\n', /Dockerfile:4: COPY: unknown option --bad/],
     [first + 'FROM busy:1\nFROB x\n', /Dockerfile:4: unknown instruction: FROB/],
+    [first + 'FROM busy:1\nENV $NAME\n', /Dockerfile:4: .*ENV needs NAME=VALUE/],
+    [first + 'FROM busy:1\nCOPY a.txt\n', /Dockerfile:4: .*COPY requires at least two arguments/],
+    [first + 'FROM busy:1\nEXPOSE 80/xyz\n', /Dockerfile:4: .*EXPOSE: invalid port "80\/xyz"/],
+    [first + 'FROM busy:1\nWORKDIR ${X\n', /Dockerfile:4: .*missing "}"/],
+    [first + 'FROM busy:1\nONBUILD ARG 1x\n', /Dockerfile:4: .*ARG: bad name "1x"/],
   ]
   for (const [text, msg] of cases) {
     fs.writeFileSync(`${dir}/ctx/Dockerfile`, text)

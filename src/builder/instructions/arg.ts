@@ -3,17 +3,21 @@
 // first FROM it is a meta ARG, for FROM lines and for a later `ARG name`
 // without a default to take up (metaArg, run by the driver).
 import { errnoError } from '../../base/errno-error.js'
-import { expandPairs } from '../expand-words.js'
+import { expandPairs, type Vars } from '../expand-words.js'
 import { type Build, type Handler, metaVars, stageVars } from '../build-state.js'
 import { metaStep, nop } from '../step-commit.js'
 import type { Instruction } from '../dockerfile-parser.js'
 
-function declared (b: Build, ins: Instruction, vars: ReadonlyMap<string, string>): Array<[string, string | undefined]> {
-  const pairs = expandPairs(ins.args, vars, b.escape, false)
-  for (const [k] of pairs) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw errnoError('EINVAL', `ARG: bad name "${k}"`)
-    if (b.buildArgs.has(k)) b.consumed.add(k)
-  }
+/** ARG's names and defaults, substituted; the plan checks the names with stand-in values. */
+export function argPairs (ins: Instruction, vars: Vars, escape: string): Array<[string, string | undefined]> {
+  const pairs = expandPairs(ins.args, vars, escape, false)
+  for (const [k] of pairs) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw errnoError('EINVAL', `ARG: bad name "${k}"`)
+  return pairs
+}
+
+function declared (b: Build, ins: Instruction, vars: Vars): Array<[string, string | undefined]> {
+  const pairs = argPairs(ins, vars, b.escape)
+  for (const [k] of pairs) if (b.buildArgs.has(k)) b.consumed.add(k)
   return pairs
 }
 

@@ -5,7 +5,8 @@
 // MAINTAINER (the image's author) and STOPSIGNAL.
 import path from 'node:path'
 import { errnoError } from '../../base/errno-error.js'
-import { expandWord, expandWords } from '../expand-words.js'
+import { expandWord, expandWords, type Vars } from '../expand-words.js'
+import type { Instruction } from '../dockerfile-parser.js'
 import { type Handler, stageVars } from '../build-state.js'
 import { metaStep, nop, argvText, shellOf } from '../step-commit.js'
 
@@ -19,11 +20,23 @@ export const user: Handler = async (b, stage, ins) => {
   return metaStep(b, stage, nop(stage, `USER ${who}`), (c) => { c.User = who })
 }
 
-export const expose: Handler = async (b, stage, ins) => {
-  const ports = expandWords(ins.args, stageVars(stage), b.escape).map((p) => {
+/** EXPOSE's ports as PORT/PROTOCOL; the plan checks them with stand-in values. */
+export function exposedPorts (ins: Instruction, vars: Vars, escape: string): string[] {
+  return expandWords(ins.args, vars, escape).map((p) => {
     if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) throw errnoError('EINVAL', `EXPOSE: invalid port "${p}" (PORT or PORT/PROTOCOL)`)
     return p.includes('/') ? p.toLowerCase() : `${p}/tcp`
   })
+}
+
+/** VOLUME's paths; the plan checks them with stand-in values. */
+export function volumePaths (ins: Instruction, vars: Vars, escape: string): string[] {
+  const vols = ins.json ? ins.json.map((x) => expandWord(x, vars, escape)) : expandWords(ins.args, vars, escape)
+  if (!vols.length || vols.some((x) => !x)) throw errnoError('EINVAL', 'VOLUME needs at least one path')
+  return vols
+}
+
+export const expose: Handler = async (b, stage, ins) => {
+  const ports = exposedPorts(ins, stageVars(stage), b.escape)
   return metaStep(b, stage, nop(stage, `EXPOSE ${ports.join(' ')}`), (c) => {
     c.ExposedPorts = { ...(c.ExposedPorts ?? {}) }
     for (const p of ports) c.ExposedPorts[p] = {}
@@ -31,9 +44,7 @@ export const expose: Handler = async (b, stage, ins) => {
 }
 
 export const volume: Handler = async (b, stage, ins) => {
-  const v = stageVars(stage)
-  const vols = ins.json ? ins.json.map((x) => expandWord(x, v, b.escape)) : expandWords(ins.args, v, b.escape)
-  if (!vols.length || vols.some((x) => !x)) throw errnoError('EINVAL', 'VOLUME needs at least one path')
+  const vols = volumePaths(ins, stageVars(stage), b.escape)
   return metaStep(b, stage, nop(stage, `VOLUME ${argvText(vols)}`), (c) => {
     c.Volumes = { ...(c.Volumes ?? {}) }
     for (const x of vols) c.Volumes[x] = {}

@@ -12,16 +12,23 @@ import { errnoError } from '../../base/errno-error.js'
 import { resolveImage } from '../../image/resolve-image.js'
 import type { CopySource } from '../build-context.js'
 import { StageFiles } from '../stage-files.js'
-import { expandWord, expandWords } from '../expand-words.js'
+import { expandWord, expandWords, type Vars } from '../expand-words.js'
+import type { Instruction } from '../dockerfile-parser.js'
 import { ImageTree } from '../image-tree.js'
 import { planCopy, writeCopyLayer } from '../copy-layer.js'
 import { type Handler, type Stage, short, stageVars, stepKey } from '../build-state.js'
 import { cachedStep, commitStep, shellOf } from '../step-commit.js'
 
+/** The sources and destination, substituted; the plan checks their count with stand-in values. */
+export function copyWords (ins: Instruction, vars: Vars, escape: string): string[] {
+  const words = ins.json ? ins.json.map((w) => expandWord(w, vars, escape)) : expandWords(ins.args, vars, escape)
+  if (words.length < 2) throw errnoError('EINVAL', `${ins.cmd} requires at least two arguments: source(s) and destination`)
+  return words
+}
+
 export const copy: Handler = async (b, stage, ins) => {
   const v = stageVars(stage)
-  const words = ins.json ? ins.json.map((w) => expandWord(w, v, b.escape)) : expandWords(ins.args, v, b.escape)
-  if (words.length < 2) throw errnoError('EINVAL', `${ins.cmd} requires at least two arguments: source(s) and destination`)
+  const words = copyWords(ins, v, b.escape)
   const dest = words[words.length - 1]
   const tree = new ImageTree(b.store, stage.config)
   let fromTree: ImageTree | null = null
