@@ -36,6 +36,8 @@ export interface CopyPlan {
   dirs: string[]
   uid: number
   gid: number
+  /** Each item keeps its source's owner (uid and gid then only own new parents). */
+  keepOwners: boolean
   chmod: number | null
   /** Digest of everything the layer depends on (cache key part). */
   digest: string
@@ -49,6 +51,8 @@ export interface CopyRequest {
   workdir: string
   add: boolean
   chown?: string
+  /** Without --chown, keep the sources' owners (COPY --from, as BuildKit) instead of 0:0. */
+  keepOwners?: boolean
   chmod?: string
   /** "COPY" or "ADD", for messages. */
   what: string
@@ -115,17 +119,18 @@ export async function planCopy (ctx: CopySource, tree: ImageTree, req: CopyReque
     }
   }
   const h = crypto.createHash('sha256')
+  const keepOwners = req.keepOwners === true && !req.chown
   h.update(JSON.stringify({ uid, gid, chmod, dirs }))
   for (const it of items) {
     const st = it.src.st
     if (st.isFile()) it.hash = await hashFile(it.src.abs)
     const body = st.isSymbolicLink() ? fs.readlinkSync(it.src.abs) : it.hash ?? ''
-    h.update(JSON.stringify([it.to, it.extract ?? '', st.mode, st.size, body]) + '\n')
+    h.update(JSON.stringify([it.to, it.extract ?? '', st.mode, st.size, body, ...(keepOwners ? [st.uid, st.gid] : [])]) + '\n')
   }
   const digest = h.digest('hex')
   const single = entries.length === 1 && !entries[0].st.isDirectory() && items.length === 1 && items[0].hash
   const describe = single ? `file:${items[0].hash}` : entries.length === 1 && entries[0].st.isDirectory() ? `dir:${digest}` : `multi:${digest}`
-  return { items, dirs, uid, gid, chmod, digest, describe }
+  return { items, dirs, uid, gid, keepOwners, chmod, digest, describe }
 }
 
 /** Lays out the plan under `stage` (an empty dir) and writes it as a layer tar. */
@@ -161,20 +166,21 @@ export async function writeCopyLayer (plan: CopyPlan, tree: ImageTree, stage: st
     }
     parent(path.posix.dirname(it.to))
     const mode = plan.chmod ?? (st.mode & 0o7777)
+    const [uid, gid] = plan.keepOwners ? [st.uid, st.gid] : [plan.uid, plan.gid]
     if (st.isDirectory()) {
       if (!fs.existsSync(p)) fs.mkdirSync(p)
       made.add(it.to)
       fs.chmodSync(p, mode)
-      fs.chownSync(p, plan.uid, plan.gid)
+      fs.chownSync(p, uid, gid)
       times.push([p, st.mtimeMs / 1000])
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(it.src.abs), p)
-      fs.lchownSync(p, plan.uid, plan.gid)
+      fs.lchownSync(p, uid, gid)
       fs.lutimesSync(p, st.mtimeMs / 1000, st.mtimeMs / 1000)
     } else if (st.isFile()) {
       fs.copyFileSync(it.src.abs, p)
       fs.chmodSync(p, mode)
-      fs.chownSync(p, plan.uid, plan.gid)
+      fs.chownSync(p, uid, gid)
       fs.utimesSync(p, st.mtimeMs / 1000, st.mtimeMs / 1000)
     }
     // Sockets, FIFOs and devices in a build context are left out, as docker does.

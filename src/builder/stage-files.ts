@@ -3,8 +3,9 @@
 // layers, no mount), offered to planCopy with the same shape as the build
 // context's entries. Source paths are absolute in that image (a relative
 // one is from its root, as docker takes it); symlinks in the parents are
-// followed inside the image, the last one is copied as a link. The
-// .dockerignore does not apply, and globs are not supported here. Valid
+// followed inside the image, the last one is copied as a link. Owners are
+// kept unless --chown (BuildKit's rule; the classic builder made them 0:0,
+// as it does for the context). The .dockerignore does not apply, and globs are not supported here. Valid
 // while the tree it reads is open.
 import fs from 'node:fs'
 import path from 'node:path'

@@ -17,7 +17,7 @@ t.test('a builder stage binary runs FROM scratch; unused stages skipped', async 
     Dockerfile: [
       'FROM busy:1 AS builder',
       'COPY hello /src/hello',
-      'RUN mkdir /out && cp /src/hello /out/hello && echo made-in-builder > /out/msg',
+      'RUN mkdir /out && cp /src/hello /out/hello && echo made-in-builder > /out/msg && chown 1000:1000 /out/msg',
       'FROM busy:1 AS unused',
       'RUN echo this stage must not run; exit 7',
       'FROM scratch',
@@ -34,6 +34,7 @@ t.test('a builder stage binary runs FROM scratch; unused stages skipped', async 
   t.match(out, /Step 7\/7 : CMD \["\/app\/hello"\]\n/)
   t.equal(ok('run', '--rm', 'hello:ms'), 'Hello from a static binary!\n', 'the binary built in the first stage runs')
   t.equal(ok('run', '--rm', 'hello:ms', '/bin/busybox', 'cat', '/app/msg'), 'made-in-builder\n', "the file a RUN of the first stage made is in the last")
+  t.equal(ok('run', '--rm', 'hello:ms', '/bin/busybox', 'stat', '-c', '%u:%g', '/app/msg', '/app/hello'), '1000:1000\n0:0\n', 'with its owner, as BuildKit keeps it')
   const img = inspect('hello:ms')
   t.equal(img.RootFS.diff_ids.length, 2, "the final image has only its own stage's layers")
   t.match(img.History.map((h: { created_by: string }) => h.created_by).join('\n'), /^\/bin\/sh -c #\(nop\) COPY --from=builder dir:[0-9a-f]{64} in \/app\/ \n/)

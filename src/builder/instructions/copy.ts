@@ -47,6 +47,7 @@ export const copy: Handler = async (b, stage, ins) => {
       sources: words.slice(0, -1), dest, workdir: stage.config.config?.WorkingDir ?? '/', add: ins.cmd === 'ADD', what: ins.cmd,
       chown: ins.flags.chown === undefined ? undefined : expandWord(ins.flags.chown, v, b.escape),
       chmod: ins.flags.chmod,
+      keepOwners: from !== undefined,
     })
     const createdBy = `${shellOf(stage).join(' ')} #(nop) ${ins.cmd} ${from !== undefined ? `--from=${from} ` : ''}${plan.describe} in ${dest} `
     const key = stepKey(stage, createdBy, plan.digest)
