@@ -13,7 +13,6 @@ const src = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sr
 export const RANK: Record<string, number> = {
   cli: 9,
   bench: 8,
-  build: 7,
   builder: 7,
   run: 6,
   image: 5,

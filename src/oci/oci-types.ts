@@ -51,6 +51,13 @@ export interface ContainerConfig {
   WorkingDir?: string
   Labels?: Record<string, string>
   StopSignal?: string
+  // Docker's fields, outside the OCI spec; `strata build` writes them as docker does.
+  /** Durations in nanoseconds; zero ones are left out. */
+  Healthcheck?: { Test: string[], Interval?: number, Timeout?: number, StartPeriod?: number, StartInterval?: number, Retries?: number }
+  /** ONBUILD triggers, as written after the keyword. */
+  OnBuild?: string[] | null
+  /** The shell form's command prefix (SHELL). */
+  Shell?: string[]
 }
 
 export interface ImageConfig {

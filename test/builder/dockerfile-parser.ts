@@ -2,10 +2,11 @@
 // on their own: continuations, comments, directives, exec vs shell form,
 // errors naming the line, $VAR forms and quoting, docker's ignore rules.
 import t from 'tap'
-import { parseDockerfile } from '../../src/build/dockerfile-parser.js'
-import { expandWords, expandWord, expandPairs } from '../../src/build/expand-words.js'
-import { Dockerignore } from '../../src/build/dockerignore.js'
-import { pathPattern } from '../../src/build/path-pattern.js'
+import { parseDockerfile, parseInstruction, KNOWN } from '../../src/builder/dockerfile-parser.js'
+import { HANDLERS } from '../../src/builder/instructions/handlers.js'
+import { expandWords, expandWord, expandPairs } from '../../src/builder/expand-words.js'
+import { Dockerignore } from '../../src/builder/dockerignore.js'
+import { pathPattern } from '../../src/builder/path-pattern.js'
 
 t.test('continuations, comments, blank lines, keyword case, line numbers', async (t) => {
   const { instructions: ins } = parseDockerfile([
@@ -44,8 +45,21 @@ t.test('errors name the file and line', async (t) => {
   t.throws(() => parseDockerfile('FROM x\nCMD ["/hello"\n'), { message: /Dockerfile:2: malformed JSON array: \["\/hello"/ })
   t.throws(() => parseDockerfile("FROM x\nENTRYPOINT ['/hello']\n"), { message: /Dockerfile:2: malformed JSON/ }, "single quotes are not JSON")
   t.throws(() => parseDockerfile('FROM x\nRUN\n'), { message: 'Dockerfile:2: RUN requires at least one argument' })
-  t.throws(() => parseDockerfile('FROM x\nHEALTHCHECK CMD true\n'), { message: /:2: HEALTHCHECK is not supported/ })
   t.throws(() => parseDockerfile('FROM x\nCOPY --chown a b\n'), { message: /:2: option --chown needs a value/ })
+})
+
+t.test('SHELL, HEALTHCHECK and ONBUILD parse; HEALTHCHECK takes options', async (t) => {
+  const { instructions: ins } = parseDockerfile('FROM x\nSHELL ["/bin/bash", "-c"]\nHEALTHCHECK --interval=5m --retries=3 CMD curl -f http://l/\nonbuild RUN echo hi\n')
+  t.same(ins.map((i) => i.cmd), ['FROM', 'SHELL', 'HEALTHCHECK', 'ONBUILD'])
+  t.same(ins[1].json, ['/bin/bash', '-c'])
+  t.same(ins[2].flags, { interval: '5m', retries: '3' })
+  t.equal(ins[2].args, 'CMD curl -f http://l/')
+  t.equal(ins[3].args, 'RUN echo hi', 'an ONBUILD keeps its trigger as written')
+  t.equal(parseInstruction('copy --from=b /a /b', 7).flags.from, 'b', 'one instruction alone (an ONBUILD trigger) parses the same way')
+})
+
+t.test('every instruction the parser knows has a handler, and no other', async (t) => {
+  t.same(Object.keys(HANDLERS).sort(), [...KNOWN].sort())
 })
 
 t.test('variable substitution', async (t) => {

@@ -15,7 +15,15 @@ export interface ContextEntry {
   st: fs.Stats
 }
 
-export class BuildContext {
+/** Where COPY takes files from: the context, or a stage's or image's files (stage-files.ts). */
+export interface CopySource {
+  /** What a source names: one entry, or those a glob matches; `what` names the instruction in errors. */
+  sources: (src: string, what: string) => ContextEntry[]
+  /** The entries under a directory source (not the directory itself), parents first. */
+  under: (dir: ContextEntry) => ContextEntry[]
+}
+
+export class BuildContext implements CopySource {
   readonly root: string
   readonly ignore: Dockerignore
   private all: ContextEntry[] | null = null

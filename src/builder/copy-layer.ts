@@ -5,28 +5,27 @@
 // names, a relative destination is under the WORKDIR, the image's own
 // symlinks are followed) and a digest of every name, mode, owner and content
 // for the build cache; writeCopyLayer() lays the files out in a staging dir
-// and writes it as a layer tar. ADD extracts a local tar (gzip too) at the
-// destination. Parent directories that exist in the image keep the image's
+// and writes it as a layer tar. ADD unpacks a local tar (plain, gzip, bzip2
+// or xz) at the destination, by docker's rules (add-archive.ts). Parent directories that exist in the image keep the image's
 // mode, owner and mtime in the layer, so a COPY does not retouch them.
 import fs from 'node:fs'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import crypto from 'node:crypto'
-import { PassThrough, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { errnoError } from '../base/errno-error.js'
 import { S_MODE, S_UID, S_GID, S_MTIME, S_MTIME_NS } from '../native/binding.js'
 import { S_IFMT, S_IFDIR } from '../union/whiteout.js'
 import { archiveLayerToFile } from '../image/layer-archive.js'
-import { extractLayer } from '../image/layer-extract.js'
-import type { BuildContext, ContextEntry } from './build-context.js'
+import { addArchive } from './add-archive.js'
+import { compressionOf, decompressedHead, fileHead, isTarHeader, type Compression } from './decompress.js'
+import type { CopySource, ContextEntry } from './build-context.js'
 import type { ImageTree } from './image-tree.js'
 
 export interface CopyItem {
   src: ContextEntry
   /** Absolute path in the image (for an extracted tar: the directory). */
   to: string
-  extract?: 'tar' | 'gzip'
+  extract?: 'tar' | Exclude<Compression, 'none'>
   /** sha256 of a file's content. */
   hash?: string
 }
@@ -37,6 +36,8 @@ export interface CopyPlan {
   dirs: string[]
   uid: number
   gid: number
+  /** Each item keeps its source's owner (uid and gid then only own new parents). */
+  keepOwners: boolean
   chmod: number | null
   /** Digest of everything the layer depends on (cache key part). */
   digest: string
@@ -50,6 +51,8 @@ export interface CopyRequest {
   workdir: string
   add: boolean
   chown?: string
+  /** Without --chown, keep the sources' owners (COPY --from, as BuildKit) instead of 0:0. */
+  keepOwners?: boolean
   chmod?: string
   /** "COPY" or "ADD", for messages. */
   what: string
@@ -61,25 +64,13 @@ async function hashFile (file: string): Promise<string> {
   return h.digest('hex')
 }
 
-/** Is this a tar (plain or gzipped) that ADD unpacks? */
-async function tarKind (file: string): Promise<'tar' | 'gzip' | null> {
-  const fd = fs.openSync(file, 'r')
-  const head = Buffer.alloc(512)
-  const n = fs.readSync(fd, head, 0, 512, 0)
-  fs.closeSync(fd)
-  const isTar = (b: Buffer): boolean => b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar'
-  if (n >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    let got = Buffer.alloc(0)
-    const gz = fs.createReadStream(file).pipe(zlib.createGunzip())
-    try {
-      for await (const c of gz) {
-        got = Buffer.concat([got, c as Buffer])
-        if (got.length >= 512) break
-      }
-    } catch { return null } finally { gz.destroy() }
-    return isTar(got) ? 'gzip' : null
-  }
-  return isTar(head.subarray(0, n)) ? 'tar' : null
+/** Is this an archive ADD unpacks: a tar, plain or compressed? */
+async function tarKind (file: string): Promise<CopyItem['extract'] | null> {
+  const head = fileHead(file)
+  const kind = compressionOf(head)
+  if (kind === 'none') return isTarHeader(head) ? 'tar' : null
+  const inner = await decompressedHead(file, kind)
+  return inner && isTarHeader(inner) ? kind : null
 }
 
 const entryOf = (text: string | null, name: string): string[] | undefined => (text ?? '').split('\n').map((l) => l.split(':')).find((f) => f[0] === name)
@@ -97,7 +88,7 @@ async function owner (tree: ImageTree, spec: string, what: string): Promise<{ ui
   return { uid, gid: Number(group[2]) }
 }
 
-export async function planCopy (ctx: BuildContext, tree: ImageTree, req: CopyRequest): Promise<CopyPlan> {
+export async function planCopy (ctx: CopySource, tree: ImageTree, req: CopyRequest): Promise<CopyPlan> {
   if (req.sources.some((s) => /^[a-z]+:\/\//i.test(s))) {
     throw errnoError('EINVAL', `${req.what}: URL sources are not supported (strata builds without network): ${req.sources.find((s) => /^[a-z]+:\/\//i.test(s))}`)
   }
@@ -128,17 +119,18 @@ export async function planCopy (ctx: BuildContext, tree: ImageTree, req: CopyReq
     }
   }
   const h = crypto.createHash('sha256')
+  const keepOwners = req.keepOwners === true && !req.chown
   h.update(JSON.stringify({ uid, gid, chmod, dirs }))
   for (const it of items) {
     const st = it.src.st
     if (st.isFile()) it.hash = await hashFile(it.src.abs)
     const body = st.isSymbolicLink() ? fs.readlinkSync(it.src.abs) : it.hash ?? ''
-    h.update(JSON.stringify([it.to, it.extract ?? '', st.mode, st.size, body]) + '\n')
+    h.update(JSON.stringify([it.to, it.extract ?? '', st.mode, st.size, body, ...(keepOwners ? [st.uid, st.gid] : [])]) + '\n')
   }
   const digest = h.digest('hex')
   const single = entries.length === 1 && !entries[0].st.isDirectory() && items.length === 1 && items[0].hash
   const describe = single ? `file:${items[0].hash}` : entries.length === 1 && entries[0].st.isDirectory() ? `dir:${digest}` : `multi:${digest}`
-  return { items, dirs, uid, gid, chmod, digest, describe }
+  return { items, dirs, uid, gid, keepOwners, chmod, digest, describe }
 }
 
 /** Lays out the plan under `stage` (an empty dir) and writes it as a layer tar. */
@@ -169,26 +161,26 @@ export async function writeCopyLayer (plan: CopyPlan, tree: ImageTree, stage: st
     const st = it.src.st
     if (it.extract) {
       parent(it.to)
-      const raw: Readable = fs.createReadStream(it.src.abs)
-      await extractLayer(raw.pipe(it.extract === 'gzip' ? zlib.createGunzip() : new PassThrough()), p)
+      await addArchive(it.src.abs, it.extract, it.to, tree, stage, { parent, times }, 'ADD')
       continue
     }
     parent(path.posix.dirname(it.to))
     const mode = plan.chmod ?? (st.mode & 0o7777)
+    const [uid, gid] = plan.keepOwners ? [st.uid, st.gid] : [plan.uid, plan.gid]
     if (st.isDirectory()) {
       if (!fs.existsSync(p)) fs.mkdirSync(p)
       made.add(it.to)
       fs.chmodSync(p, mode)
-      fs.chownSync(p, plan.uid, plan.gid)
+      fs.chownSync(p, uid, gid)
       times.push([p, st.mtimeMs / 1000])
     } else if (st.isSymbolicLink()) {
       fs.symlinkSync(fs.readlinkSync(it.src.abs), p)
-      fs.lchownSync(p, plan.uid, plan.gid)
+      fs.lchownSync(p, uid, gid)
       fs.lutimesSync(p, st.mtimeMs / 1000, st.mtimeMs / 1000)
     } else if (st.isFile()) {
       fs.copyFileSync(it.src.abs, p)
       fs.chmodSync(p, mode)
-      fs.chownSync(p, plan.uid, plan.gid)
+      fs.chownSync(p, uid, gid)
       fs.utimesSync(p, st.mtimeMs / 1000, st.mtimeMs / 1000)
     }
     // Sockets, FIFOs and devices in a build context are left out, as docker does.

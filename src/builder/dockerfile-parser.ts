@@ -29,12 +29,11 @@ export interface Dockerfile {
   escape: string
 }
 
-const KNOWN = new Set(['FROM', 'RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE', 'VOLUME', 'CMD', 'ENTRYPOINT', 'MAINTAINER', 'STOPSIGNAL'])
-const UNSUPPORTED = new Set(['ONBUILD', 'HEALTHCHECK', 'SHELL'])
+export const KNOWN: ReadonlySet<string> = new Set(['FROM', 'RUN', 'COPY', 'ADD', 'ENV', 'ARG', 'WORKDIR', 'USER', 'LABEL', 'EXPOSE', 'VOLUME', 'CMD', 'ENTRYPOINT', 'MAINTAINER', 'STOPSIGNAL', 'SHELL', 'HEALTHCHECK', 'ONBUILD'])
 /** Instructions whose argument may be a JSON array. */
-const JSON_FORM = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'COPY', 'ADD', 'VOLUME'])
+const JSON_FORM = new Set(['RUN', 'CMD', 'ENTRYPOINT', 'COPY', 'ADD', 'VOLUME', 'SHELL'])
 /** Instructions that take --flag=value options before their arguments. */
-const WITH_FLAGS = new Set(['FROM', 'RUN', 'COPY', 'ADD'])
+const WITH_FLAGS = new Set(['FROM', 'RUN', 'COPY', 'ADD', 'HEALTHCHECK'])
 
 export function dockerfileError (file: string, line: number, msg: string): Error {
   return errnoError('EINVAL', `${file}:${line}: ${msg}`)
@@ -95,16 +94,24 @@ export function parseDockerfile (text: string, file = 'Dockerfile'): Dockerfile 
       text += lines[i]
       i++
     }
-    const m = /^(\S+)\s*([\s\S]*)$/.exec(text.trim())!
-    const cmd = m[1].toUpperCase()
-    if (UNSUPPORTED.has(cmd)) throw dockerfileError(file, start + 1, `${cmd} is not supported by strata image build`)
-    if (!KNOWN.has(cmd)) throw dockerfileError(file, start + 1, `unknown instruction: ${m[1]}`)
-    let args = m[2].trim()
-    let flags: Record<string, string> = {}
-    if (WITH_FLAGS.has(cmd)) ({ flags, rest: args } = splitFlags(args, file, start + 1))
-    if (args === '') throw dockerfileError(file, start + 1, `${cmd} requires at least one argument`)
-    const json = JSON_FORM.has(cmd) ? execForm(args, file, start + 1) : null
-    instructions.push({ cmd, args, json, flags, line: start + 1, original: `${cmd} ${m[2].trim()}`.trim() })
+    instructions.push(parseInstruction(text, start + 1, file))
   }
   return { instructions, escape }
+}
+
+/**
+ * One instruction, its continuations already joined: also how an ONBUILD
+ * trigger (the text after ONBUILD, or one stored in an image) is read.
+ */
+export function parseInstruction (text: string, line: number, file = 'Dockerfile'): Instruction {
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(text.trim())
+  if (!m) throw dockerfileError(file, line, 'empty instruction')
+  const cmd = m[1].toUpperCase()
+  if (!KNOWN.has(cmd)) throw dockerfileError(file, line, `unknown instruction: ${m[1]}`)
+  let args = m[2].trim()
+  let flags: Record<string, string> = {}
+  if (WITH_FLAGS.has(cmd)) ({ flags, rest: args } = splitFlags(args, file, line))
+  if (args === '') throw dockerfileError(file, line, `${cmd} requires at least one argument`)
+  const json = JSON_FORM.has(cmd) ? execForm(args, file, line) : null
+  return { cmd, args, json, flags, line, original: `${cmd} ${m[2].trim()}`.trim() }
 }

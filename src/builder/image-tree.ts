@@ -66,6 +66,40 @@ export class ImageTree {
     try { return fs.readFileSync(fd, 'utf8') } finally { fs.closeSync(fd) }
   }
 
+  /** The names in a directory of the image (merged, whiteouts hidden), sorted. */
+  list (id: number): string[] {
+    const h = this.union!.opendir(id)
+    try { return [...this.union!.dirHandle(h).listing.names].filter((n) => n !== '.' && n !== '..').sort() } finally { this.union!.releasedir(h) }
+  }
+
+  /**
+   * A path through which `fs` can read what the node is: the file in the
+   * layer that provides it, or a directory's topmost layer (whose attributes
+   * overlay shows), by way of the layer fds this tree holds open.
+   */
+  backingPath (id: number): string | null {
+    if (!this.union) return null
+    const n = this.union.node(id)
+    if (n.type === S_IFDIR) {
+      const ld = n.lowerDirs[0]
+      // "/." so that lstat sees the directory, not the fd's magic link.
+      return ld ? `/proc/self/fd/${this.layers[ld.layer].fdOf(ld.dir)}/.` : null
+    }
+    const loc = this.union.lowerLocation(n)
+    return loc ? `/proc/self/fd/${loc.dirfd}/${loc.name}` : null
+  }
+
+  /** A symlink's target. */
+  readlink (id: number): string {
+    return this.union!.readlink(id)
+  }
+
+  /** The entry named `name` in directory `id`, or null. */
+  child (id: number, name: string): { id: number, attr: RawStat } | null {
+    const e = this.union?.lookup(id, name) ?? null
+    return e ? { id: e.node.id, attr: e.attr } : null
+  }
+
   close (): void {
     for (const l of this.layers) native.close(l.root)
   }
