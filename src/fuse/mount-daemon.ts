@@ -7,6 +7,7 @@
 // namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
 // never a path only real root may write.
 import { spawn, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
@@ -32,8 +33,15 @@ function runDir (): string {
 let runDirCache: string | undefined
 const RUN_DIR_OF = (): string => (runDirCache ??= runDir())
 
+/**
+ * The record's file: the mount point, URL-encoded so it reads back, or, when
+ * that would pass NAME_MAX (deep test dirs do), its tail and a hash of the
+ * whole path. The record itself holds the mount point either way.
+ */
 export function recordPath (mountpoint: string): string {
-  return path.join(RUN_DIR_OF(), 'mounts', encodeURIComponent(mountpoint) + '.json')
+  let name = encodeURIComponent(mountpoint)
+  if (name.length > 200) name = `${name.slice(-120)}-${createHash('sha256').update(mountpoint).digest('hex').slice(0, 32)}`
+  return path.join(RUN_DIR_OF(), 'mounts', name + '.json')
 }
 
 export interface MountRecord {
