@@ -1,0 +1,197 @@
+// eStargz writing: `strata image convert --estargz` and `strata image push
+// --estargz`. The blobs are checked against the format (every TOC chunk
+// gunzips alone at its offset to bytes of its chunkDigest, the footer points
+// at the TOC, the TOC at its annotation, the config's DiffIDs are the
+// uncompressed streams'), and read by others as plain tar.gz layers: strata's
+// own pull, skopeo + umoci give the same tree as the source image (plus the
+// landmark and TOC files every eStargz layer holds at its root).
+import t, { type Test } from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import crypto from 'node:crypto'
+import { execFile, execFileSync } from 'node:child_process'
+import { promisify } from 'node:util'
+import { startRegistry } from '../fixtures/registry.js'
+import { strataAsync, type Result } from '../fixtures/strata-async.js'
+import { treeSnapshot } from '../fixtures/tree-snapshot.js'
+import { diffTrees } from '../fixtures/diff-trees.js'
+import { mulberry32 } from '../fixtures/mulberry32.js'
+import { FOOTER_SIZE, NO_PREFETCH_LANDMARK, TOC_DIGEST, TOC_NAME, ESTARGZ_UNCOMPRESSED_SIZE, parseFooter, type Toc } from '../../src/oci/estargz.js'
+
+const exec = promisify(execFile)
+const sha256 = (b: Buffer): string => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex')
+
+export function cli (root: string, extraEnv: Record<string, string> = {}) {
+  const env = { ...process.env, STRATA_ROOT: root, STRATA_REGISTRY_BACKOFF_MS: '50', ...extraEnv }
+  const call = (args: string[]): Promise<Result> => strataAsync(args, env)
+  return {
+    run: async (...args: string[]): Promise<string> => {
+      const r = await call(args)
+      if (r.code !== 0) throw new Error(`strata ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+      return r.stdout
+    },
+    call,
+  }
+}
+
+/**
+ * rich:1 in a new store: a first layer with every kind of entry (owners,
+ * setuid, xattrs with binary values, hard links, a fifo, a device, a big
+ * file of random bytes) and a second that removes a file and a directory
+ * (whiteouts) and makes one directory opaque.
+ */
+export async function richStore (t: Test, dir: string, bigSize = 9 << 20) {
+  const root = path.join(dir, 'store-a')
+  const a = cli(root)
+  const fsroot = path.join(dir, 'rootfs')
+  const p = (x: string): string => path.join(fsroot, x)
+  for (const d of ['bin', 'etc', 'data/sub', 'gone', 'opq/old']) fs.mkdirSync(p(d), { recursive: true })
+  fs.copyFileSync('/bin/busybox', p('bin/busybox'))
+  for (const x of ['sh', 'cat', 'wc', 'sha256sum', 'dd']) fs.symlinkSync('busybox', p(`bin/${x}`))
+  fs.writeFileSync(p('etc/motd'), 'welcome\n')
+  fs.writeFileSync(p('etc/empty'), '')
+  fs.writeFileSync(p('data/sub/note'), 'x'.repeat(5000))
+  fs.linkSync(p('data/sub/note'), p('data/hardlink'))
+  fs.writeFileSync(p('data/suid'), '#!/bin/sh\n')
+  fs.chmodSync(p('data/suid'), 0o4755)
+  fs.chownSync(p('data/suid'), 1234, 5678)
+  fs.writeFileSync(p('gone/file'), 'to be deleted\n')
+  fs.writeFileSync(p('opq/old/f'), 'hidden by opaque\n')
+  fs.writeFileSync(p('data/removed'), 'removed in layer 2\n')
+  execFileSync('setfattr', ['-n', 'user.note', '-v', '0x00ff10', p('data/sub/note')])
+  execFileSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200100000000000000000000000000000', p('bin/busybox')])
+  execFileSync('mkfifo', [p('data/fifo')])
+  execFileSync('mknod', [p('data/tty'), 'c', '5', '0'])
+  const rand = mulberry32(7)
+  const big = Buffer.alloc(bigSize)
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(rand.next() >>> 0, i)
+  fs.writeFileSync(p('data/big'), big)
+  await a.run('image', 'import', fsroot, 'base:1', '-c', 'CMD ["/bin/sh"]')
+  await a.run('container', 'create', '--name', 'c', 'base:1')
+  const mnt = path.join(dir, 'mnt-build')
+  fs.mkdirSync(mnt)
+  await a.run('mount', 'c', mnt)
+  t.teardown(async () => { await cli(root).call(['umount', mnt]) })
+  fs.rmSync(path.join(mnt, 'data/removed'))
+  fs.rmSync(path.join(mnt, 'gone'), { recursive: true })
+  fs.rmSync(path.join(mnt, 'opq'), { recursive: true })
+  fs.mkdirSync(path.join(mnt, 'opq'))
+  fs.writeFileSync(path.join(mnt, 'opq/new'), 'new\n')
+  fs.writeFileSync(path.join(mnt, 'etc/motd'), 'changed in layer 2\n')
+  await a.run('umount', mnt)
+  await a.run('commit', '-c', 'CMD ["/bin/cat","/etc/motd"]', 'c', 'rich:1')
+  await a.run('container', 'rm', 'c')
+  return { a, root, big }
+}
+
+const inspect = async (a: ReturnType<typeof cli>, ref: string) => JSON.parse(await a.run('image', 'inspect', ref))[0]
+
+const snap = (dir: string) => treeSnapshot(dir)
+/** The tree a mount shows, minus what every eStargz layer adds at its root. */
+const withoutEstargzFiles = (s: ReturnType<typeof snap>) => {
+  for (const k of [TOC_NAME, NO_PREFETCH_LANDMARK]) s.delete(k)
+  const r = s.get('')
+  if (r?.names) r.names = r.names.filter((n) => n !== TOC_NAME && n !== NO_PREFETCH_LANDMARK)
+  return s
+}
+
+async function mountedTree (t: Test, a: ReturnType<typeof cli>, ref: string, mnt: string) {
+  fs.mkdirSync(mnt, { recursive: true })
+  await a.run('mount', ref, mnt)
+  try {
+    return snap(mnt)
+  } finally {
+    await a.run('umount', mnt)
+  }
+}
+
+/** Checks one eStargz blob against its descriptor and DiffID; returns its TOC. */
+function checkBlob (t: Test, blob: Buffer, desc: { annotations?: Record<string, string> }, diffID: string): Toc {
+  const tocOff = parseFooter(blob.subarray(blob.length - FOOTER_SIZE))
+  t.ok(tocOff !== null && tocOff > 0, 'the blob ends with an eStargz footer')
+  const tocTar = zlib.gunzipSync(blob.subarray(tocOff!, blob.length - FOOTER_SIZE))
+  t.equal(tocTar.toString('latin1', 0, TOC_NAME.length), TOC_NAME, 'the TOC member starts with its tar header')
+  const size = parseInt(tocTar.toString('latin1', 124, 135), 8)
+  const json = tocTar.subarray(512, 512 + size)
+  t.equal(sha256(json), desc.annotations?.[TOC_DIGEST], 'the TOC digest is the annotation')
+  const whole = zlib.gunzipSync(blob)
+  t.equal(sha256(whole), diffID, 'the DiffID is the sha256 of the uncompressed stream')
+  t.equal(desc.annotations?.[ESTARGZ_UNCOMPRESSED_SIZE], String(whole.length), 'uncompressed-size annotation')
+  const toc = JSON.parse(json.toString()) as Toc
+  let chunks = 0
+  const bad: string[] = []
+  for (const e of toc.entries) {
+    if ((e.type !== 'reg' && e.type !== 'chunk') || !e.offset) continue
+    const data = zlib.gunzipSync(blob.subarray(e.offset)) // concatenated members: from here to the end
+    const len = e.chunkSize || (e.size ?? 0) - (e.chunkOffset ?? 0)
+    if (sha256(data.subarray(0, len)) !== e.chunkDigest) bad.push(`${e.name}@${e.chunkOffset ?? 0}`)
+    chunks++
+  }
+  t.same(bad, [], `each of ${chunks} chunks decompresses alone, at its offset, to its chunkDigest`)
+  return toc
+}
+
+t.test('convert --estargz: a valid eStargz image, the same tree, mounts as any image', async (t) => {
+  const dir = t.testdir({})
+  const { a, root, big } = await richStore(t, dir)
+  const r = await a.call(['image', 'convert', 'rich:1', 'rich:esgz'])
+  t.not(r.code, 0, 'no format named: refused')
+  t.match(r.stderr, /--estargz/)
+  t.notMatch(r.stderr, /    at /, 'no stack trace')
+  await a.run('image', 'convert', '--estargz', '--chunk-size', String(1 << 20), 'rich:1', 'rich:esgz')
+  const src = await inspect(a, 'rich:1')
+  const dst = await inspect(a, 'rich:esgz')
+  t.equal(dst.Layers.length, 2)
+  t.not(dst.Id, src.Id, 'a new image')
+  for (const [i, l] of dst.Layers.entries()) {
+    const blob = fs.readFileSync(path.join(root, 'oci', 'blobs', 'sha256', l.digest.slice(7)))
+    const toc = checkBlob(t, blob, l, l.diffID)
+    t.equal(toc.entries[0].name, NO_PREFETCH_LANDMARK, 'no prioritized files: the no-prefetch landmark first')
+    if (i === 0) {
+      const chunks = toc.entries.filter((e) => e.name === 'data/big')
+      t.equal(chunks.length, Math.ceil(big.length / (1 << 20)), 'the big file is chunked')
+      t.equal(chunks[0].digest, sha256(big), 'its file digest')
+      // The two names of one inode: whichever the tar has first is the file.
+      const pair = toc.entries.filter((e) => e.name === 'data/hardlink' || e.name === 'data/sub/note')
+      const reg = pair.find((e) => e.type === 'reg')
+      const link = pair.find((e) => e.type === 'hardlink')
+      t.equal(link?.linkName, reg?.name, 'a hard link names its file')
+      t.equal(reg?.xattrs?.['user.note'], Buffer.from([0, 0xff, 0x10]).toString('base64'), 'binary xattr, base64')
+    }
+  }
+  const want = withoutEstargzFiles(await mountedTree(t, a, 'rich:1', path.join(dir, 'm1')))
+  const got = withoutEstargzFiles(await mountedTree(t, a, 'rich:esgz', path.join(dir, 'm2')))
+  t.same(diffTrees(want, got, { label: 'esgz', nlink: true }), [], 'the converted image mounts to the same tree')
+  const again = await a.run('image', 'convert', '--estargz', 'rich:esgz', 'rich:esgz2')
+  t.equal(again.trim(), dst.Id, 'converting eStargz layers again keeps them as they are')
+})
+
+t.test('push --estargz: strata pulls it normally, skopeo + umoci unpack it, same DiffIDs and tree', async (t) => {
+  const reg = await startRegistry(t)
+  const dir = t.testdir({})
+  const { a } = await richStore(t, dir)
+  const ref = `${reg.host}/rich:1`
+  await a.run('image', 'tag', 'rich:1', ref)
+  const out = await a.run('image', 'push', '--estargz', ref)
+  const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1]
+  t.ok(digest, 'pushed')
+  const raw = JSON.parse((await exec('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout)
+  t.ok(raw.layers.every((l: { annotations?: Record<string, string> }) => l.annotations?.[TOC_DIGEST]), 'every pushed layer carries a TOC digest')
+  const cfg = JSON.parse((await exec('skopeo', ['inspect', '--config', '--tls-verify=false', `docker://${ref}`])).stdout)
+
+  const b = cli(path.join(dir, 'store-b'))
+  await b.run('image', 'pull', ref)
+  const pulled = await inspect(b, ref)
+  t.same(pulled.Layers.map((l: { diffID: string }) => l.diffID), cfg.rootfs.diff_ids, 'strata verified every layer against the config DiffIDs')
+  const want = withoutEstargzFiles(await mountedTree(t, a, 'rich:1', path.join(dir, 'm1')))
+  const gotStrata = await mountedTree(t, b, ref, path.join(dir, 'm2'))
+  t.ok(gotStrata.has(TOC_NAME), 'a plain pull keeps the TOC file, as containerd and podman do')
+  t.same(diffTrees(want, withoutEstargzFiles(gotStrata), { label: 'pull', nlink: true }), [], 'strata pull: same tree')
+
+  await exec('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${dir}/sk:r`])
+  await exec('umoci', ['unpack', '--image', `${dir}/sk:r`, `${dir}/unpacked`])
+  const umoci = withoutEstargzFiles(snap(`${dir}/unpacked/rootfs`))
+  // umoci's rootfs is the merged tree: whiteouts applied, not kept.
+  t.same(diffTrees(want, umoci, { label: 'umoci', nlink: true }), [], 'umoci unpack: same tree')
+})
