@@ -9,6 +9,7 @@ import { UpperDir } from '../union/upper-dir.js'
 import { UnionFs } from '../union/union-fs.js'
 import { LowLevelAdapter } from './lowlevel-adapter.js'
 import type { MountRequest } from './mount-options.js'
+import type { LayerSource } from '../union/layer-source.js'
 import { servePauseRequests } from './pause-control.js'
 
 function tell (line: string): void {
@@ -21,14 +22,19 @@ function tell (line: string): void {
   delete process.env.STRATA_READY_FD
 }
 
+export interface ServeOptions {
+  /** The layer source of a lower dir (a lazily pulled layer's is not a DirLayer); default DirLayer. */
+  openLayer?: (dir: string) => LayerSource
+}
+
 /** Mounts and serves; resolves with the loop's exit code once unmounted. */
-export async function serve (req: MountRequest): Promise<number> {
+export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<number> {
   let union: UnionFs
   let adapter: LowLevelAdapter | undefined
   try {
     process.umask(0) // modes arrive already masked by the kernel
     native.raiseNofileLimit()
-    const layers = req.lowerdirs.map((d) => new DirLayer(d))
+    const layers = req.lowerdirs.map((d) => o.openLayer ? o.openLayer(d) : new DirLayer(d))
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
     union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
   } catch (err) {

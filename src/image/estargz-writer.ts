@@ -139,6 +139,11 @@ export async function writeEstargz (input: AsyncIterable<Buffer>, outFile: strin
         entries.push(e)
         return
       }
+      if (h.size === 0) {
+        e.digest = 'sha256:' + crypto.createHash('sha256').digest('hex')
+        entries.push(e)
+        return
+      }
       const whole = crypto.createHash('sha256')
       const it = body[Symbol.asyncIterator]()
       const carry = { buf: Buffer.alloc(0) }

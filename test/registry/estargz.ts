@@ -10,80 +10,17 @@ import fs from 'node:fs'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import crypto from 'node:crypto'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRegistry } from '../fixtures/registry.js'
-import { strataAsync, type Result } from '../fixtures/strata-async.js'
 import { treeSnapshot } from '../fixtures/tree-snapshot.js'
 import { diffTrees } from '../fixtures/diff-trees.js'
-import { mulberry32 } from '../fixtures/mulberry32.js'
-import { FOOTER_SIZE, NO_PREFETCH_LANDMARK, TOC_DIGEST, TOC_NAME, ESTARGZ_UNCOMPRESSED_SIZE, parseFooter, type Toc } from '../../src/oci/estargz.js'
+import { cli, richStore } from '../fixtures/estargz-image.js'
+import { readTar } from '../../src/image/tar-reader.js'
+import { cleanTocName, FOOTER_SIZE, NO_PREFETCH_LANDMARK, TOC_DIGEST, TOC_NAME, ESTARGZ_UNCOMPRESSED_SIZE, parseFooter, type Toc } from '../../src/oci/estargz.js'
 
 const exec = promisify(execFile)
 const sha256 = (b: Buffer): string => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex')
-
-export function cli (root: string, extraEnv: Record<string, string> = {}) {
-  const env = { ...process.env, STRATA_ROOT: root, STRATA_REGISTRY_BACKOFF_MS: '50', ...extraEnv }
-  const call = (args: string[]): Promise<Result> => strataAsync(args, env)
-  return {
-    run: async (...args: string[]): Promise<string> => {
-      const r = await call(args)
-      if (r.code !== 0) throw new Error(`strata ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
-      return r.stdout
-    },
-    call,
-  }
-}
-
-/**
- * rich:1 in a new store: a first layer with every kind of entry (owners,
- * setuid, xattrs with binary values, hard links, a fifo, a device, a big
- * file of random bytes) and a second that removes a file and a directory
- * (whiteouts) and makes one directory opaque.
- */
-export async function richStore (t: Test, dir: string, bigSize = 9 << 20) {
-  const root = path.join(dir, 'store-a')
-  const a = cli(root)
-  const fsroot = path.join(dir, 'rootfs')
-  const p = (x: string): string => path.join(fsroot, x)
-  for (const d of ['bin', 'etc', 'data/sub', 'gone', 'opq/old']) fs.mkdirSync(p(d), { recursive: true })
-  fs.copyFileSync('/bin/busybox', p('bin/busybox'))
-  for (const x of ['sh', 'cat', 'wc', 'sha256sum', 'dd']) fs.symlinkSync('busybox', p(`bin/${x}`))
-  fs.writeFileSync(p('etc/motd'), 'welcome\n')
-  fs.writeFileSync(p('etc/empty'), '')
-  fs.writeFileSync(p('data/sub/note'), 'x'.repeat(5000))
-  fs.linkSync(p('data/sub/note'), p('data/hardlink'))
-  fs.writeFileSync(p('data/suid'), '#!/bin/sh\n')
-  fs.chmodSync(p('data/suid'), 0o4755)
-  fs.chownSync(p('data/suid'), 1234, 5678)
-  fs.writeFileSync(p('gone/file'), 'to be deleted\n')
-  fs.writeFileSync(p('opq/old/f'), 'hidden by opaque\n')
-  fs.writeFileSync(p('data/removed'), 'removed in layer 2\n')
-  execFileSync('setfattr', ['-n', 'user.note', '-v', '0x00ff10', p('data/sub/note')])
-  execFileSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200100000000000000000000000000000', p('bin/busybox')])
-  execFileSync('mkfifo', [p('data/fifo')])
-  execFileSync('mknod', [p('data/tty'), 'c', '5', '0'])
-  const rand = mulberry32(7)
-  const big = Buffer.alloc(bigSize)
-  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(rand.next() >>> 0, i)
-  fs.writeFileSync(p('data/big'), big)
-  await a.run('image', 'import', fsroot, 'base:1', '-c', 'CMD ["/bin/sh"]')
-  await a.run('container', 'create', '--name', 'c', 'base:1')
-  const mnt = path.join(dir, 'mnt-build')
-  fs.mkdirSync(mnt)
-  await a.run('mount', 'c', mnt)
-  t.teardown(async () => { await cli(root).call(['umount', mnt]) })
-  fs.rmSync(path.join(mnt, 'data/removed'))
-  fs.rmSync(path.join(mnt, 'gone'), { recursive: true })
-  fs.rmSync(path.join(mnt, 'opq'), { recursive: true })
-  fs.mkdirSync(path.join(mnt, 'opq'))
-  fs.writeFileSync(path.join(mnt, 'opq/new'), 'new\n')
-  fs.writeFileSync(path.join(mnt, 'etc/motd'), 'changed in layer 2\n')
-  await a.run('umount', mnt)
-  await a.run('commit', '-c', 'CMD ["/bin/cat","/etc/motd"]', 'c', 'rich:1')
-  await a.run('container', 'rm', 'c')
-  return { a, root, big }
-}
 
 const inspect = async (a: ReturnType<typeof cli>, ref: string) => JSON.parse(await a.run('image', 'inspect', ref))[0]
 
@@ -107,7 +44,7 @@ async function mountedTree (t: Test, a: ReturnType<typeof cli>, ref: string, mnt
 }
 
 /** Checks one eStargz blob against its descriptor and DiffID; returns its TOC. */
-function checkBlob (t: Test, blob: Buffer, desc: { annotations?: Record<string, string> }, diffID: string): Toc {
+async function checkBlob (t: Test, blob: Buffer, desc: { annotations?: Record<string, string> }, diffID: string): Promise<Toc> {
   const tocOff = parseFooter(blob.subarray(blob.length - FOOTER_SIZE))
   t.ok(tocOff !== null && tocOff > 0, 'the blob ends with an eStargz footer')
   const tocTar = zlib.gunzipSync(blob.subarray(tocOff!, blob.length - FOOTER_SIZE))
@@ -119,6 +56,9 @@ function checkBlob (t: Test, blob: Buffer, desc: { annotations?: Record<string, 
   t.equal(sha256(whole), diffID, 'the DiffID is the sha256 of the uncompressed stream')
   t.equal(desc.annotations?.[ESTARGZ_UNCOMPRESSED_SIZE], String(whole.length), 'uncompressed-size annotation')
   const toc = JSON.parse(json.toString()) as Toc
+  const names: string[] = []
+  for await (const { header } of readTar((async function * () { yield whole })())) names.push(cleanTocName(header.name))
+  t.same(toc.entries.filter((e) => e.type !== 'chunk').map((e) => e.name), names.filter((n) => n !== TOC_NAME), 'the TOC lists every tar entry, in order')
   let chunks = 0
   const bad: string[] = []
   for (const e of toc.entries) {
@@ -146,7 +86,7 @@ t.test('convert --estargz: a valid eStargz image, the same tree, mounts as any i
   t.not(dst.Id, src.Id, 'a new image')
   for (const [i, l] of dst.Layers.entries()) {
     const blob = fs.readFileSync(path.join(root, 'oci', 'blobs', 'sha256', l.digest.slice(7)))
-    const toc = checkBlob(t, blob, l, l.diffID)
+    const toc = await checkBlob(t, blob, l, l.diffID)
     t.equal(toc.entries[0].name, NO_PREFETCH_LANDMARK, 'no prioritized files: the no-prefetch landmark first')
     if (i === 0) {
       const chunks = toc.entries.filter((e) => e.name === 'data/big')

@@ -5,6 +5,7 @@ import { serve } from '../../fuse/serve.js'
 import { mountInBackground } from '../../fuse/mount-in-background.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
+import { isLazyTree } from '../../store/lazy-layers.js'
 
 interface Args {
   what: string
@@ -41,7 +42,9 @@ export const mountCommand: CommandModule<object, Args> = {
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
       : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug })
     if (a.f || a.debug) {
-      process.exitCode = await serve(req) === 0 ? 0 : 1
+      // Lazily pulled layers need the registry client: loaded only for them.
+      const openLayer = req.lowerdirs.some(isLazyTree) ? (await import('../../registry/lazy-filler.js')).openLayerSource : undefined
+      process.exitCode = await serve(req, { openLayer }) === 0 ? 0 : 1
       return
     }
     await mountInBackground(req)
