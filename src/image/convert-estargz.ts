@@ -56,7 +56,7 @@ export async function convertToEstargz (store: Store, img: Image, name: string |
       const file = path.join(staging, `layer-${i}`)
       let r
       try {
-        r = await writeEstargz(layerStream(store, desc), file, o)
+        r = await writeEstargz(() => layerStream(store, desc), file, o)
       } catch (err) {
         const code = (err as { code?: string }).code
         if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw errnoError('EBADMSG', `layer ${desc.digest}: corrupt compressed data`)

@@ -123,7 +123,8 @@ function tocEntry (h: TarHeader): TocEntry {
   return e
 }
 
-export async function writeEstargz (input: AsyncIterable<Buffer>, outFile: string, o: EstargzOptions = {}): Promise<EstargzResult> {
+/** `input` opens the layer's uncompressed tar; it is read twice when files are prioritized. */
+export async function writeEstargz (input: () => AsyncIterable<Buffer>, outFile: string, o: EstargzOptions = {}): Promise<EstargzResult> {
   const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw errnoError('EINVAL', `chunk size ${chunkSize}`)
   const prioritized = o.prioritized ?? []
@@ -177,36 +178,37 @@ export async function writeEstargz (input: AsyncIterable<Buffer>, outFile: strin
       await addFile(h, (async function * () { yield Buffer.from([LANDMARK_CONTENT]) })())
     }
 
-    // Prioritized files must come first, so their entries are held back
-    // (in memory: they are the few files a container opens at start).
-    const held = new Map<string, { h: TarHeader, data: Buffer[] }>()
+    // Prioritized files come first: a first pass over the tar keeps just
+    // them (the few files a container opens at start), the second writes
+    // everything else in the tar's order (a hard link follows its target).
     const want = new Set(prioritized.map(cleanTocName))
-    const rest: Array<{ h: TarHeader, data: Buffer[] }> = []
-    if (want.size === 0) await landmark(NO_PREFETCH_LANDMARK)
-    for await (const { header, body } of readTar(input)) {
-      const name = cleanTocName(header.name)
-      if (name === TOC_NAME || name === PREFETCH_LANDMARK || name === NO_PREFETCH_LANDMARK) {
-        for await (const _ of body) { /* drained: converted twice, the old TOC goes */ }
-        continue
-      }
-      if (want.size) {
-        // Keep the tar's order otherwise: a hard link must follow its target.
-        const data: Buffer[] = []
-        for await (const c of body) data.push(Buffer.from(c))
-        const ent = { h: header, data }
-        if (want.has(name) && header.type === 'file') held.set(name, ent)
-        else rest.push(ent)
-        continue
-      }
-      await addFile(header, body)
-    }
+    const held = new Map<string, { index: number, h: TarHeader, data: Buffer[] }>()
+    const skip = (name: string): boolean => name === TOC_NAME || name === PREFETCH_LANDMARK || name === NO_PREFETCH_LANDMARK
     if (want.size) {
+      let index = 0
+      for await (const { header, body } of readTar(input())) {
+        const name = cleanTocName(header.name)
+        if (want.has(name) && header.type === 'file' && !skip(name)) {
+          const data: Buffer[] = []
+          for await (const c of body) data.push(Buffer.from(c))
+          held.set(name, { index, h: header, data }) // the last of a name wins, as on extraction
+        }
+        index++
+      }
       for (const n of want) {
         const e = held.get(n)
         if (e) await addFile(e.h, (async function * () { yield * e.data })())
       }
       await landmark(PREFETCH_LANDMARK)
-      for (const e of rest) await addFile(e.h, (async function * () { yield * e.data })())
+    } else {
+      await landmark(NO_PREFETCH_LANDMARK)
+    }
+    const heldAt = new Set([...held.values()].map((e) => e.index))
+    let index = 0
+    for await (const { header, body } of readTar(input())) {
+      // Converted twice: the old TOC and landmark go (readTar skips an unread body).
+      if (heldAt.has(index++) || skip(cleanTocName(header.name))) continue
+      await addFile(header, body)
     }
     await w.close()
 

@@ -23,6 +23,8 @@ export interface PushOptions extends ClientOptions {
   chunkSize?: UploadOptions['chunkSize']
   /** Push eStargz layers (converted into the store first, not named there). */
   estargz?: boolean
+  /** With estargz: files put before the prefetch landmark. */
+  prioritized?: string[]
 }
 
 export interface Pushed {
@@ -35,7 +37,7 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
   if (r.digest) throw errnoError('EINVAL', `push a tag, not a digest: ${ref}`)
   const ev = o.events ?? {}
   let img = resolveImage(store, r.name)
-  if (o.estargz) img = loadImage(store, (await convertToEstargz(store, img, undefined)).manifestDigest)
+  if (o.estargz) img = loadImage(store, (await convertToEstargz(store, img, undefined, { prioritized: o.prioritized })).manifestDigest)
   for (const d of [img.manifestDigest, img.configDigest, ...img.manifest.layers.map((l) => l.digest)]) {
     if (!store.blobs.has(d)) throw errnoError('ENOENT', `blob ${d} of ${r.name} is missing from the store (strata system check)`)
   }

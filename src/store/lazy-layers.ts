@@ -7,7 +7,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { fsyncDir } from '../base/atomic-file.js'
-import { errnoError } from '../base/errno-error.js'
 import { ownedPrefix, removeStaleTemp } from './stale-temp.js'
 import { checkDigest } from './blob-store.js'
 import type { Toc } from '../oci/estargz.js'
@@ -81,13 +80,4 @@ export async function installLazyLayer (storeRoot: string, source: LazySource, t
     throw err
   }
   return dest
-}
-
-/** Removes a lazy layer (once its layer dir is whole, or with its image). */
-export function removeLazyLayer (storeRoot: string, diffID: string): void {
-  const d = lazyDir(storeRoot, diffID)
-  if (!fs.existsSync(d)) return
-  const gone = path.join(lazyRoot(storeRoot), `.tmp-${process.pid}-gone-${path.basename(d)}`)
-  try { fs.renameSync(d, gone) } catch (err) { throw errnoError((err as { code?: string }).code ?? 'EIO', `cannot remove lazy layer ${diffID}: ${(err as Error).message}`) }
-  fs.rmSync(gone, { recursive: true, force: true })
 }

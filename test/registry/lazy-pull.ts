@@ -42,7 +42,7 @@ async function setup (t: Test) {
   const dir = t.testdir({})
   const { a, big } = await richStore(t, dir, BIG)
   await a.run('image', 'tag', 'rich:1', `${reg.host}/rich:1`)
-  await a.run('image', 'push', '--estargz', `${reg.host}/rich:1`)
+  await a.run('image', 'push', '--estargz', '--prioritize', '/etc/motd', '--prioritize', 'bin/busybox', `${reg.host}/rich:1`)
   const ref = `${proxy.host}/rich:1`
   const blobBytes = JSON.parse((await exec('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/rich:1`])).stdout)
     .layers.reduce((s: number, l: { size: number }) => s + l.size, 0) as number
@@ -95,6 +95,12 @@ t.test('pull --lazy fetches TOCs only; the mount equals a full pull, big file at
   const m2 = path.join(dir, 'm-lazy')
   await mountLazy(t, path.join(dir, 'store-full'), ref, m1)
   const { umount } = await mountLazy(t, lazyRoot, ref, m2)
+  // Prefetch: the prioritized files fill without being read.
+  const countMarked = 'getfattr -R -m trusted.strata.lazy --absolute-names "$1" 2>/dev/null | grep -c "/etc/motd$" || true'
+  const marked = async (): Promise<number> => Number((await exec('sh', ['-c', countMarked, 'sh', path.join(lazyRoot, 'lazy')])).stdout.trim())
+  let left = await marked()
+  for (let i = 0; i < 100 && left > 0; i++) { await new Promise((r) => setTimeout(r, 100)); left = await marked() }
+  t.equal(left, 0, 'prioritized /etc/motd was prefetched at mount (no layer still marks it)')
   const rand = mulberry32(11)
   const fh = await fs.promises.open(path.join(m2, 'data/big'), 'r')
   try {
@@ -182,4 +188,29 @@ t.test('the background fill makes each layer whole and verified; later mounts us
   t.equal(blobBytesThrough(proxy), 0, 'a mount after the fill reads nothing from the registry')
   t.same(diffTrees(whole, lazyView, { label: 'filled', nlink: true }), [], 'and shows the same tree')
   await u2()
+})
+
+t.test('bearer tokens that expire while the image runs are renewed', async (t) => {
+  const reg = await startRegistry(t, { auth: 'token', tokenTtl: 1 })
+  const dir = t.testdir({})
+  const env = { XDG_CONFIG_HOME: path.join(dir, 'config') }
+  const { a } = await richStore(t, dir)
+  const ref = `${reg.host}/rich:1`
+  await cli(path.join(dir, 'store-a'), env).run('login', '-u', reg.user, '-p', reg.password, reg.host)
+  await a.run('image', 'tag', 'rich:1', ref)
+  await cli(path.join(dir, 'store-a'), env).run('image', 'push', '--estargz', ref)
+  const root = path.join(dir, 'store-lazy')
+  await cli(root, env).run('image', 'pull', '--lazy', ref)
+  const mnt = path.join(dir, 'mnt')
+  const { umount } = await mountLazy(t, root, ref, mnt, env)
+  let r = await catFile(path.join(mnt, 'data/sub/note'))
+  t.ok(r.ok, 'a first read with a fresh token')
+  const before = reg.tokenRequests
+  // The registry accepts a token up to a minute past its expiry (the JWT
+  // leeway of Distribution), so the wait is that long.
+  await new Promise((resolve) => setTimeout(resolve, 63_000))
+  r = await catFile(path.join(mnt, 'data/suid'))
+  t.ok(r.ok && r.data.toString() === '#!/bin/sh\n', 'a read after the token expired works')
+  t.ok(reg.tokenRequests > before, `a new token was fetched (${reg.tokenRequests - before})`)
+  await umount()
 })
