@@ -41,8 +41,6 @@ interface Chunk {
 export class RegistryFiller implements LazyFiller {
   private readonly chunks = new Map<string, Chunk[]>()
   private readonly client: RegistryClient
-  /** Body bytes received, for benchmarks. */
-  fetched = 0
 
   constructor (private readonly source: LazySource, private readonly toc: Toc) {
     this.client = new RegistryClient(source.host, { insecure: source.insecure, credentials: loadCredentials(source.host) })
@@ -57,22 +55,23 @@ export class RegistryFiller implements LazyFiller {
       }
       return offsets[lo]
     }
+    // A file's "chunk" entries follow its "reg" entry; a chunk size of 0
+    // (or none) means up to the end of the file.
+    let fileSize = 0
     for (const e of toc.entries) {
-      if (e.type !== 'reg' && e.type !== 'chunk') continue
       const name = cleanTocName(e.name)
-      if (e.type === 'reg') this.chunks.set(name, [])
+      if (e.type === 'reg') {
+        fileSize = e.size ?? 0
+        this.chunks.set(name, [])
+      } else if (e.type !== 'chunk') {
+        continue
+      }
       const list = this.chunks.get(name)
       if (!list || !e.offset) continue
-      const size = e.type === 'reg' && !e.chunkSize ? (e.size ?? 0) : (e.chunkSize || 0)
       const chunkOffset = e.chunkOffset ?? 0
-      const whole = e.type === 'reg' ? e.size ?? 0 : 0
-      list.push({ offset: e.offset, end: endOf(e.offset), chunkOffset, size: size || whole - chunkOffset, digest: e.chunkDigest ?? (chunkOffset === 0 && !e.chunkSize ? e.digest ?? '' : '') })
-    }
-    // A chunk entry with size 0 goes to the end of its file.
-    const sizes = new Map<string, number>()
-    for (const e of toc.entries) if (e.type === 'reg') sizes.set(cleanTocName(e.name), e.size ?? 0)
-    for (const [name, list] of this.chunks) {
-      for (const c of list) if (c.size === 0) c.size = (sizes.get(name) ?? 0) - c.chunkOffset
+      // An old writer's single-chunk file has only the file digest.
+      const digest = e.chunkDigest ?? (chunkOffset === 0 && !e.chunkSize ? e.digest ?? '' : '')
+      list.push({ offset: e.offset, end: endOf(e.offset), chunkOffset, size: e.chunkSize || fileSize - chunkOffset, digest })
     }
   }
 
@@ -93,7 +92,7 @@ export class RegistryFiller implements LazyFiller {
     if (c.size > MAX_CHUNK || c.end - c.offset > MAX_CHUNK * 2 || c.end <= c.offset) throw errnoError('EFBIG', `${what}: a chunk of ${c.size} bytes in ${c.end - c.offset}`)
     let why = ''
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const member = await readRange(this.client, this.source.repository, this.source.digest, c.offset, c.end, { onBytes: (n) => { this.fetched += n } })
+      const member = await readRange(this.client, this.source.repository, this.source.digest, c.offset, c.end)
       let data: Buffer
       // The member holds the chunk, then maybe the headers of entries with no data.
       try {

@@ -31,8 +31,12 @@ export const LAZY_XATTR = 'trusted.strata.lazy'
  */
 export async function keepingXattrs (fd: number, write: () => Promise<void> | void): Promise<void> {
   const before = native.listxattr(fd, '').map((x) => [x, native.getxattr(fd, '', x)] as const)
-  await write()
-  for (const [x, v] of before) if (v !== null && native.getxattr(fd, '', x) === null) native.setxattr(fd, '', x, v, 0)
+  try {
+    await write()
+  } finally {
+    // Also after a failed fill: the next try must still see them.
+    for (const [x, v] of before) if (v !== null && native.getxattr(fd, '', x) === null) native.setxattr(fd, '', x, v, 0)
+  }
 }
 
 export interface LazyFiller {
