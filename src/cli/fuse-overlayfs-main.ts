@@ -11,9 +11,10 @@ if (!line) {
   const { parseMountArgs } = await import('../fuse/mount-options.js')
   const { mountOrServe } = await import('../fuse/mount-or-serve.js')
   const { report } = await import('./report.js')
+  const { layerOpener } = await import('./layer-opener.js')
   try {
     const req = parseMountArgs({ mountpoint: line.mountpoint, options: line.options, debug: line.debug })
-    process.exitCode = await mountOrServe(req, line.foreground || line.debug)
+    process.exitCode = await mountOrServe(req, line.foreground || line.debug, await layerOpener(req))
   } catch (err) {
     report(err)
   }

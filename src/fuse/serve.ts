@@ -9,6 +9,7 @@ import { UpperDir } from '../union/upper-dir.js'
 import { UnionFs } from '../union/union-fs.js'
 import { LowLevelAdapter } from './lowlevel-adapter.js'
 import type { MountRequest } from './mount-options.js'
+import type { LayerSource } from '../union/layer-source.js'
 import { servePauseRequests } from './pause-control.js'
 import { useUserXattrs } from '../union/whiteout.js'
 import { IdMapping } from './id-mapping.js'
@@ -26,14 +27,19 @@ function tell (line: string): void {
 }
 
 /** Mounts and serves; resolves with the loop's exit code once unmounted. */
-export async function serve (req: MountRequest): Promise<number> {
+export interface ServeOptions {
+  /** The layer source of a lower dir (a lazily pulled layer's is not a DirLayer); default DirLayer. */
+  openLayer?: (dir: string) => LayerSource
+}
+
+export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<number> {
   let union: UnionFs
   let adapter: LowLevelAdapter | undefined
   try {
     process.umask(0) // modes arrive already masked by the kernel
     native.raiseNofileLimit()
     if (req.userxattr) useUserXattrs()
-    const layers = req.lowerdirs.map((d) => new DirLayer(d))
+    const layers = req.lowerdirs.map((d) => o.openLayer ? o.openLayer(d) : new DirLayer(d))
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
     if (upper) upper.durable = req.fsync
     if (upper && req.volatile) markDirty(req.workdir!)

@@ -25,9 +25,15 @@ import { noteBlobSources } from './blob-sources.js'
 import { noteRepoDigest } from './repo-digests.js'
 import { eachLimited } from './each-limited.js'
 import type { TransferEvents } from './transfer-events.js'
+import { isEstargzLayer } from '../image/convert-estargz.js'
+import { installLazyLayer, lazyTree } from '../store/lazy-layers.js'
+import { fetchToc, type FetchedToc } from './estargz-toc.js'
+import { buildSkeleton } from './lazy-skeleton.js'
 
 export interface PullOptions extends ClientOptions {
   events?: TransferEvents
+  /** eStargz layers: store their TOC only, content fetched when read (see lazy-filler). */
+  lazy?: boolean
 }
 
 export interface Pulled {
@@ -96,14 +102,23 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
 
   const staging = fs.mkdtempSync(ownedPrefix(store.tmp, 'pull-'))
   try {
-    const layers = manifest.layers.map((desc, i) => ({
-      desc,
-      diffID: diffIDs[i],
-      blob: store.blobs.has(desc.digest) ? store.blobs.path(desc.digest) : path.join(staging, `${desc.digest.slice(7)}.blob`),
-      needBlob: !store.blobs.has(desc.digest),
-      needDir: !store.layers.has(diffIDs[i]),
-    }))
-    for (const l of layers) ev.layer?.(l.desc.digest, l.needBlob || l.needDir ? 'Pulling fs layer' : 'Already exists')
+    const layers = manifest.layers.map((desc, i) => {
+      const lazy = o.lazy === true && isEstargzLayer(desc) && !store.layers.has(diffIDs[i])
+      return {
+        desc,
+        diffID: diffIDs[i],
+        blob: store.blobs.has(desc.digest) ? store.blobs.path(desc.digest) : path.join(staging, `${desc.digest.slice(7)}.blob`),
+        needBlob: !lazy && !store.blobs.has(desc.digest),
+        needDir: !lazy && !store.layers.has(diffIDs[i]),
+        needToc: lazy && lazyTree(store.root, diffIDs[i]) === null,
+        toc: null as FetchedToc | null,
+      }
+    })
+    for (const l of layers) ev.layer?.(l.desc.digest, l.needBlob || l.needDir || l.needToc ? 'Pulling fs layer' : 'Already exists')
+    await eachLimited(layers.filter((l) => l.needToc), 3, async (l) => {
+      l.toc = await fetchToc(client, r.repository, l.desc)
+      ev.layer?.(l.desc.digest, 'Table of contents verified (content fetched when read)')
+    })
     await eachLimited(layers.filter((l) => l.needBlob), 3, async (l) => {
       const onBytes = (done: number, total: number): void => ev.layer?.(l.desc.digest, 'Downloading', { done, total })
       try {
@@ -119,6 +134,12 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
     })
     await changeStore(store, async () => {
       for (const l of layers) {
+        if (l.toc) {
+          const t = l.toc
+          const source = { host: r.host, repository: r.repository, digest: l.desc.digest, size: l.desc.size, diffID: l.diffID, tocOffset: t.tocOffset, insecure: o.insecure }
+          await installLazyLayer(store.root, source, t.json, (tree) => buildSkeleton(t.toc, t.header, t.json, tree))
+          ev.layer?.(l.desc.digest, 'Pull complete (lazy)')
+        }
         if (l.needDir) {
           await installLayerFromBlob(store, l.diffID, l.blob, `layer ${l.desc.digest} of ${ref}`,
             (done, total) => ev.layer?.(l.desc.digest, 'Extracting', { done, total }))

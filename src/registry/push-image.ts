@@ -7,7 +7,8 @@
 import type { Store } from '../store/store.js'
 import { errnoError } from '../base/errno-error.js'
 import { MT } from '../oci/oci-types.js'
-import { resolveImage } from '../image/resolve-image.js'
+import { loadImage, resolveImage } from '../image/resolve-image.js'
+import { convertToEstargz } from '../image/convert-estargz.js'
 import { RegistryClient, type ClientOptions } from './registry-client.js'
 import { parseRegistryRef } from './registry-ref.js'
 import { loadCredentials } from './credentials.js'
@@ -20,6 +21,10 @@ import type { TransferEvents } from './transfer-events.js'
 export interface PushOptions extends ClientOptions {
   events?: TransferEvents
   chunkSize?: UploadOptions['chunkSize']
+  /** Push eStargz layers (converted into the store first, not named there). */
+  estargz?: boolean
+  /** With estargz: files put before the prefetch landmark. */
+  prioritized?: string[]
 }
 
 export interface Pushed {
@@ -31,7 +36,8 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
   const r = parseRegistryRef(ref)
   if (r.digest) throw errnoError('EINVAL', `push a tag, not a digest: ${ref}`)
   const ev = o.events ?? {}
-  const img = resolveImage(store, r.name)
+  let img = resolveImage(store, r.name)
+  if (o.estargz) img = loadImage(store, (await convertToEstargz(store, img, undefined, { prioritized: o.prioritized })).manifestDigest)
   for (const d of [img.manifestDigest, img.configDigest, ...img.manifest.layers.map((l) => l.digest)]) {
     if (!store.blobs.has(d)) throw errnoError('ENOENT', `blob ${d} of ${r.name} is missing from the store (strata system check)`)
   }

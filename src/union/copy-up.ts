@@ -48,7 +48,7 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
       const dst = native.openat(w, tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
       try {
         if (len > 0) {
-          const from = src.layer.open(src.dir, src.name, C.O_RDONLY)
+          const from = await src.layer.open(src.dir, src.name, C.O_RDONLY)
           try {
             if (len <= INLINE_COPY_MAX) native.copyData(from, dst, len)
             else await native.copyDataAsync(from, dst, len)

@@ -20,8 +20,11 @@ export interface LayerSource {
   closeDir(dir: number): void
   /** [names, d_types, d_inos], without "." and "..". */
   readdir(dir: number): [string[], Uint8Array, Float64Array]
-  /** A read-only file descriptor for the caller to own. */
-  open(dir: number, name: string, flags: number): number
+  /**
+   * A read-only file descriptor for the caller to own. A layer whose content
+   * arrives later (a lazily pulled one) may first fetch it, hence a promise.
+   */
+  open(dir: number, name: string, flags: number): number | Promise<number>
   readlink(dir: number, name: string): string
   getxattr(dir: number, name: string, xname: string): Buffer | null
   listxattr(dir: number, name: string): string[]

@@ -649,7 +649,7 @@ export class UnionFs {
     }
     const ld = n.parent!.lowerDirs.find((d) => d.layer === n.lower)!
     // A lower file never changes: the kernel may keep its pages across opens.
-    return { fd: this.layers[n.lower].open(ld.dir, n.name, f), keepCache: true }
+    return { fd: await this.layers[n.lower].open(ld.dir, n.name, f), keepCache: true }
   }
 
   opendir (id: number): number {

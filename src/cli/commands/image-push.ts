@@ -5,18 +5,20 @@ import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withRegistry, type RegistryArgs } from '../registry-options.js'
 import { withTransferProgress } from '../transfer-progress.js'
 
-interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean }
+interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean, estargz?: boolean, prioritize?: string | string[] }
 
 export const imagePushCommand: CommandModule<object, Args> = {
   command: 'push <image>',
   describe: 'Upload an image to a registry (tag it host[:port]/repository[:tag] first)',
   builder: (y) => withRoot(withRegistry(y.positional('image', { type: 'string', demandOption: true, describe: 'host[:port]/repository[:tag]' })
     .option('q', { alias: 'quiet', type: 'boolean', describe: 'print only the manifest digest' })
+    .option('estargz', { type: 'boolean', describe: 'push the layers as eStargz, so that the image can be pulled lazily' })
+    .option('prioritize', { type: 'string', describe: 'with --estargz: a file fetched first by a lazy pull (repeatable)' })
     .example('$0 image tag greeter:1 localhost:5000/greeter:1', '')
     .example('$0 image push localhost:5000/greeter:1', ''))),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await withTransferProgress(a.q, (events) => pushImage(store, a.image, { insecure: a.insecure, events }))
+    const r = await withTransferProgress(a.q, (events) => pushImage(store, a.image, { insecure: a.insecure, events, estargz: a.estargz || a.prioritize !== undefined, prioritized: a.prioritize === undefined ? undefined : [a.prioritize].flat() }))
     if (a.q) process.stdout.write(`${r.digest}\n`)
   },
 }

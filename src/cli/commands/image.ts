@@ -10,6 +10,7 @@ import { imageSaveCommand, imageLoadCommand } from './image-save.js'
 import { imagePullCommand } from './image-pull.js'
 import { imagePushCommand } from './image-push.js'
 import { imageBuildCommand } from './image-build.js'
+import { imageConvertCommand } from './image-convert.js'
 
 export const imageCommand: CommandModule = {
   command: 'image <command>',
@@ -27,6 +28,7 @@ export const imageCommand: CommandModule = {
     .command(imagePullCommand as CommandModule)
     .command(imagePushCommand as CommandModule)
     .command(imageBuildCommand as CommandModule)
+    .command(imageConvertCommand as CommandModule)
     .demandCommand(1, 'name an image command (strata image --help lists them)'),
   handler: () => {},
 }

@@ -4,6 +4,7 @@ import { parseMountArgs } from '../../fuse/mount-options.js'
 import { mountOrServe } from '../../fuse/mount-or-serve.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
+import { layerOpener } from '../layer-opener.js'
 
 interface Args {
   what: string
@@ -40,6 +41,6 @@ export const mountCommand: CommandModule<object, Args> = {
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
       : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true })
-    process.exitCode = await mountOrServe(req, a.f === true || a.debug === true)
+    process.exitCode = await mountOrServe(req, a.f === true || a.debug === true, await layerOpener(req))
   },
 }

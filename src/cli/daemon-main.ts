@@ -1,10 +1,11 @@
 // Entry point of a background mount daemon: serves one mount request that
 // the starter has already checked (JSON in STRATA_MOUNT_REQUEST; the
 // mountpoint is also argv[2], for ps). It loads only the union and the FUSE
-// adapter, not the whole CLI: every container start waits for this process.
-import { serve } from './serve.js'
-import { dropOwnRecord } from './mount-daemon.js'
-import type { MountRequest } from './mount-options.js'
+// adapter (and the registry client only for lazily pulled layers), not the whole CLI: every container start waits for this process.
+import { serve } from '../fuse/serve.js'
+import { dropOwnRecord } from '../fuse/mount-daemon.js'
+import type { MountRequest } from '../fuse/mount-options.js'
+import { layerOpener } from './layer-opener.js'
 
 const req = JSON.parse(process.env.STRATA_MOUNT_REQUEST ?? 'null') as MountRequest | null
 delete process.env.STRATA_MOUNT_REQUEST
@@ -13,7 +14,7 @@ if (!req || req.mountpoint !== process.argv[2]) {
   process.exitCode = 2
 } else {
   try {
-    process.exitCode = await serve(req) === 0 ? 0 : 1
+    process.exitCode = await serve(req, await layerOpener(req)) === 0 ? 0 : 1
   } catch (err) {
     process.stderr.write(`strata: ${(err as Error).message}\n`)
     process.exitCode = 1
