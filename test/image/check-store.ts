@@ -9,7 +9,7 @@ const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 
 t.test('check and repair', async (t) => {
   const dir = t.testdir({ rootfs: { etc: { a: 'a' } } })
-  const env = { ...process.env, STRATA_ROOT: `${dir}/store` }
+  const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   const run = (...args: string[]): { out: string, code: number | null } => {
     const r = spawnSync(strata, args, { env, encoding: 'utf8' })
     return { out: r.stdout + r.stderr, code: r.status }
@@ -22,7 +22,7 @@ t.test('check and repair', async (t) => {
   t.equal(r.code, 1)
   t.match(r.out, `layer dir for sha256:${layer} is missing`)
   r = run('system', 'check', '--repair')
-  t.match(r.out, `repaired: image x:1: layer dir for sha256:${layer} extracted again`)
+  t.match(r.out, `repaired missing-layer sha256:${layer}: image x:1: layer dir for sha256:${layer} is missing`)
   t.equal(fs.readFileSync(`${dir}/store/layers/${layer}/etc/a`, 'utf8'), 'a', 'the layer is back')
   fs.writeFileSync(`${dir}/store/oci/index.json`, 'garbage')
   r = run('system', 'check', '--repair')
