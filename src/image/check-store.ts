@@ -47,11 +47,15 @@ function alive (pid: number): boolean {
 export async function checkStore (store: Store, opts: CheckOptions = {}): Promise<Problem[]> {
   const repair = opts.repair ?? false
   const problems: Problem[] = []
-  const note = (kind: ProblemKind, name: string, what: string, fix?: () => void | Promise<void>): Promise<void> | void => {
+  // A fix may say what it did (appended to the message).
+  const note = (kind: ProblemKind, name: string, what: string, fix?: () => void | string | Promise<void>): Promise<void> | void => {
     const p: Problem = { kind, name, what, repaired: false }
     problems.push(p)
     if (!repair || !fix) return
-    const done = (): void => { p.repaired = true }
+    const done = (said?: void | string): void => {
+      p.repaired = true
+      if (typeof said === 'string') p.what += `: ${said}`
+    }
     const r = fix()
     if (r instanceof Promise) return r.then(done, (err: Error) => { p.what += ` (repair failed: ${err.message})` })
     done()
@@ -93,6 +97,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
       }
       writeFileAtomic(path.join(store.root, 'oci', 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: found }, null, 2) + '\n')
       entries = found
+      return `index.json rebuilt with ${found.length} image(s), without their names`
     })
     if (!repair) return problems
   }
