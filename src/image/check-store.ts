@@ -58,7 +58,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
     }
     const r = fix()
     if (r instanceof Promise) return r.then(done, (err: Error) => { p.what += ` (repair failed: ${err.message})` })
-    done()
+    done(r)
   }
   const rel = (p: string): string => path.relative(store.root, p)
 
