@@ -122,11 +122,26 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
           clear(parent, name, false, key)
           const fd = native.openat(parent, name, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
           try {
-            let pos = 0
+            // A sparse file's data goes to its regions; the rest stays holes.
+            const regions = h.sparse?.map.filter(([, len]) => len > 0) ?? [[0, h.size] as [number, number]]
+            let r = 0
+            let within = 0
             for await (const chunk of body) {
-              for (let off = 0; off < chunk.length;) off += (await write(fd, chunk, off, chunk.length - off, pos + off)).bytesWritten
-              pos += chunk.length
+              for (let off = 0; off < chunk.length;) {
+                while (within === regions[r][1]) { r++; within = 0 }
+                const n = Math.min(chunk.length - off, regions[r][1] - within)
+                const wrote = (await write(fd, chunk, off, n, regions[r][0] + within)).bytesWritten
+                off += wrote
+                within += wrote
+              }
               stats.bytes += chunk.length
+            }
+            if (h.sparse) {
+              try {
+                native.ftruncate(fd, h.sparse.realSize)
+              } catch (err) {
+                throw errnoError((err as { code?: string }).code ?? 'EIO', `layer tar: sparse file "${h.name}" of ${h.sparse.realSize} bytes: ${(err as Error).message}`)
+              }
             }
           } finally {
             native.close(fd)
