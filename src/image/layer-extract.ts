@@ -15,6 +15,7 @@ import { errnoError } from '../base/errno-error.js'
 import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFCHR, S_IFBLK, S_IFDIR, S_IFIFO, S_IFMT, isPrivateXattr } from '../union/whiteout.js'
 import { removeTree } from '../base/remove-tree.js'
 import { readTar } from './tar-reader.js'
+import { killPoint } from '../base/kill-point.js'
 import type { TarHeader } from './tar-header.js'
 
 const write = promisify(fs.write)
@@ -182,6 +183,7 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
         native.utimensat(parent, name, h.mtimeSec, h.mtimeNsec, h.mtimeSec, h.mtimeNsec, C.AT_SYMLINK_NOFOLLOW)
       }
       onProgress?.(stats)
+      killPoint('extract-entry')
     }
     // Directory times last, deepest first: making children moved them.
     for (const { parts, h } of dirTimes.sort((a, b) => b.parts.length - a.parts.length)) {

@@ -191,3 +191,18 @@ t.test('every malformed manifest.json is refused naming the field', async (t) =>
     t.notMatch(r.stderr, /\n\s+at /, `${label}: no stack trace`)
   }
 })
+
+t.test('an import of a gzip bomb stops at the bound, as ENOSPC', async (t) => {
+  const dir = t.testdir({})
+  // 256 MiB of zeros as a gzipped "rootfs tar"; the bound is set to 16 MiB.
+  fs.writeFileSync(`${dir}/bomb.tar.gz`, zlib.gzipSync(Buffer.alloc(256 << 20), { level: 9 }))
+  let peak = 0
+  const watch = (): void => {
+    try { peak = Math.max(peak, Number(execFileSync('du', ['-sb', `${dir}/store`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\t')[0])) } catch { /* not made yet */ }
+  }
+  const r = await timed(['image', 'import', `${dir}/bomb.tar.gz`, 'bomb:1'], { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run`, STRATA_MAX_LAYER_BYTES: String(16 << 20) }, watch)
+  t.not(r.code, 0)
+  t.match(r.stderr, new RegExp(`ENOSPC: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/bomb\\.tar\\.gz: decompressed to more than the ${16 << 20} bytes`))
+  t.ok(peak < 24 << 20, `peak store use ${(peak / 2 ** 20).toFixed(1)} MiB`)
+  t.ok(r.rssMB < 300, `peak RSS ${r.rssMB.toFixed(0)} MB`)
+})
