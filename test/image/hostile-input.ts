@@ -206,3 +206,29 @@ t.test('an import of a gzip bomb stops at the bound, as ENOSPC', async (t) => {
   t.ok(peak < 24 << 20, `peak store use ${(peak / 2 ** 20).toFixed(1)} MiB`)
   t.ok(r.rssMB < 300, `peak RSS ${r.rssMB.toFixed(0)} MB`)
 })
+
+t.test('a pull whose layers cannot fit is refused before any download, as ENOSPC', async (t) => {
+  const dir = t.testdir({})
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: ['sha256:' + '1'.repeat(64)] } }))
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: 'sha256:' + '2'.repeat(64), size: 2 ** 40 }],
+  }))
+  let layerAsked = false
+  const server = http.createServer((req, res) => {
+    if (req.url === '/v2/') { res.end('{}'); return }
+    if (req.url?.includes('/manifests/')) { res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }); res.end(manifest); return }
+    if (req.url?.endsWith(sha256(config))) { res.end(config); return }
+    layerAsked = true
+    res.writeHead(404); res.end()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const port = (server.address() as AddressInfo).port
+  const r = await timed(['image', 'pull', `127.0.0.1:${port}/x:1`], { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` })
+  t.not(r.code, 0)
+  t.match(r.stderr, /ENOSPC: 127\.0\.0\.1:\d+\/x:1: its layer blobs: its 1099511627776 bytes do not fit in the \d+ bytes the store may still use/)
+  t.notOk(layerAsked, 'no layer was requested')
+})
