@@ -2,6 +2,7 @@
 // symlink: safe inside layers whatever they contain, and at any depth.
 import { native, C, S_MODE } from '../native/binding.js'
 import { S_IFDIR, S_IFMT } from './file-mode.js'
+import { killPoint } from './kill-point.js'
 
 /** Removes `name` in `dir`, recursively for a directory; absent is fine. */
 export function removeTree (dir: number, name: string): void {
@@ -18,4 +19,5 @@ export function removeTree (dir: number, name: string): void {
   } else {
     native.unlinkat(dir, name, 0)
   }
+  killPoint('remove-entry')
 }

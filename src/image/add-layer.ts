@@ -5,10 +5,12 @@ import fs from 'node:fs'
 import crypto from 'node:crypto'
 import zlib from 'node:zlib'
 import { pipeline } from 'node:stream/promises'
-import { PassThrough } from 'node:stream'
+import path from 'node:path'
+import { PassThrough, Transform } from 'node:stream'
 import { errnoError } from '../base/errno-error.js'
 import type { Store } from '../store/store.js'
 import { extractLayer } from './layer-extract.js'
+import { decompressionBound } from './decompression-bound.js'
 import { MT, UNCOMPRESSED_SIZE, type Descriptor } from '../oci/oci-types.js'
 
 /** Progress of a long step: bytes done of total. */
@@ -40,15 +42,33 @@ function isGzip (file: string, what: string): boolean {
   return magic[0] === 0x1f && magic[1] === 0x8b
 }
 
+/** Corrupt compressed data is EBADMSG; anything else (ENOSPC above all) keeps its code. */
+export function compressionError (err: unknown, what: string): Error {
+  const code = (err as { code?: string }).code
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') return errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
+  if (code === 'ENOSPC' && !(err as Error).message.includes(what)) return errnoError('ENOSPC', `${what}: no space left on the store's filesystem; nothing was stored`)
+  return err as Error
+}
+
 /** Uncompressed copy of a (possibly gzipped) layer file, and its DiffID. */
 export async function decompressLayer (file: string, out: string, what: string): Promise<string> {
   const gz = isGzip(file, what)
+  const bound = decompressionBound(path.dirname(out), what)
+  let size = 0
+  const hash = crypto.createHash('sha256')
   try {
-    await pipeline(fs.createReadStream(file), gz ? zlib.createGunzip() : new PassThrough(), fs.createWriteStream(out))
-  } catch {
-    throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
+    await pipeline(fs.createReadStream(file), gz ? zlib.createGunzip() : new PassThrough(), new Transform({
+      transform (chunk: Buffer, _enc, cb) {
+        size += chunk.length
+        try { bound(size) } catch (err) { cb(err as Error); return }
+        hash.update(chunk)
+        cb(null, chunk)
+      },
+    }), fs.createWriteStream(out))
+  } catch (err) {
+    throw compressionError(err, what)
   }
-  return sha256File(out)
+  return 'sha256:' + hash.digest('hex')
 }
 
 /**
@@ -57,43 +77,50 @@ export async function decompressLayer (file: string, out: string, what: string):
  * `diffID`; on a mismatch nothing is left. One pass, and no tar on disk.
  */
 export async function installLayerFromBlob (store: Store, diffID: string, blob: string, what: string, progress?: Progress): Promise<void> {
+  await store.layers.install(diffID, (dir) => extractBlobVerified(blob, dir, diffID, what, progress))
+}
+
+/**
+ * Extracts a layer blob into the empty dir `dir`; throws (EBADMSG) unless
+ * the tar's digest is `diffID`. Returns the tar's size.
+ */
+export async function extractBlobVerified (blob: string, dir: string, diffID: string, what: string, progress?: Progress): Promise<number> {
   const gz = isGzip(blob, what)
   const total = fs.statSync(blob).size
-  await store.layers.install(diffID, async (dir) => {
-    // Big chunks: the extractor's cost is per chunk, and gunzip's default is 16 KiB.
-    const raw = fs.createReadStream(blob, { highWaterMark: 1 << 20 })
-    let read = 0
-    raw.on('data', (c) => { read += c.length })
-    const tar = gz ? raw.pipe(zlib.createGunzip({ chunkSize: 256 << 10 })) : raw
-    raw.on('error', (err) => tar.destroy(err))
-    const hash = crypto.createHash('sha256')
-    let size = 0
-    const source = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-    const step = (r: IteratorResult<Buffer>): IteratorResult<Buffer> => {
-      if (!r.done) { hash.update(r.value); size += r.value.length }
-      return r
-    }
-    // The extractor stops at the tar's end marker; the padding after it
-    // belongs to the DiffID too, so the stream is not closed under us but
-    // drained afterwards.
-    const view: AsyncIterable<Buffer> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => source.next().then(step),
-        return: async () => ({ done: true as const, value: undefined }),
-      }),
-    }
-    try {
-      await extractLayer(view, dir, progress && (() => progress(read, total)))
-      for (let r = await source.next(); !r.done; r = await source.next()) step(r)
-    } catch (err) {
-      tar.destroy()
-      if ((err as { code?: string }).code === 'Z_DATA_ERROR' || (err as { code?: string }).code === 'Z_BUF_ERROR') throw errnoError('EBADMSG', `${what}: corrupt or truncated compressed data`)
-      throw err
-    }
-    const got = 'sha256:' + hash.digest('hex')
-    if (got !== diffID) throw errnoError('EBADMSG', `${what}: its content is ${got} but the config says ${diffID}; nothing was stored`)
-    return size
-  })
+  // Big chunks: the extractor's cost is per chunk, and gunzip's default is 16 KiB.
+  const raw = fs.createReadStream(blob, { highWaterMark: 1 << 20 })
+  let read = 0
+  raw.on('data', (c) => { read += c.length })
+  const tar = gz ? raw.pipe(zlib.createGunzip({ chunkSize: 256 << 10 })) : raw
+  raw.on('error', (err) => tar.destroy(err))
+  const hash = crypto.createHash('sha256')
+  let size = 0
+  // A gzip bomb stops at the free space of the store, named as ENOSPC.
+  const bound = decompressionBound(dir, what)
+  const source = tar[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const step = (r: IteratorResult<Buffer>): IteratorResult<Buffer> => {
+    if (!r.done) { hash.update(r.value); size += r.value.length; bound(size) }
+    return r
+  }
+  // The extractor stops at the tar's end marker; the padding after it
+  // belongs to the DiffID too, so the stream is not closed under us but
+  // drained afterwards.
+  const view: AsyncIterable<Buffer> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => source.next().then(step),
+      return: async () => ({ done: true as const, value: undefined }),
+    }),
+  }
+  try {
+    await extractLayer(view, dir, progress && (() => progress(read, total)))
+    for (let r = await source.next(); !r.done; r = await source.next()) step(r)
+  } catch (err) {
+    tar.destroy()
+    throw compressionError(err, what)
+  }
+  const got = 'sha256:' + hash.digest('hex')
+  if (got !== diffID) throw errnoError('EBADMSG', `${what}: its content is ${got} but the config says ${diffID}; nothing was stored`)
+  return size
 }
 
 export async function addLayerFromTar (store: Store, tarFile: string, progress?: Progress): Promise<StoredLayer> {

@@ -1,10 +1,14 @@
-// Garbage collection of the store: blobs no indexed image needs (manifests,
-// configs, layers) and layer dirs no image config names. Images that
-// containers or build cache entries refer to count as needed. Callers hold the
-// store lock. Returns the bytes reclaimed.
+// Garbage collection of the store: blobs no image needs (manifests,
+// configs, layers) and layer dirs no image config names. The roots are the
+// indexed images, and the images containers or build cache entries refer to.
+// Callers hold the store lock. Each removal is atomic on its own (a blob is
+// unlinked, a layer dir loses its mark and is renamed out before deletion),
+// so a GC killed half-way leaves only more garbage, which the next GC or
+// `system check --repair` collects.
 import { execFileSync } from 'node:child_process'
 import type { Store } from '../store/store.js'
-import { loadImage } from './resolve-image.js'
+import { killPoint } from '../base/kill-point.js'
+import type { ImageConfig, Manifest } from '../oci/oci-types.js'
 
 function duBytes (dir: string): number {
   try {
@@ -14,41 +18,59 @@ function duBytes (dir: string): number {
   }
 }
 
-export function collectGarbage (store: Store): { bytes: number, blobs: number, layers: number } {
+export interface Reachable { blobs: Set<string>, diffIDs: Set<string> }
+
+/**
+ * What the roots reach. Tolerant of damage (a missing or unreadable manifest
+ * or config reaches what can still be read): it decides what is garbage, and
+ * must not throw over the very damage a repair is cleaning.
+ */
+export function reachable (store: Store): Reachable {
   const blobs = new Set<string>()
   const diffIDs = new Set<string>()
-  for (const m of store.index.entries()) {
-    const img = loadImage(store, m.digest)
-    blobs.add(m.digest)
-    blobs.add(img.configDigest)
-    for (const l of img.manifest.layers) blobs.add(l.digest)
-    for (const d of img.config.rootfs.diff_ids) diffIDs.add(d)
-  }
+  const roots = new Set<string>()
+  try {
+    for (const m of store.index.entries()) roots.add(m.digest)
+  } catch { /* a corrupt index: check rebuilds it first */ }
   // Containers keep their image's layers even when it lost its names; the
   // build cache keeps the intermediate images of builds.
-  for (const manifest of [...store.containers.list().map((c) => c.manifest), ...store.buildCache.manifests()]) {
-    if (!store.blobs.has(manifest)) continue
-    let img
-    try { img = loadImage(store, manifest) } catch { continue } // a half-collected cache entry: a miss later
-    blobs.add(manifest)
-    blobs.add(img.configDigest)
-    for (const l of img.manifest.layers) blobs.add(l.digest)
-    for (const d of img.config.rootfs.diff_ids) diffIDs.add(d)
+  for (const c of store.containers.list()) roots.add(c.manifest)
+  for (const m of store.buildCache.manifests()) roots.add(m)
+  for (const digest of roots) {
+    if (!/^sha256:[0-9a-f]{64}$/.test(digest) || !store.blobs.has(digest)) continue
+    blobs.add(digest)
+    let m: Manifest
+    try { m = store.blobs.readJson<Manifest>(digest) } catch { continue }
+    if (typeof m.config?.digest === 'string') blobs.add(m.config.digest)
+    for (const l of Array.isArray(m.layers) ? m.layers : []) if (typeof l?.digest === 'string') blobs.add(l.digest)
+    let cfg: ImageConfig
+    try { cfg = store.blobs.readJson<ImageConfig>(m.config.digest) } catch { continue }
+    for (const d of cfg.rootfs?.diff_ids ?? []) diffIDs.add(d)
   }
+  return { blobs, diffIDs }
+}
+
+export function collectGarbage (store: Store): { bytes: number, blobs: number, layers: number } {
+  const keep = reachable(store)
   let bytes = 0
   let nBlobs = 0
   let nLayers = 0
   for (const b of store.blobs.list()) {
-    if (blobs.has(b)) continue
+    if (keep.blobs.has(b)) continue
     bytes += store.blobs.size(b)
     store.blobs.remove(b)
     nBlobs++
+    killPoint('gc-blob')
   }
-  for (const d of store.layers.list()) {
-    if (diffIDs.has(d)) continue
-    bytes += duBytes(store.layers.path(d))
+  for (const d of [...store.layers.list(), ...store.layers.incomplete()]) {
+    if (keep.diffIDs.has(d) && store.layers.has(d)) continue
+    if (!keep.diffIDs.has(d)) {
+      bytes += duBytes(store.layers.path(d))
+      nLayers++
+    }
+    // An incomplete dir is never reused: away with it, needed or not.
     store.layers.remove(d)
-    nLayers++
+    killPoint('gc-layer')
   }
   return { bytes, blobs: nBlobs, layers: nLayers }
 }

@@ -3,13 +3,14 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { Readable, PassThrough } from 'node:stream'
+import { Readable, PassThrough, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Store } from '../store/store.js'
 import { tempName } from '../base/atomic-file.js'
 import { errnoError } from '../base/errno-error.js'
 import { archiveLayerToFile } from './layer-archive.js'
 import { addLayerFromTar, type Progress } from './add-layer.js'
+import { decompressionBound } from './decompression-bound.js'
 import { applyChanges } from './config-changes.js'
 import { writeImage } from './write-image.js'
 import { changeStore } from './collect-garbage.js'
@@ -46,8 +47,18 @@ async function layerTar (source: string, out: string, stdin?: Readable): Promise
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer
   })())
   const gz = head[0] === 0x1f && head[1] === 0x8b
+  // A gzip bomb (or a stream without end on stdin) stops at the free space, as ENOSPC.
+  const bound = decompressionBound(path.dirname(out), source)
+  let size = 0
+  const counted = new Transform({
+    transform (chunk: Buffer, _enc, cb) {
+      size += chunk.length
+      try { bound(size) } catch (err) { cb(err as Error); return }
+      cb(null, chunk)
+    },
+  })
   try {
-    await pipeline(rest, gz ? zlib.createGunzip() : new PassThrough(), fs.createWriteStream(out, { flags: 'wx' }))
+    await pipeline(rest, gz ? zlib.createGunzip() : new PassThrough(), counted, fs.createWriteStream(out, { flags: 'wx' }))
   } catch (err) {
     if ((err as { code?: string }).code === 'Z_DATA_ERROR' || (err as { code?: string }).code === 'Z_BUF_ERROR') {
       throw errnoError('EBADMSG', `${source}: corrupt or truncated gzip data`)

@@ -16,6 +16,7 @@ import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFCHR, S_IFBLK, S_IFDI
 import { removeTree } from '../base/remove-tree.js'
 import { isRealRoot } from '../base/real-root.js'
 import { readTar } from './tar-reader.js'
+import { killPoint } from '../base/kill-point.js'
 import type { TarHeader } from './tar-header.js'
 
 const write = promisify(fs.write)
@@ -136,11 +137,26 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
           clear(parent, name, false, key)
           const fd = native.openat(parent, name, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600)
           try {
-            let pos = 0
+            // A sparse file's data goes to its regions; the rest stays holes.
+            const regions = h.sparse?.map.filter(([, len]) => len > 0) ?? [[0, h.size] as [number, number]]
+            let r = 0
+            let within = 0
             for await (const chunk of body) {
-              for (let off = 0; off < chunk.length;) off += (await write(fd, chunk, off, chunk.length - off, pos + off)).bytesWritten
-              pos += chunk.length
+              for (let off = 0; off < chunk.length;) {
+                while (within === regions[r][1]) { r++; within = 0 }
+                const n = Math.min(chunk.length - off, regions[r][1] - within)
+                const wrote = (await write(fd, chunk, off, n, regions[r][0] + within)).bytesWritten
+                off += wrote
+                within += wrote
+              }
               stats.bytes += chunk.length
+            }
+            if (h.sparse) {
+              try {
+                native.ftruncate(fd, h.sparse.realSize)
+              } catch (err) {
+                throw errnoError((err as { code?: string }).code ?? 'EIO', `layer tar: sparse file "${h.name}" of ${h.sparse.realSize} bytes: ${(err as Error).message}`)
+              }
             }
           } finally {
             native.close(fd)
@@ -181,6 +197,7 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
         native.utimensat(parent, name, h.mtimeSec, h.mtimeNsec, h.mtimeSec, h.mtimeNsec, C.AT_SYMLINK_NOFOLLOW)
       }
       onProgress?.(stats)
+      killPoint('extract-entry')
     }
     // Directory times last, deepest first: making children moved them.
     for (const { parts, h } of dirTimes.sort((a, b) => b.parts.length - a.parts.length)) {

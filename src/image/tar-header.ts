@@ -5,6 +5,7 @@
 // byte, so names, link targets and values here are latin1 strings/Buffers
 // that carry raw bytes.
 import { errnoError } from '../base/errno-error.js'
+import type { SparseInfo } from './tar-sparse.js'
 
 export type TarType = 'file' | 'link' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo'
 
@@ -24,12 +25,14 @@ export interface TarHeader {
   devminor: number
   /** xattrs (SCHILY.xattr.* records). */
   xattrs: Map<string, Buffer>
+  /** A sparse file: `size` is then the bytes of data the entry carries, the map says where they go. */
+  sparse?: SparseInfo
 }
 
 export const BLOCK = 512
 
 const TYPE_FLAGS: Record<string, TarType> = {
-  '0': 'file', '\0': 'file', '7': 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo',
+  '0': 'file', '\0': 'file', '7': 'file', S: 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo',
 }
 const FLAG_OF: Record<TarType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' }
 
@@ -97,7 +100,12 @@ export function decodeBlock (b: Buffer): RawHeader | null {
 
 /** PAX records: "<len> <key>=<value>\n", values as raw bytes. */
 export function decodePax (buf: Buffer): Map<string, Buffer> {
-  const out = new Map<string, Buffer>()
+  return new Map(decodePaxList(buf))
+}
+
+/** PAX records in their order, repeats kept (sparse 0.0 repeats its keys). */
+export function decodePaxList (buf: Buffer): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = []
   let off = 0
   while (off < buf.length) {
     const sp = buf.indexOf(0x20, off)
@@ -109,7 +117,7 @@ export function decodePax (buf: Buffer): Map<string, Buffer> {
     const rec = buf.subarray(sp + 1, off + len - 1)
     const eq = rec.indexOf(0x3d)
     if (eq < 0) throw errnoError('EINVAL', 'malformed tar: PAX record without "="')
-    out.set(rec.toString('latin1', 0, eq), Buffer.from(rec.subarray(eq + 1)))
+    out.push([rec.toString('latin1', 0, eq), Buffer.from(rec.subarray(eq + 1))])
     off += len
   }
   return out

@@ -1,8 +1,11 @@
 // Streaming tar reader: yields each entry's header and a body to read (or
 // skip) before the next entry. PAX and GNU long-name headers are folded into
-// the entry they describe. A truncated or corrupt archive throws an errno
-// error naming what was being read; it never yields a partial entry as whole.
-import { BLOCK, applyPax, decodeBlock, decodePax, padding, type TarHeader } from './tar-header.js'
+// the entry they describe, and so are sparse maps (tar-sparse.ts): a sparse
+// entry comes with `header.sparse` and a body of just its data regions. A
+// truncated or corrupt archive throws an errno error naming what was being
+// read; it never yields a partial entry as whole.
+import { BLOCK, applyPax, decodeBlock, decodePax, decodePaxList, padding, type TarHeader } from './tar-header.js'
+import { checkSparse, gnuExtensionSparse, gnuHeaderSparse, paxSparse, sparseMapInData } from './tar-sparse.js'
 import { errnoError } from '../base/errno-error.js'
 
 /** Exact-size reads over an async stream of Buffers. */
@@ -51,6 +54,7 @@ export interface TarEntry {
 export async function * readTar (input: AsyncIterable<Buffer>): AsyncGenerator<TarEntry> {
   const src = new ByteSource(input[Symbol.asyncIterator]())
   let pax = new Map<string, Buffer>()
+  let paxList: Array<[string, Buffer]> = []
   let global = new Map<string, Buffer>()
   let longName: string | null = null
   let longLink: string | null = null
@@ -63,18 +67,49 @@ export async function * readTar (input: AsyncIterable<Buffer>): AsyncGenerator<T
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       const data = await src.read(header.size + padding(header.size), `the extended header before ${header.name || 'an entry'}`)
       const body = Buffer.from((data ?? Buffer.alloc(0)).subarray(0, header.size))
-      if (flag === 'x') pax = decodePax(body)
+      if (flag === 'x') { paxList = decodePaxList(body); pax = new Map(paxList) }
       else if (flag === 'g') global = new Map([...global, ...decodePax(body)])
       else if (flag === 'L') longName = body.toString('latin1').replace(/\0+$/, '')
       else longLink = body.toString('latin1').replace(/\0+$/, '')
       continue
     }
+    if (flag === 'S') {
+      const gnu = gnuHeaderSparse(Buffer.from(b))
+      header.sparse = gnu.info
+      for (let more = gnu.extended; more;) {
+        const ext = await src.read(BLOCK, `the sparse map of ${header.name}`)
+        if (ext === null) throw errnoError('EIO', `truncated tar: the sparse map of ${header.name} is cut short`)
+        more = gnuExtensionSparse(Buffer.from(ext), gnu.info)
+      }
+    }
     if (longName !== null) header.name = longName
     if (longLink !== null) header.linkname = longLink
     applyPax(header, new Map([...global, ...pax]))
+    const paxSp = header.type === 'file' ? paxSparse(paxList) : null
     pax = new Map()
+    paxList = []
     longName = longLink = null
-    const size = header.type === 'file' ? header.size : 0
+    let size = header.type === 'file' ? header.size : 0
+    if (paxSp) {
+      if (paxSp.name !== undefined) header.name = paxSp.name
+      header.sparse = paxSp.info
+      if (paxSp.inData) {
+        // 1.0: the map is the first blocks of the data.
+        let text = Buffer.alloc(0)
+        for (let m: ReturnType<typeof sparseMapInData> = null; m === null;) {
+          if (text.length >= size) throw errnoError('EINVAL', `malformed tar: the sparse map of ${header.name} runs past its data`)
+          const blk = await src.read(BLOCK, `the sparse map of ${header.name}`)
+          if (blk === null) throw errnoError('EIO', `truncated tar: the sparse map of ${header.name} is cut short`)
+          text = Buffer.concat([text, blk])
+          m = sparseMapInData(text, `"${header.name}"`)
+          if (m) { paxSp.info.map = m.map; size -= m.used }
+        }
+      }
+    }
+    if (header.sparse) {
+      checkSparse(header.sparse, size, `"${header.name}"`)
+      header.size = size
+    }
     let left = size
     const what = `the data of ${header.name}`
     const body: AsyncIterable<Buffer> = {

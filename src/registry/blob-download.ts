@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { errnoError } from '../base/errno-error.js'
 import type { Descriptor } from '../oci/oci-types.js'
 import { networkCode, type RegistryClient } from './registry-client.js'
+import { SMALL_LIMIT, readLimited } from './read-limited.js'
 
 export interface DownloadOptions {
   /** Bytes so far of the blob's size. */
@@ -90,7 +91,7 @@ export async function downloadBlob (client: RegistryClient, repository: string, 
 }
 
 /** A small blob (a config) read whole into memory, verified. */
-export async function fetchSmallBlob (client: RegistryClient, repository: string, desc: Descriptor, limit = 16 << 20): Promise<Buffer> {
+export async function fetchSmallBlob (client: RegistryClient, repository: string, desc: Descriptor, limit = SMALL_LIMIT): Promise<Buffer> {
   const what = `blob ${desc.digest} of ${client.host}/${repository}`
   if (desc.size > limit) throw errnoError('EFBIG', `${what}: ${desc.size} bytes is too big for a config`)
   for (let attempt = 1; ; attempt++) {
@@ -98,8 +99,10 @@ export async function fetchSmallBlob (client: RegistryClient, repository: string
     if (!res.ok) throw await client.failure(res, `download of ${what}`)
     let buf: Buffer
     try {
-      buf = Buffer.from(await res.arrayBuffer())
+      // No more than the descriptor says is read, whatever the body holds.
+      buf = await readLimited(res, desc.size, what)
     } catch (err) {
+      if ((err as { code?: string }).code === 'EFBIG') throw errnoError('EBADMSG', `${what}: the registry sent more than its ${desc.size} bytes`)
       if (attempt < 3) continue
       throw errnoError(networkCode(err), `${what}: the connection broke, ${attempt} times`)
     }

@@ -5,6 +5,7 @@ import crypto from 'node:crypto'
 import { errnoError } from '../base/errno-error.js'
 import { MT } from '../oci/oci-types.js'
 import type { RegistryClient } from './registry-client.js'
+import { SMALL_LIMIT, readLimited } from './read-limited.js'
 
 const MANIFEST_ACCEPT = [MT.ociIndex, MT.dockerList, MT.ociManifest, MT.dockerManifest].join(', ')
 
@@ -14,8 +15,6 @@ export interface FetchedManifest {
   mediaType: string
   doc: { schemaVersion?: number, mediaType?: string, manifests?: unknown, layers?: unknown, config?: unknown }
 }
-
-const LIMIT = 4 << 20
 
 export async function fetchManifest (client: RegistryClient, repository: string, reference: string): Promise<FetchedManifest> {
   const what = `manifest ${client.host}/${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`
@@ -28,11 +27,7 @@ export async function fetchManifest (client: RegistryClient, repository: string,
     throw errnoError('ENOENT', `${what} not found (no such repository or tag)`)
   }
   if (!res.ok) throw await client.failure(res, `GET ${what}`)
-  if (Number(res.headers.get('content-length') ?? 0) > LIMIT) {
-    await res.body?.cancel()
-    throw errnoError('EFBIG', `${what} is larger than ${LIMIT} bytes`)
-  }
-  const bytes = Buffer.from(await res.arrayBuffer())
+  const bytes = await readLimited(res, SMALL_LIMIT, what)
   const digest = 'sha256:' + crypto.createHash('sha256').update(bytes).digest('hex')
   if (reference.startsWith('sha256:') && digest !== reference) throw errnoError('EBADMSG', `${what}: digest mismatch, got ${digest}`)
   const claimed = res.headers.get('docker-content-digest')

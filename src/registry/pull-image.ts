@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js'
 import { errnoError } from '../base/errno-error.js'
 import { MT, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 import { installLayerFromBlob } from '../image/add-layer.js'
+import { checkFits } from '../image/decompression-bound.js'
 import { changeStore } from '../image/collect-garbage.js'
 import { resolveImage } from '../image/resolve-image.js'
 import { RegistryClient, type ClientOptions } from './registry-client.js'
@@ -119,6 +120,8 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
       l.toc = await fetchToc(client, r.repository, l.desc)
       ev.layer?.(l.desc.digest, 'Table of contents verified (content fetched when read)')
     })
+    // The blobs the manifest claims must fit before any is fetched: ENOSPC early, named.
+    checkFits(staging, layers.filter((l) => l.needBlob).reduce((n, l) => n + l.desc.size, 0), `${ref}: its layer blobs`)
     await eachLimited(layers.filter((l) => l.needBlob), 3, async (l) => {
       const onBytes = (done: number, total: number): void => ev.layer?.(l.desc.digest, 'Downloading', { done, total })
       try {

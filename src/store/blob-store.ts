@@ -12,6 +12,8 @@ import { pipeline } from 'node:stream/promises'
 import { Transform, type Readable } from 'node:stream'
 import { errnoError } from '../base/errno-error.js'
 import { fsyncDir, tempName, writeFileAtomic } from '../base/atomic-file.js'
+import { killPoint } from '../base/kill-point.js'
+import { staleTemp } from './stale-temp.js'
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/
 
@@ -61,6 +63,7 @@ export class BlobStore {
       if (expected && digest !== expected) throw errnoError('EBADMSG', `${what}: digest mismatch, expected ${expected}, got ${digest} (${size} bytes): corrupt or truncated`)
       const fd = fs.openSync(tmp, 'r')
       try { fs.fsyncSync(fd) } finally { fs.closeSync(fd) }
+      killPoint('blob-written')
       fs.renameSync(tmp, this.path(digest))
       fsyncDir(this.dir)
       return { digest, size }
@@ -123,7 +126,16 @@ export class BlobStore {
     return 'sha256:' + hash.digest('hex') === digest
   }
 
+  /**
+   * Unlinking one file is atomic already (the name goes with its content),
+   * so a blob needs no doomed rename: a crash leaves the blob or nothing.
+   */
   remove (digest: string): void {
     fs.rmSync(this.path(digest), { force: true })
+  }
+
+  /** Temp files of commands that died (half-written blobs). */
+  staleTemp (): string[] {
+    return staleTemp(this.dir, (n) => n.startsWith('.tmp-'))
   }
 }

@@ -12,7 +12,7 @@ import { LayerDirs } from './layer-dirs.js'
 import { ContainerStore } from './container-store.js'
 import { BuildCache } from './build-cache.js'
 import { withStoreLock } from './store-lock.js'
-import { removeStaleTemp } from './stale-temp.js'
+import { removeStaleTemp, staleTemp } from './stale-temp.js'
 
 export function defaultRoot (): string {
   if (process.env.STRATA_ROOT) return process.env.STRATA_ROOT
@@ -30,17 +30,29 @@ export class Store {
   readonly buildCache: BuildCache
   readonly tmp: string
 
-  constructor (readonly root: string = defaultRoot()) {
+  /**
+   * Opening a store sweeps what dead commands left (temp names carry their
+   * PIDs); `system check` opens with `sweep: false` to report them first.
+   */
+  constructor (readonly root: string = defaultRoot(), opts: { sweep?: boolean } = {}) {
+    const sweep = opts.sweep ?? true
     fs.mkdirSync(root, { recursive: true, mode: 0o700 })
     this.blobs = new BlobStore(path.join(root, 'oci'))
     this.index = new ImageIndex(path.join(root, 'oci'))
-    this.layers = new LayerDirs(root)
-    this.containers = new ContainerStore(root)
+    this.layers = new LayerDirs(root, sweep)
+    this.containers = new ContainerStore(root, sweep)
     this.buildCache = new BuildCache(root)
     this.tmp = path.join(root, 'tmp')
     fs.mkdirSync(this.tmp, { recursive: true })
-    removeStaleTemp(this.tmp)
-    removeStaleTemp(this.blobs.dir, (n) => n.startsWith('.tmp-'))
+    if (sweep) {
+      removeStaleTemp(this.tmp)
+      removeStaleTemp(this.blobs.dir, (n) => n.startsWith('.tmp-'))
+    }
+  }
+
+  /** Temp files and dirs of dead commands in tmp/. */
+  staleTemp (): string[] {
+    return staleTemp(this.tmp)
   }
 
   /** Runs `fn` holding the store's lock. */

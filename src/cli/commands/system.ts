@@ -1,20 +1,33 @@
-// strata system check: verify (and --repair) the store.
+// strata system check: verify (and --repair) the store. Output a script can
+// read: one line per problem, "problem|repaired <kind> <name>: <message>",
+// or --json; exit 0 when the store is consistent (or everything found was
+// repaired), 1 when problems are left.
 import type { CommandModule } from 'yargs'
 import { checkStore } from '../../image/check-store.js'
-import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { Store, defaultRoot } from '../../store/store.js'
+import { withRoot, type RootArgs } from '../store-option.js'
 
-interface Args extends RootArgs { repair?: boolean }
+interface Args extends RootArgs { repair?: boolean, deep?: boolean, json?: boolean }
 
 const check: CommandModule<object, Args> = {
   command: 'check',
-  describe: 'Re-hash every blob and check every image; --repair fixes what it can',
-  builder: (y) => withRoot(y.option('repair', { type: 'boolean' }).example('$0 system check --repair', '')),
+  describe: 'Check the whole store: blobs re-hashed, images, layer dirs, orphans, containers, leftovers of dead commands; --repair fixes what it can',
+  builder: (y) => withRoot(y
+    .option('repair', { type: 'boolean', describe: 'fix what can be fixed (remove leftovers and orphans, extract layers again)' })
+    .option('deep', { type: 'boolean', describe: 'also compare every layer dir with a fresh extraction of its blob' })
+    .option('json', { type: 'boolean', describe: 'print the problems as a JSON array' })
+    .example('$0 system check --repair', 'fix what a crash left')
+    .example('$0 system check --deep --json', 'compare every layer with its blob, machine-readable')),
   handler: async (a) => {
-    const store = openStore(a)
-    const problems = await store.locked(() => checkStore(store, a.repair ?? false))
-    for (const p of problems) process.stdout.write(`${p.repaired ? 'repaired' : 'problem'}: ${p.what}\n`)
+    // Not swept on open: the leftovers of dead commands are part of the report.
+    const store = new Store(a.root ?? defaultRoot(), { sweep: false })
+    const problems = await store.locked(() => checkStore(store, { repair: a.repair ?? false, deep: a.deep ?? false }))
     const left = problems.filter((p) => !p.repaired).length
-    process.stdout.write(left ? `${left} problem(s) left\n` : 'store is consistent\n')
+    if (a.json) process.stdout.write(JSON.stringify(problems, null, 2) + '\n')
+    else {
+      for (const p of problems) process.stdout.write(`${p.repaired ? 'repaired' : 'problem'} ${p.kind} ${p.name}: ${p.what}\n`)
+      process.stdout.write(left ? `${left} problem(s) left\n` : problems.length ? 'store is consistent after repair\n' : 'store is consistent\n')
+    }
     if (left) process.exitCode = 1
   },
 }
