@@ -27,6 +27,8 @@ export const imageCommand: CommandModule = {
     .command(imagePullCommand as CommandModule)
     .command(imagePushCommand as CommandModule)
     .command(imageBuildCommand as CommandModule)
-    .demandCommand(1, 'name an image command (strata image --help lists them)'),
+    .demandCommand(1, 'name an image command (strata image --help lists them)')
+    .example('$0 image ls', '')
+    .example('$0 image rm greeter:1', ''),
   handler: () => {},
 }

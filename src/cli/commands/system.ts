@@ -2,6 +2,8 @@
 import type { CommandModule } from 'yargs'
 import { checkStore } from '../../image/check-store.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
+import { systemDfCommand } from './system-df.js'
+import { systemPruneCommand } from './system-prune.js'
 
 interface Args extends RootArgs { repair?: boolean }
 
@@ -22,6 +24,7 @@ const check: CommandModule<object, Args> = {
 export const systemCommand: CommandModule = {
   command: 'system <command>',
   describe: 'Store maintenance',
-  builder: (y) => y.command(check as CommandModule).demandCommand(1, 'name a system command'),
+  builder: (y) => y.command(check as CommandModule).command(systemDfCommand as CommandModule).command(systemPruneCommand as CommandModule).demandCommand(1, 'name a system command')
+    .example('$0 system df', ''),
   handler: () => {},
 }
