@@ -8,6 +8,7 @@ import { COMMANDS, VERBS, commandWords, findCommand } from './command-table.js'
 import { UsageError, commandPathOf, dockerMessage, reportUsage } from './usage-error.js'
 import { report } from './report.js'
 import { version } from './package-version.js'
+import { withStrictFlags } from './strict-flags.js'
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {
@@ -95,7 +96,7 @@ export async function main (argv: string[]): Promise<void> {
       .epilogue("Run 'strata COMMAND --help' for more information on a command.")
     for (const c of COMMANDS) {
       // Only the chosen command's module is loaded; the others are listed by name.
-      cli = cli.command(c === chosen && loaded ? loaded : { command: c.command, aliases: c.aliases, describe: c.describe, builder: (y) => y, handler: () => {} })
+      cli = cli.command(c === chosen && loaded ? (completing ? loaded : withStrictFlags(loaded, args, commandPath)) : { command: c.command, aliases: c.aliases, describe: c.describe, builder: (y) => y, handler: () => {} })
     }
     for (const [verb, target] of Object.entries(VERBS)) {
       cli = cli.command({ command: verb, describe: `docker's ${verb}: strata ${target.join(' ')}`, builder: (y) => y, handler: () => {} })
