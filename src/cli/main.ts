@@ -65,6 +65,10 @@ function quietOnBrokenPipe (): void {
 
 export async function main (argv: string[]): Promise<void> {
   quietOnBrokenPipe()
+  // An error no handler awaited (a stream's, a timer's) is still reported in one line.
+  const last = (err: unknown): void => { report(err); process.exit(1) }
+  process.on('uncaughtException', last)
+  process.on('unhandledRejection', last)
   // The one line that must be quick (scripts and shells ask it often): no yargs, no commands.
   if (argv.length === 1 && argv[0] === '--version') {
     process.stdout.write(version() + '\n')
