@@ -13,11 +13,12 @@ export interface CommandEntry {
   describe: string | false
   /** Has subcommands: the next word names one (for "See 'strata image rm --help'"). */
   group?: boolean
-  load: () => Promise<CommandModule<any, any>>
+  /** The command's module; a group's, with the subcommand `sub` loaded where it loads lazily. */
+  load: (sub?: string) => Promise<CommandModule<any, any>>
 }
 
 export const COMMANDS: CommandEntry[] = [
-  { command: 'image <command>', describe: 'Manage images', group: true, load: async () => (await import('./commands/image.js')).imageCommand },
+  { command: 'image <command>', describe: 'Manage images', group: true, load: async (sub) => (await import('./commands/image.js')).imageCommandFor(sub) },
   { command: 'container <command>', describe: 'Manage containers (writable layers on images)', group: true, load: async () => (await import('./commands/container.js')).containerCommand },
   { command: 'system <command>', describe: 'Store maintenance: check, df, prune', group: true, load: async () => (await import('./commands/system.js')).systemCommand },
   { command: 'run <image> [command..]', describe: 'Run a command in a new container of an image', load: async () => (await import('./commands/run.js')).runCommand },
@@ -50,6 +51,21 @@ export const VERBS: Record<string, string[]> = {
   ps: ['container', 'ls'],
   rm: ['container', 'rm'],
   create: ['container', 'create'],
+}
+
+/**
+ * What yargs gets for a command that was not loaded: its name and
+ * description, for listings and suggestions. Its handler cannot run unless
+ * main.ts chose the wrong module, which is a bug to say, not a silent success.
+ */
+export function listedOnly (c: { command: string, aliases?: string[], describe: string | false }): CommandModule {
+  return {
+    command: c.command,
+    aliases: c.aliases,
+    describe: c.describe,
+    builder: (y) => y,
+    handler: () => { throw new Error(`the module of "${c.command}" was not loaded`) },
+  }
 }
 
 export const nameOf = (e: CommandEntry): string => e.command.split(' ')[0]

@@ -4,7 +4,7 @@
 // runs (usage-error.ts: docker's message, status 125). Also accepts the
 // mount.fuse(8) helper convention, `strata SOURCE MOUNTPOINT -o OPTS`, so
 // that `mount -t fuse.strata` and /etc/fstab lines work.
-import { COMMANDS, VERBS, commandWords, findCommand } from './command-table.js'
+import { COMMANDS, VERBS, commandWords, findCommand, listedOnly } from './command-table.js'
 import { UsageError, commandPathOf, dockerMessage, reportUsage } from './usage-error.js'
 import { report } from './report.js'
 import { version } from './package-version.js'
@@ -76,11 +76,12 @@ export async function main (argv: string[]): Promise<void> {
   }
   const args = splitRunCommand(fromDockerVerb(fromMountHelper(argv)))
   const completing = args[0] === '--get-yargs-completions'
-  const chosen = findCommand(completing ? args[2] : args.find((a) => !a.startsWith('-')))
+  const words = (completing ? args.slice(2) : args).filter((a) => !a.startsWith('-'))
+  const chosen = findCommand(words[0])
   const isGroup = (w: string): boolean => !!findCommand(w)?.group
   const commandPath = completing ? '' : commandPathOf(args, isGroup)
   try {
-    const [{ default: yargs }, loaded] = await Promise.all([import('yargs'), chosen?.load()])
+    const [{ default: yargs }, loaded] = await Promise.all([import('yargs'), chosen?.load(words[1])])
     let cli = yargs(args)
       .scriptName('strata')
       .usage('strata <command> [options]\n\nA union filesystem (overlay through FUSE) and a docker-like image tool.')
@@ -100,10 +101,10 @@ export async function main (argv: string[]): Promise<void> {
       .epilogue("Run 'strata COMMAND --help' for more information on a command.")
     for (const c of COMMANDS) {
       // Only the chosen command's module is loaded; the others are listed by name.
-      cli = cli.command(c === chosen && loaded ? (completing ? loaded : withStrictFlags(loaded, args, commandPath)) : { command: c.command, aliases: c.aliases, describe: c.describe, builder: (y) => y, handler: () => {} })
+      cli = cli.command(c === chosen && loaded ? (completing ? loaded : withStrictFlags(loaded, args, commandPath)) : listedOnly(c))
     }
     for (const [verb, target] of Object.entries(VERBS)) {
-      cli = cli.command({ command: verb, describe: `docker's ${verb}: strata ${target.join(' ')}`, builder: (y) => y, handler: () => {} })
+      cli = cli.command(listedOnly({ command: verb, describe: `docker's ${verb}: strata ${target.join(' ')}` }))
     }
     await cli.parseAsync()
   } catch (err) {
