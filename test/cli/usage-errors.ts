@@ -63,6 +63,14 @@ t.test('every command refuses a bogus flag before it does anything', async (t) =
   }
 })
 
+t.test('every command\'s help has examples', async (t) => {
+  for (const { cmd } of commands()) {
+    const r = s.run([...cmd.split(' '), '--help'])
+    t.equal(r.status, 0, `${cmd} --help`)
+    t.match(r.stdout, /\nExamples:\n {2}\S.*strata /, `${cmd}: examples`)
+  }
+})
+
 t.test('the command named in "See …" is the one that was run', async (t) => {
   t.match(s.run(['image', 'rm', '--no-prune', 'hello:victim']).stderr, "unknown flag: --no-prune\nSee 'strata image rm --help'.")
   t.match(s.run(['rmi', '--no-prune', 'hello:victim']).stderr, "See 'strata image rm --help'.", 'a verb names the command that does the work')
