@@ -3,6 +3,8 @@
 // REPOSITORY[:TAG] argument, every --filter, and --format (table, json with
 // docker's keys, templates).
 import t from 'tap'
+import fs from 'node:fs'
+import path from 'node:path'
 import { cliStore, rootfs } from '../fixtures/cli-store.js'
 
 const s = cliStore(t)
@@ -68,8 +70,28 @@ t.test('--format: json with docker\'s keys, table, templates', async (t) => {
   t.same(Object.keys(json[0]).sort(), ['Containers', 'CreatedAt', 'CreatedSince', 'Digest', 'ID', 'Repository', 'SharedSize', 'Size', 'Tag', 'UniqueSize', 'VirtualSize'])
   t.match(json[0], { Repository: 'alpha', Tag: '1', ID: short(alpha), Digest: '<none>', Containers: '0' })
   t.match(json[0].CreatedAt, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/, 'CreatedAt as Go prints a time')
-  t.equal(s.ok(['images', '--format', '{{json .}}', 'alpha']), s.ok(['images', '--format', 'json', 'alpha']))
+  const timeless = (out: string): unknown => ({ ...JSON.parse(out) as object, CreatedSince: undefined })
+  t.same(timeless(s.ok(['images', '--format', '{{json .}}', 'alpha'])), timeless(s.ok(['images', '--format', 'json', 'alpha'])), 'json is {{json .}}')
   t.equal(s.ok(['images', '--format', 'table {{.Repository}}\\t{{.ID}}', 'alpha']), `REPOSITORY   IMAGE ID\nalpha        ${short(alpha)}\n`)
   t.equal(s.ok(['images', '--format', '{{.ID}}: {{upper .Repository}}', 'alpha']), `${short(alpha)}: ALPHA\n`)
   t.equal(s.ok(['images', '--format', '{{if eq .Tag "1"}}one{{else}}other{{end}}', 'beta']), 'one\n')
 })
+
+t.test('-a: also the intermediate images a build keeps in its cache', async (t) => {
+  const b = cliStore(t)
+  b.ok(['image', 'import', rootfs(b.dir, 'r1', 'one'), 'base:1'])
+  const ctx = rootfs(b.dir, 'ctx', '')
+  fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM base:1\nLABEL step=1\nLABEL step=2\n')
+  const built = b.ok(['build', '-q', '-t', 'built:1', ctx]).trim()
+  const plain = b.ok(['images', '-q', '--no-trunc']).trim().split('\n')
+  t.same(plain.sort(), [built, id2(b, 'base:1')].sort(), 'without -a: the named images')
+  const all = b.ok(['images', '-a', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}', '--no-trunc']).trim().split('\n')
+  const extra = all.filter((l) => !plain.some((p) => l.endsWith(p)))
+  t.equal(extra.length, 1, 'with -a: the image after LABEL step=1 too')
+  t.match(extra[0], /^<none>:<none> sha256:/)
+  t.match(b.ok(['system', 'df']), /^Build Cache\s+1\s/m, 'system df counts it as build cache')
+})
+
+function id2 (b: ReturnType<typeof cliStore>, ref: string): string {
+  return (JSON.parse(b.ok(['image', 'inspect', ref])) as Array<{ Id: string }>)[0].Id
+}
