@@ -95,8 +95,8 @@ export async function main (argv: string[]): Promise<void> {
         throw new UsageError(said.message, said.commandPath)
       })
       .completion('__completions', false)
+      // No -h for help: docker's run -h is the hostname.
       .help()
-      .alias('h', 'help')
       .version(version())
       .epilogue("Run 'strata COMMAND --help' for more information on a command.")
     for (const c of COMMANDS) {
@@ -112,6 +112,5 @@ export async function main (argv: string[]): Promise<void> {
     else report(err)
   }
 }
-
 
 await main(process.argv.slice(2))

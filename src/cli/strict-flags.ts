@@ -13,7 +13,7 @@ interface Declared { key: Record<string, unknown>, alias: Record<string, string[
 
 /** The flags of `argv` none of `declared` names, as typed. */
 export function unknownFlags (argv: string[], declared: Declared): string[] {
-  const known = new Set(['help', 'h', 'version', ...Object.keys(declared.key), ...Object.entries(declared.alias).flatMap(([k, v]) => [k, ...v])])
+  const known = new Set(['help', 'version', ...Object.keys(declared.key), ...Object.entries(declared.alias).flatMap(([k, v]) => [k, ...v])])
   const takesValue = new Set([...(declared.string ?? []), ...(declared.number ?? [])])
   for (const k of [...takesValue]) for (const al of declared.alias[k] ?? []) takesValue.add(al)
   const out: string[] = []
