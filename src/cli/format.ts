@@ -1,9 +1,51 @@
-// Output in docker's style: aligned tables, sizes like "12.3MB", times like
-// "3 minutes ago", IDs as 12 hex digits.
+// Output in docker's style: aligned tables (docker's tabwriter: cells padded
+// by 3, at least 10 wide), sizes like "12.3MB", times like "3 minutes ago",
+// IDs as 12 hex digits; and --format as docker reads it (table, json, or a
+// Go template, see go-template.ts).
+import { errnoError } from '../base/errno-error.js'
+import { execute, parseTemplate } from './go-template.js'
+
 export function table (rows: string[][]): string {
   if (rows.length === 0) return ''
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd()).join('\n') + '\n'
+  const widths = rows[0].map((_, i) => Math.max(10, ...rows.map((r) => (r[i] ?? '').length + 3)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('').trimEnd()).join('\n') + '\n'
+}
+
+export interface FormatSpec {
+  /** docker's default table template for the command, e.g. "table {{.Repository}}\t{{.Tag}}". */
+  table: string
+  /** Column headers by field name; others are the field name in capitals. */
+  headers: Record<string, string>
+}
+
+/**
+ * Rows printed as `--format` says: "table" (or nothing) → the default
+ * table; "json" → one JSON object per line, as `docker … --format json`;
+ * "table TEMPLATE" → a table with headers; any other TEMPLATE → one line
+ * per row. The template is parsed before anything is printed.
+ */
+export function formatRows (rows: object[], format: string | undefined, spec: FormatSpec): string {
+  let f = format === undefined || format === '' || format === 'table' ? spec.table : format === 'json' ? '{{json .}}' : format
+  const isTable = f.startsWith('table')
+  if (isTable) f = f.slice('table'.length).trim()
+  // docker's: \t and \n written in a shell's single quotes mean tab and newline.
+  f = f.replace(/\\t/g, '\t').replace(/\\n/g, '\n')
+  const t = parseTemplate(f)
+  const lines = rows.map((r) => execute(t, r))
+  if (!isTable) return lines.map((l) => l + '\n').join('')
+  // docker's header row: the template run on an object whose every field is its column's name.
+  const header = new Proxy({}, { has: () => true, get: (_, k) => spec.headers[String(k)] ?? String(k).toUpperCase() })
+  return table([execute(t, header), ...lines].map((l) => l.split('\t')))
+}
+
+/** A --format template checked before a command changes or prints anything. */
+export function checkFormat (format: string | undefined): void {
+  if (format === undefined || format === 'json' || format === 'table') return
+  try {
+    parseTemplate(format.replace(/^table\s*/, ''))
+  } catch (err) {
+    throw errnoError('EINVAL', `template parsing error: ${(err as Error).message.replace(/^EINVAL: template: /, '')}`)
+  }
 }
 
 export function humanSize (bytes: number): string {

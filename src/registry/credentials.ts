@@ -57,6 +57,12 @@ export function saveCredentials (host: string, creds: Credentials): string {
   return file
 }
 
+/** The registries credentials are saved for. */
+export function savedHosts (): string[] {
+  const { auths } = readAuthFile(authFile())
+  return Object.keys(auths).filter((h) => auths[h]?.auth)
+}
+
 /** Returns whether there was anything to remove. */
 export function removeCredentials (host: string): boolean {
   const file = authFile()

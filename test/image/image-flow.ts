@@ -81,8 +81,8 @@ t.test('layers are stored once, however many images use them', async (t) => {
   t.equal(layers.length, 3, 'base + two small layers, not two copies of base')
   const base = JSON.parse(run('image', 'inspect', 'base:1'))[0].RootFS.diff_ids[0]
   for (const img of ['one:1', 'two:1']) t.equal(JSON.parse(run('image', 'inspect', img))[0].RootFS.diff_ids[0], base)
-  const ls = JSON.parse(run('image', 'ls', '--format', 'json')) as Array<{ repository: string }>
-  t.same(ls.map((r) => r.repository).sort(), ['base', 'one', 'two'])
+  const ls = run('image', 'ls', '--format', 'json').trim().split('\n').map((l) => JSON.parse(l) as { Repository: string })
+  t.same(ls.map((r) => r.Repository).sort(), ['base', 'one', 'two'])
 })
 
 t.test('bad input gets a clear error and leaves the store as it was', async (t) => {

@@ -52,11 +52,12 @@ t.test('a full disk during commit: ENOSPC, and the store stays consistent', asyn
   run('mount', 'c', `${dir}/mnt`)
   fs.writeFileSync(`${dir}/mnt/big`, crypto.randomBytes(3500 * 1024))
   run('umount', `${dir}/mnt`)
-  const before = run('image', 'ls', '--format', 'json').stdout
+  const ls = ['image', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Repository}}:{{.Tag}} {{.CreatedAt}} {{.Size}}']
+  const before = run(...ls).stdout
   const r = run('commit', 'c', 'full:1')
   t.not(r.status, 0, 'commit fails')
   t.match(r.stderr, /store .* is full.*committing container c.*ENOSPC|ENOSPC.*store .* is full/, `and says why: ${r.stderr.trim()}`)
-  t.equal(run('image', 'ls', '--format', 'json').stdout, before, 'no image half-made')
+  t.equal(run(...ls).stdout, before, 'no image half-made')
   t.equal(run('system', 'check').stdout, 'store is consistent\n')
   t.same(fs.readdirSync(`${root}/tmp`), [], 'no temp file left')
 })

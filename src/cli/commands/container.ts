@@ -81,6 +81,7 @@ const rm: CommandModule<object, RmArgs> = {
 export const containerCommand: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers (writable layers on images)',
-  builder: (y) => y.command(create as CommandModule).command(ls as CommandModule).command(rm as CommandModule).command(inspect as CommandModule).demandCommand(1, 'name a container command'),
+  builder: (y) => y.command(create as CommandModule).command(ls as CommandModule).command(rm as CommandModule).command(inspect as CommandModule).demandCommand(1, 'name a container command')
+    .example('$0 container create --name web debian:12', ''),
   handler: () => {},
 }

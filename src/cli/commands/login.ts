@@ -3,7 +3,7 @@
 import readline from 'node:readline'
 import type { CommandModule } from 'yargs'
 import { RegistryClient } from '../../registry/registry-client.js'
-import { saveCredentials, removeCredentials } from '../../registry/credentials.js'
+import { saveCredentials, removeCredentials, savedHosts } from '../../registry/credentials.js'
 import { errnoError } from '../../base/errno-error.js'
 import { withRegistry, type RegistryArgs } from '../registry-options.js'
 
@@ -52,12 +52,22 @@ export const loginCommand: CommandModule<object, LoginArgs> = {
   },
 }
 
-export const logoutCommand: CommandModule<object, { server: string }> = {
-  command: 'logout <server>',
+export const logoutCommand: CommandModule<object, { server?: string }> = {
+  command: 'logout [server]',
   describe: 'Forget the credentials saved for a registry',
-  builder: (y) => y.positional('server', { type: 'string', demandOption: true }),
+  builder: (y) => y.positional('server', { type: 'string', describe: 'host[:port]; may be left out when one registry is logged in' })
+    .example('$0 logout localhost:5000', ''),
   handler: (a) => {
-    if (removeCredentials(a.server)) process.stdout.write(`Removing login credentials for ${a.server}\n`)
-    else process.stdout.write(`Not logged in to ${a.server}\n`)
+    // strata has no default registry (docker's is Docker Hub): with no
+    // server, the only one logged in is meant; with several, say which.
+    let server = a.server
+    if (server === undefined) {
+      const hosts = savedHosts()
+      if (hosts.length === 0) { process.stdout.write('Not logged in to any registry\n'); return }
+      if (hosts.length > 1) throw errnoError('EINVAL', `logged in to ${hosts.length} registries (${hosts.join(', ')}): name one, strata logout SERVER`)
+      server = hosts[0]
+    }
+    if (removeCredentials(server)) process.stdout.write(`Removing login credentials for ${server}\n`)
+    else process.stdout.write(`Not logged in to ${server}\n`)
   },
 }

@@ -6,6 +6,8 @@ import type { CommandModule } from 'yargs'
 import { checkStore } from '../../image/check-store.js'
 import { Store, defaultRoot } from '../../store/store.js'
 import { withRoot, type RootArgs } from '../store-option.js'
+import { systemDfCommand } from './system-df.js'
+import { systemPruneCommand } from './system-prune.js'
 
 interface Args extends RootArgs { repair?: boolean, deep?: boolean, json?: boolean }
 
@@ -35,6 +37,7 @@ const check: CommandModule<object, Args> = {
 export const systemCommand: CommandModule = {
   command: 'system <command>',
   describe: 'Store maintenance',
-  builder: (y) => y.command(check as CommandModule).demandCommand(1, 'name a system command'),
+  builder: (y) => y.command(check as CommandModule).command(systemDfCommand as CommandModule).command(systemPruneCommand as CommandModule).demandCommand(1, 'name a system command')
+    .example('$0 system df', ''),
   handler: () => {},
 }
