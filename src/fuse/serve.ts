@@ -30,7 +30,7 @@ export async function serve (req: MountRequest): Promise<number> {
     native.raiseNofileLimit()
     const layers = req.lowerdirs.map((d) => new DirLayer(d))
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
-    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
+    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id), onCopyUp: (id, dirfd, name) => adapter?.copiedUp(id, dirfd, name) })
   } catch (err) {
     tell(`error ${(err as Error).message}`)
     throw err

@@ -6,6 +6,8 @@ import { S_IFMT, S_IFCHR, S_IFDIR } from '../base/file-mode.js'
 
 export const OPAQUE_XATTR = 'trusted.overlay.opaque'
 export const IMPURE_XATTR = 'trusted.overlay.impure'
+/** Where a renamed directory's lower parts are: a name in the same parent or "/an/absolute/path". */
+export const REDIRECT_XATTR = 'trusted.overlay.redirect'
 /** Our own record of the inode number an entry had before copy-up. Inside
  * the trusted.overlay. namespace so that kernel overlayfs hides it too. */
 export const ORIGIN_XATTR = 'trusted.overlay.strata.origin'
