@@ -8,6 +8,8 @@
         "native/syscalls.cc",
         "native/copy-data.cc",
         "native/fuse-session.cc",
+        "native/lower-opens.cc",
+        "native/pause-gate.cc",
         "native/exec-in-root.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

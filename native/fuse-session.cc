@@ -3,8 +3,11 @@
 // Threads: libfuse's multithreaded loop reads requests; metadata requests are
 // queued to the JS thread through a thread-safe function and answered later
 // by the reply* functions, so any number are in flight at once. A file's
-// fi->fh is the backing file descriptor JS opened; the data ops use it
-// directly on the loop threads.
+// fi->fh is the backing file descriptor JS (or the fast path) opened; the
+// data ops use it directly on the loop threads. A lower file's fd is made
+// to read the upper copy once the file is copied up (lower-opens.h).
+// Requests reach JS as native/fuse-requests.json declares them (generated
+// into fuse-requests.h and src/native/fuse-requests.ts).
 //
 // Invariants: every request that goes to JS is registered in `reqs` under
 // an id; a reply removes it, so a second reply (or one after the session
@@ -13,6 +16,9 @@
 // session down, which orders teardown after every reply in progress.
 #include "fuse-session.h"
 #include "errors.h"
+#include "fuse-requests.h"
+#include "lower-opens.h"
+#include "pause-gate.h"
 #include "syscalls.h"
 
 #include <fuse_lowlevel.h>
@@ -33,30 +39,11 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <algorithm>
 #include <vector>
 
 namespace strata {
 namespace {
-
-// Operation codes shared with src/native/binding.ts (FuseOp).
-enum Op {
-  OP_LOOKUP = 1, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK,
-  OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_OPENDIR, OP_READDIR, OP_READDIRPLUS,
-  OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR,
-  OP_CREATE, OP_EXIT,
-};
-
-struct Call {
-  int op;
-  uint64_t id = 0;
-  uint64_t ino = 0;
-  std::string name, name2;
-  double n[6] = {0, 0, 0, 0, 0, 0};
-  double attr[kStatLen];
-  bool hasAttr = false;
-  std::vector<char> data;
-  std::vector<double> forgets;
-};
 
 void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c);
 using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Call, CallJs>;
@@ -69,35 +56,15 @@ std::mutex reqMu;
 struct Pending {
   fuse_req_t req;
   bool mutating;
+  uint64_t ino;
 };
 std::unordered_map<uint64_t, Pending> reqs;
 
-// Pausing for a consistent commit: while `paused`, every operation that can
-// change the upper layer waits before it starts; `inflight` counts those
-// under way (native ones until they return, JS ones until their reply), so
-// the pauser knows when the upper has stopped moving. Lock order: reqMu, then
-// pauseMu.
-std::mutex pauseMu;
-std::condition_variable pauseCv;
-bool paused = false;
-int inflight = 0;
-
-void MutBegin() {
-  std::unique_lock<std::mutex> l(pauseMu);
-  pauseCv.wait(l, [] { return !paused; });
-  inflight++;
-}
-
-void MutDone() {
-  std::lock_guard<std::mutex> l(pauseMu);
-  inflight--;
-  pauseCv.notify_all();
-}
-
-struct MutScope {
-  MutScope() { MutBegin(); }
-  ~MutScope() { MutDone(); }
-};
+// Lock order: reqMu, then pauseMu (pause-gate.cc); fastMu (shared on loop threads, exclusive
+// on the JS thread), then the lower-open registry's lock (lower-opens.cc). No thread waits on the pause gate
+// (pauseMu) while holding fastMu: the JS thread takes fastMu exclusively and
+// is the one that ends a pause. A dir fd read from fastNodes is used only
+// under fastMu (or dup'ed first), since JS closes it after dropping its nodes.
 uint64_t nextId = 1;
 bool ended = false;
 bool debug = false;
@@ -122,29 +89,27 @@ struct FastNode {
 std::shared_mutex fastMu;
 std::unordered_map<uint64_t, FastNode> fastNodes;
 
-uint64_t Track(fuse_req_t req, bool mutating) {
+uint64_t Track(fuse_req_t req, bool mutating, uint64_t ino) {
   std::lock_guard<std::mutex> g(reqMu);
   uint64_t id = nextId++;
-  reqs.emplace(id, Pending{req, mutating});
+  reqs.emplace(id, Pending{req, mutating, ino});
   return id;
 }
 
+
+
 bool Mutating(const Call* c) {
-  switch (c->op) {
-    case OP_SETATTR: case OP_MKNOD: case OP_MKDIR: case OP_UNLINK: case OP_RMDIR: case OP_SYMLINK:
-    case OP_RENAME: case OP_LINK: case OP_CREATE: case OP_SETXATTR: case OP_REMOVEXATTR:
-      return true;
-    case OP_OPEN:  // a write open may copy up
-      return ((int)c->n[0] & O_ACCMODE) != O_RDONLY || ((int)c->n[0] & O_TRUNC);
-    default:
-      return false;
+  if (c->op == OP_OPEN) {  // a write open may copy up
+    int flags = (int)static_cast<const OpenCall*>(c)->flags;
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   }
+  return MutatingOp(c->op);
 }
 
 void Send(Call* c, fuse_req_t req) {
   bool mutating = req && Mutating(c);
   if (mutating) MutBegin();
-  if (req) c->id = Track(req, mutating);
+  if (req) c->id = Track(req, mutating, c->ino);
   if (tsfn.NonBlockingCall(c) != napi_ok) {
     if (req) {
       std::lock_guard<std::mutex> g(reqMu);
@@ -156,17 +121,15 @@ void Send(Call* c, fuse_req_t req) {
   }
 }
 
-Call* NewCall(int op, fuse_ino_t ino) {
-  Call* c = new Call();
-  c->op = op;
-  c->ino = ino;
-  return c;
-}
-
-void WithCaller(Call* c, fuse_req_t req, int at) {
+// The creating process's fsuid/fsgid and umask (the kernel sends the umask
+// because ll_init asks for FUSE_CAP_DONT_MASK).
+Caller CallerOf(fuse_req_t req) {
   const struct fuse_ctx* ctx = fuse_req_ctx(req);
-  c->n[at] = ctx->uid;
-  c->n[at + 1] = ctx->gid;
+  Caller c;
+  c.uid = ctx->uid;
+  c.gid = ctx->gid;
+  c.umask = ctx->umask;
+  return c;
 }
 
 double Fh(struct fuse_file_info* fi) { return fi ? (double)fi->fh : -1; }
@@ -175,7 +138,10 @@ double Fh(struct fuse_file_info* fi) { return fi ? (double)fi->fh : -1; }
 
 void ll_init(void*, struct fuse_conn_info* conn) {
   unsigned want = FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
-                  FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ;
+                  FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ |
+                  // The union applies the caller's umask itself, unless the
+                  // parent's default ACL decides the mode (as POSIX says).
+                  FUSE_CAP_DONT_MASK;
   conn->want |= want & conn->capable;
   // Lowers are immutable and the upper changes only through us: keep the page
   // cache across opens rather than dropping it whenever mtime moves.
@@ -189,20 +155,20 @@ void ll_init(void*, struct fuse_conn_info* conn) {
 }
 
 void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Call* c = NewCall(OP_LOOKUP, parent);
+  auto* c = new LookupCall(parent);
   c->name = name;
   Send(c, req);
 }
 
 void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  Call* c = NewCall(OP_FORGET, 0);
+  auto* c = new ForgetCall(0);
   c->forgets = {(double)ino, (double)nlookup};
   fuse_reply_none(req);
   Send(c, nullptr);
 }
 
 void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
-  Call* c = NewCall(OP_FORGET, 0);
+  auto* c = new ForgetCall(0);
   c->forgets.reserve(count * 2);
   for (size_t i = 0; i < count; i++) {
     c->forgets.push_back((double)f[i].ino);
@@ -230,8 +196,8 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
       }
     }
   }
-  Call* c = NewCall(OP_GETATTR, ino);
-  c->n[0] = Fh(fi);
+  auto* c = new GetattrCall(ino);
+  c->fh = Fh(fi);
   Send(c, req);
 }
 
@@ -239,20 +205,16 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 // union would make: done here for registered upper nodes (untar sets owner,
 // mode and times on every file it writes).
 bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
-  int dirfd;
-  std::string name;
-  double fastIno, timeout;
-  {
-    std::shared_lock<std::shared_mutex> g(fastMu);
-    auto it = fastNodes.find(ino);
-    if (it == fastNodes.end() || !it->second.upper) return false;
-    dirfd = it->second.dirfd;
-    name = it->second.name;
-    fastIno = it->second.ino;
-    timeout = it->second.attrTimeout;
-  }
+  // The pause gate first (fastMu is never held while waiting on it), then
+  // fastMu for as long as dirfd is used: JS closes a dir fd only after
+  // dropping its nodes under the exclusive lock.
   MutScope hold;
-  const char* n = name.c_str();
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  auto it = fastNodes.find(ino);
+  if (it == fastNodes.end() || !it->second.upper) return false;
+  const int dirfd = it->second.dirfd;
+  const double fastIno = it->second.ino, timeout = it->second.attrTimeout;
+  const char* n = it->second.name.c_str();
   int r = 0;
   if (to_set & FUSE_SET_ATTR_SIZE) {
     if (fi) r = ftruncate((int)fi->fh, attr->st_size);
@@ -289,165 +251,176 @@ bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, 
 
 void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
   if (FastSetattr(req, ino, attr, to_set, fi)) return;
-  Call* c = NewCall(OP_SETATTR, ino);
-  c->n[0] = to_set;
-  c->n[1] = Fh(fi);
+  auto* c = new SetattrCall(ino);
+  c->valid = to_set;
+  c->fh = Fh(fi);
   FillStat(c->attr, *attr);
-  c->hasAttr = true;
   Send(c, req);
 }
 
-void ll_readlink(fuse_req_t req, fuse_ino_t ino) { Send(NewCall(OP_READLINK, ino), req); }
+void ll_readlink(fuse_req_t req, fuse_ino_t ino) { Send(new ReadlinkCall(ino), req); }
 
 void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  Call* c = NewCall(OP_MKNOD, parent);
+  auto* c = new MknodCall(parent);
   c->name = name;
-  c->n[0] = mode;
-  c->n[1] = (double)rdev;
-  WithCaller(c, req, 2);
+  c->mode = mode;
+  c->rdev = (double)rdev;
+  c->caller = CallerOf(req);
   Send(c, req);
 }
 
 void ll_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
-  Call* c = NewCall(OP_MKDIR, parent);
+  auto* c = new MkdirCall(parent);
   c->name = name;
-  c->n[0] = mode;
-  WithCaller(c, req, 2);
+  c->mode = mode;
+  c->caller = CallerOf(req);
   Send(c, req);
 }
 
 void ll_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Call* c = NewCall(OP_UNLINK, parent);
+  auto* c = new UnlinkCall(parent);
   c->name = name;
   Send(c, req);
 }
 
 void ll_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Call* c = NewCall(OP_RMDIR, parent);
+  auto* c = new RmdirCall(parent);
   c->name = name;
   Send(c, req);
 }
 
 void ll_symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
-  Call* c = NewCall(OP_SYMLINK, parent);
+  auto* c = new SymlinkCall(parent);
   c->name = name;
-  c->name2 = link;
-  WithCaller(c, req, 2);
+  c->target = link;
+  c->caller = CallerOf(req);
   Send(c, req);
 }
 
 void ll_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
                unsigned int flags) {
-  Call* c = NewCall(OP_RENAME, parent);
+  auto* c = new RenameCall(parent);
   c->name = name;
-  c->name2 = newname;
-  c->n[0] = (double)newparent;
-  c->n[1] = flags;
+  c->newName = newname;
+  c->newParent = (double)newparent;
+  c->flags = flags;
   Send(c, req);
 }
 
 void ll_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
-  Call* c = NewCall(OP_LINK, ino);
-  c->name = newname;
-  c->n[0] = (double)newparent;
+  auto* c = new LinkCall(ino);
+  c->newName = newname;
+  c->newParent = (double)newparent;
   Send(c, req);
 }
 
 void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   bool readOnly = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
-  int dirfd = -1;
-  bool upper = false;
-  std::string name;
+  // The kernel gives write offsets: no O_APPEND on the backing fd.
+  int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT)) | O_NOFOLLOW | O_CLOEXEC;
+  int fd = -1;
+  bool lower = false;
   {
     std::shared_lock<std::shared_mutex> g(fastMu);
     auto it = fastNodes.find(ino);
-    if (it != fastNodes.end() && it->second.openable && (readOnly || it->second.upper)) {
-      dirfd = it->second.dirfd;
-      name = it->second.name;
-      upper = it->second.upper;
-    }
-  }
-  {
-    if (dirfd >= 0) {
-      // The kernel gives write offsets: no O_APPEND on the backing fd.
-      int flags = fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT | (upper ? 0 : O_TRUNC));
-      int fd;
-      {
-        // O_TRUNC changes the file: it waits for a pause like a write.
-        std::unique_ptr<MutScope> hold(flags & O_TRUNC ? new MutScope() : nullptr);
-        fd = openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
-      }
-      if (fd < 0) {
-        fuse_reply_err(req, errno);
-        return;
-      }
-      fi->fh = (uint64_t)fd;
-      fi->keep_cache = !upper;  // immutable lowers keep the page cache across opens
-      if (fuse_reply_open(req, fi) == -ENOENT) close(fd);
+    if (it == fastNodes.end() || !it->second.openable || !(readOnly || it->second.upper)) {
+      g.unlock();
+      auto* c = new OpenCall(ino);
+      c->flags = fi->flags;
+      Send(c, req);
       return;
     }
+    lower = !it->second.upper;
+    if (lower || !(flags & O_TRUNC)) {
+      // A lower open keeps fastMu until its fd is registered: a copy-up
+      // drops the node from fastNodes (exclusively) first, so its re-open
+      // finds every fd.
+      fd = openat(it->second.dirfd, it->second.name.c_str(), flags);
+      if (fd >= 0 && lower) AddLowerOpen(ino, fd);
+    } else {
+      // O_TRUNC changes the file: it waits for a pause like a write, and
+      // never with fastMu held. The dir fd is dup'ed to outlive the lock.
+      int dirfd = fcntl(it->second.dirfd, F_DUPFD_CLOEXEC, 0);
+      std::string name = it->second.name;
+      g.unlock();
+      if (dirfd >= 0) {
+        MutScope hold;
+        fd = openat(dirfd, name.c_str(), flags);
+        int err = errno;
+        close(dirfd);
+        errno = err;
+      }
+    }
   }
-  Call* c = NewCall(OP_OPEN, ino);
-  c->n[0] = fi->flags;
-  Send(c, req);
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  fi->fh = (uint64_t)fd;
+  fi->keep_cache = lower;  // immutable lowers keep the page cache across opens
+  if (fuse_reply_open(req, fi) == -ENOENT) {
+    if (lower) DropLowerOpen(fd);
+    close(fd);
+  }
 }
 
 void ll_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, struct fuse_file_info* fi) {
-  Call* c = NewCall(OP_CREATE, parent);
+  auto* c = new CreateCall(parent);
   c->name = name;
-  c->n[0] = mode;
-  c->n[1] = fi->flags;
-  WithCaller(c, req, 2);
+  c->mode = mode;
+  c->flags = fi->flags;
+  c->caller = CallerOf(req);
   Send(c, req);
 }
 
 void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  Call* c = NewCall(OP_OPENDIR, ino);
-  c->n[0] = fi->flags;
+  auto* c = new OpendirCall(ino);
+  c->flags = fi->flags;
   Send(c, req);
 }
 
-void ReaddirCall(int op, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
-  Call* c = NewCall(op, ino);
-  c->n[0] = (double)size;
-  c->n[1] = (double)off;
-  c->n[2] = Fh(fi);
+template <typename C>
+void SendReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  auto* c = new C(ino);
+  c->size = (double)size;
+  c->offset = (double)off;
+  c->fh = Fh(fi);
   Send(c, req);
 }
 void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
-  ReaddirCall(OP_READDIR, req, ino, size, off, fi);
+  SendReaddir<ReaddirCall>(req, ino, size, off, fi);
 }
 void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
-  ReaddirCall(OP_READDIRPLUS, req, ino, size, off, fi);
+  SendReaddir<ReaddirplusCall>(req, ino, size, off, fi);
 }
 
 void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
-  Call* c = NewCall(OP_RELEASEDIR, ino);
-  c->n[0] = Fh(fi);
+  auto* c = new ReleasedirCall(ino);
+  c->fh = Fh(fi);
   fuse_reply_err(req, 0);
   Send(c, nullptr);
 }
 
 void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info* fi) {
-  Call* c = NewCall(OP_FSYNCDIR, ino);
-  c->n[0] = datasync;
-  c->n[1] = Fh(fi);
+  auto* c = new FsyncdirCall(ino);
+  c->datasync = datasync;
+  c->fh = Fh(fi);
   Send(c, req);
 }
 
-void ll_statfs(fuse_req_t req, fuse_ino_t ino) { Send(NewCall(OP_STATFS, ino), req); }
+void ll_statfs(fuse_req_t req, fuse_ino_t ino) { Send(new StatfsCall(ino), req); }
 
 void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
-  Call* c = NewCall(OP_SETXATTR, ino);
+  auto* c = new SetxattrCall(ino);
   c->name = name;
-  c->data.assign(value, value + size);
-  c->n[0] = flags;
+  c->value.assign(value, value + size);
+  c->flags = flags;
   Send(c, req);
 }
 
-// A lower-only file's (dirfd, name), if the fast path knows it.
-bool FastFile(fuse_ino_t ino, int* dirfd, std::string* name) {
-  std::shared_lock<std::shared_mutex> g(fastMu);
+// A fast-path file's (dirfd, name); `g` (fastMu, shared) must stay held
+// while dirfd is used.
+bool FastFile(const std::shared_lock<std::shared_mutex>& g, fuse_ino_t ino, int* dirfd, std::string* name) {
   auto it = fastNodes.find(ino);
   if (it == fastNodes.end() || it->second.dirfd < 0) return false;
   *dirfd = it->second.dirfd;
@@ -469,23 +442,26 @@ void ReplyXattrData(fuse_req_t req, size_t size, const std::function<ssize_t(cha
 void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   int dirfd;
   std::string file;
-  if (FastFile(ino, &dirfd, &file)) {
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  if (FastFile(g, ino, &dirfd, &file)) {
     // Overlay-internal names are invisible (the union answers the same).
     if (strncmp(name, kPrivatePrefix, sizeof kPrivatePrefix - 1) == 0) { fuse_reply_err(req, EOPNOTSUPP); return; }
     std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
     ReplyXattrData(req, size, [&](char* b, size_t n) { return lgetxattr(path.c_str(), name, b, n); });
     return;
   }
-  Call* c = NewCall(OP_GETXATTR, ino);
+  g.unlock();
+  auto* c = new GetxattrCall(ino);
   c->name = name;
-  c->n[0] = (double)size;
+  c->size = (double)size;
   Send(c, req);
 }
 
 void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   int dirfd;
   std::string file;
-  if (FastFile(ino, &dirfd, &file)) {
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  if (FastFile(g, ino, &dirfd, &file)) {
     std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
     ssize_t n = llistxattr(path.c_str(), nullptr, 0);
     std::vector<char> all(n > 0 ? (size_t)n : 0);
@@ -503,13 +479,14 @@ void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     else fuse_reply_buf(req, shown.data(), shown.size());
     return;
   }
-  Call* c = NewCall(OP_LISTXATTR, ino);
-  c->n[0] = (double)size;
+  g.unlock();
+  auto* c = new ListxattrCall(ino);
+  c->size = (double)size;
   Send(c, req);
 }
 
 void ll_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
-  Call* c = NewCall(OP_REMOVEXATTR, ino);
+  auto* c = new RemovexattrCall(ino);
   c->name = name;
   Send(c, req);
 }
@@ -538,6 +515,7 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
 void ll_flush(fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void ll_release(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  DropLowerOpen((int)fi->fh);
   close((int)fi->fh);
   fuse_reply_err(req, 0);
 }
@@ -572,7 +550,6 @@ struct fuse_lowlevel_ops ops;
 
 // --- JS side ----------------------------------------------------------------
 
-Napi::Value Bytes(Napi::Env env, const std::string& s) { return FromLatin1(env, s); }
 
 void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
   if (env == nullptr || fn.IsEmpty()) { delete c; return; }
@@ -580,65 +557,7 @@ void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
   a.push_back(Napi::Number::New(env, c->op));
   a.push_back(Napi::Number::New(env, (double)c->id));
   a.push_back(Napi::Number::New(env, (double)c->ino));
-  auto num = [&](int i) { a.push_back(Napi::Number::New(env, c->n[i])); };
-  switch (c->op) {
-    case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR: case OP_REMOVEXATTR:
-      a.push_back(Bytes(env, c->name));
-      break;
-    case OP_FORGET: {
-      Napi::Float64Array f = Napi::Float64Array::New(env, c->forgets.size());
-      std::copy(c->forgets.begin(), c->forgets.end(), f.Data());
-      a.push_back(f);
-      break;
-    }
-    case OP_GETATTR: case OP_OPEN: case OP_OPENDIR: case OP_RELEASEDIR: case OP_LISTXATTR: case OP_EXIT:
-      num(0);
-      break;
-    case OP_SETATTR: {
-      num(0);
-      Napi::Float64Array s = Napi::Float64Array::New(env, kStatLen);
-      std::copy(c->attr, c->attr + kStatLen, s.Data());
-      a.push_back(s);
-      num(1);
-      break;
-    }
-    case OP_MKNOD: case OP_MKDIR: case OP_CREATE:
-      a.push_back(Bytes(env, c->name));
-      num(0); num(1); num(2); num(3);
-      break;
-    case OP_SYMLINK:
-      a.push_back(Bytes(env, c->name));
-      a.push_back(Bytes(env, c->name2));
-      num(2); num(3);
-      break;
-    case OP_RENAME:
-      a.push_back(Bytes(env, c->name));
-      num(0);
-      a.push_back(Bytes(env, c->name2));
-      num(1);
-      break;
-    case OP_LINK:
-      num(0);
-      a.push_back(Bytes(env, c->name));
-      break;
-    case OP_READDIR: case OP_READDIRPLUS:
-      num(0); num(1); num(2);
-      break;
-    case OP_FSYNCDIR:
-      num(0); num(1);
-      break;
-    case OP_SETXATTR:
-      a.push_back(Bytes(env, c->name));
-      a.push_back(Napi::Buffer<char>::Copy(env, c->data.data(), c->data.size()));
-      num(0);
-      break;
-    case OP_GETXATTR:
-      a.push_back(Bytes(env, c->name));
-      num(0);
-      break;
-    default:
-      break;
-  }
+  c->Push(env, a);
   delete c;
   fn.Call(a);
 }
@@ -659,8 +578,8 @@ void RunLoop() {
     fuse_session_destroy(se);
     se = nullptr;
   }
-  Call* c = NewCall(OP_EXIT, 0);
-  c->n[0] = rc;
+  auto* c = new ExitCall(0);
+  c->code = rc;
   tsfn.BlockingCall(c);
   tsfn.Release();
 }
@@ -747,11 +666,12 @@ Napi::Value Unmount(const Napi::CallbackInfo& info) {
 // --- replies ------------------------------------------------------------------
 
 // Takes the request for `id`; the caller holds reqMu until it has replied.
-fuse_req_t Take(const Napi::CallbackInfo& info) {
+fuse_req_t Take(const Napi::CallbackInfo& info, uint64_t* ino = nullptr) {
   uint64_t id = (uint64_t)info[0].As<Napi::Number>().Int64Value();
   auto it = reqs.find(id);
   if (it == reqs.end()) return nullptr;
   fuse_req_t r = it->second.req;
+  if (ino) *ino = it->second.ino;
   if (it->second.mutating) MutDone();
   reqs.erase(it);
   return r;
@@ -786,7 +706,7 @@ void ToEntry(const Napi::CallbackInfo& info, size_t at, struct fuse_entry_param*
 }
 
 // Open flags from JS: bit 1 keep_cache, bit 2 direct_io, bit 4 noflush,
-// bit 8 cache_readdir.
+// bit 8 cache_readdir, bit 16 a lower file's fd (re-opened at copy-up).
 void ToOpen(uint32_t bits, double fh, struct fuse_file_info* fi) {
   memset(fi, 0, sizeof *fi);
   fi->fh = (uint64_t)fh;
@@ -846,12 +766,23 @@ Napi::Value ReplyReadlink(const Napi::CallbackInfo& info) {
 
 // replyOpen(id, fh, openBits): fh is a backing fd for files, a handle for dirs.
 Napi::Value ReplyOpen(const Napi::CallbackInfo& info) {
-  REPLY_BEGIN
+  std::lock_guard<std::mutex> g(reqMu);
+  uint64_t ino = 0;
+  fuse_req_t req = Take(info, &ino);
+  if (!req) return Napi::Boolean::New(info.Env(), false);
+  uint32_t bits = info[2].As<Napi::Number>().Uint32Value();
   struct fuse_file_info fi;
-  ToOpen(info[2].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().DoubleValue(), &fi);
-  if (fuse_reply_open(req, &fi) == -ENOENT && info.Length() > 3 && info[3].ToBoolean()) close((int)fi.fh);
+  ToOpen(bits, info[1].As<Napi::Number>().DoubleValue(), &fi);
+  bool lower = (bits & 16) != 0;
+  if (lower) AddLowerOpen(ino, (int)fi.fh);
+  if (fuse_reply_open(req, &fi) == -ENOENT && info.Length() > 3 && info[3].ToBoolean()) {
+    if (lower) DropLowerOpen((int)fi.fh);
+    close((int)fi.fh);
+  }
   REPLY_END
 }
+
+
 
 Napi::Value ReplyBuf(const Napi::CallbackInfo& info) {
   REPLY_BEGIN
@@ -947,6 +878,8 @@ Napi::Value ReplyDirPlus(const Napi::CallbackInfo& info) {
 // Drops the kernel's cached attributes of a node (offset -1: attributes only,
 // so no page lock is taken and no request of ours is waited for).
 Napi::Value NotifyInvalInode(const Napi::CallbackInfo& info) {
+  // reqMu: RunLoop destroys the session under it.
+  std::lock_guard<std::mutex> g(reqMu);
   if (!se || ended) return info.Env().Undefined();
   fuse_lowlevel_notify_inval_inode(se, (fuse_ino_t)info[0].As<Napi::Number>().Int64Value(), -1, 0);
   return info.Env().Undefined();
@@ -988,19 +921,7 @@ Napi::Value FastDrop(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fusePause(on): stop (or let go) new changes to the upper layer.
-Napi::Value Pause(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> l(pauseMu);
-  paused = info[0].ToBoolean();
-  pauseCv.notify_all();
-  return info.Env().Undefined();
-}
 
-// fuseInflight(): changes under way (0 once a pause has taken hold).
-Napi::Value Inflight(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> l(pauseMu);
-  return Napi::Number::New(info.Env(), inflight);
-}
 
 }  // namespace
 
@@ -1013,9 +934,11 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"replyDirPlus", ReplyDirPlus},
       {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet},
       {"fastSetUpper", FastSetUpper},
+      {"reopenLower", ReopenLower},
       {"fusePause", Pause}, {"fuseInflight", Inflight}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  e.Set("fuseRequestsDigest", Napi::String::New(env, kFuseRequestsDigest));
 }
 
 }  // namespace strata

@@ -3,17 +3,11 @@
 // error without an errno code becomes EIO and is logged). Nothing about
 // overlay semantics lives here. Another binding would get its own adapter
 // file beside this one.
-import { native, FuseOp, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
+import { native, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, OPEN_LOWER, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
+import { decodeRequest, FuseOp, FUSE_OP_NAMES, type FuseDispatch, type FuseRequest } from '../native/fuse-requests.js'
 import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
 import { errnoOf } from '../base/errno-error.js'
-
-const OP_NAMES: Record<number, string> = {
-  1: 'LOOKUP', 2: 'FORGET', 3: 'GETATTR', 4: 'SETATTR', 5: 'READLINK', 6: 'MKNOD', 7: 'MKDIR', 8: 'UNLINK',
-  9: 'RMDIR', 10: 'SYMLINK', 11: 'RENAME', 12: 'LINK', 13: 'OPEN', 14: 'OPENDIR', 15: 'READDIR',
-  16: 'READDIRPLUS', 17: 'RELEASEDIR', 18: 'FSYNCDIR', 19: 'STATFS', 20: 'SETXATTR', 21: 'GETXATTR',
-  22: 'LISTXATTR', 23: 'REMOVEXATTR', 24: 'CREATE', 25: 'EXIT',
-}
 
 const EIO = 5, ENOENT = 2, ERANGE = 34
 const NO_ATTR = new Float64Array(STAT_LEN)
@@ -43,24 +37,23 @@ export class LowLevelAdapter {
   }
 
   /** The dispatch function handed to native.fuseMount. */
-  readonly dispatch = (op: FuseOp, id: number, ino: number, ...a: any[]): void => {
-    if (op === FuseOp.EXIT) {
-      this.opts.onExit?.(a[0] as number)
-      return
+  readonly dispatch: FuseDispatch = (op, id, ino, a0, a1, a2, a3, a4, a5): void => {
+    const r = decodeRequest(op, id, ino, a0, a1, a2, a3, a4, a5)
+    switch (r.op) {
+      case FuseOp.EXIT:
+        this.opts.onExit?.(r.code)
+        return
+      case FuseOp.FORGET:
+        for (let i = 0; i < r.forgets.length; i += 2) this.fs.forget(r.forgets[i], r.forgets[i + 1])
+        return
+      case FuseOp.RELEASEDIR:
+        this.fs.releasedir(r.fh)
+        return
     }
-    if (op === FuseOp.FORGET) {
-      const f = a[0] as Float64Array
-      for (let i = 0; i < f.length; i += 2) this.fs.forget(f[i], f[i + 1])
-      return
-    }
-    if (op === FuseOp.RELEASEDIR) {
-      this.fs.releasedir(a[0] as number)
-      return
-    }
-    if (this.opts.debug) this.log(`strata: ${OP_NAMES[op] ?? op} ino=${ino} ${a.map((x) => typeof x === 'string' ? JSON.stringify(x) : x instanceof Float64Array ? '[attr]' : Buffer.isBuffer(x) ? `<${x.length} bytes>` : String(x)).join(' ')}`)
+    if (this.opts.debug) this.log(`strata: ${describe(r)}`)
     try {
-      const r = this.handle(op, id, ino, a)
-      if (r) r.catch((err) => this.fail(op, id, err))
+      const p = this.handle(r)
+      if (p) p.catch((err) => this.fail(op, id, err))
     } catch (err) {
       this.fail(op, id, err)
     }
@@ -70,7 +63,7 @@ export class LowLevelAdapter {
     let errno = errnoOf(err)
     if (!errno) {
       errno = EIO
-      this.log(`strata: ${OP_NAMES[op] ?? op} failed: ${(err as Error)?.stack ?? String(err)}`)
+      this.log(`strata: ${FUSE_OP_NAMES[op] ?? op} failed: ${(err as Error)?.stack ?? String(err)}`)
     } else if (this.opts.debug) {
       this.log(`strata:   -> ${(err as Error).message}`)
     }
@@ -100,93 +93,106 @@ export class LowLevelAdapter {
     this.fast.add(n.id)
   }
 
+  /** UnionFs's onCopyUp hook: fds open on the lower file now read the upper copy. */
+  readonly copiedUp = (id: number, dirfd: number, name: string): void => {
+    native.reopenLower(id, dirfd, name)
+  }
+
   /** UnionFs's onChange hook: stop answering for this node natively. */
   readonly changed = (id: number): void => {
     if (this.fast.delete(id)) native.fastDrop(id)
   }
 
-  private handle (op: FuseOp, id: number, ino: number, a: any[]): Promise<void> | void {
+  /** Answers one request (FORGET, RELEASEDIR and EXIT never get here). */
+  private handle (r: FuseRequest): Promise<void> | void {
     const fs = this.fs
-    switch (op) {
+    const id = r.id
+    switch (r.op) {
       case FuseOp.LOOKUP: {
-        const e = fs.lookup(ino, a[0])
+        const e = fs.lookup(r.ino, r.name)
         // A negative entry the kernel may cache: every creation goes through it.
         if (!e) native.replyEntry(id, 0, 0, NO_ATTR, fs.timeout, 0)
         else this.entry(id, e.node, e.attr)
         return
       }
       case FuseOp.GETATTR: {
-        const n = fs.node(ino)
-        const attr = fs.getattr(ino, a[0])
+        const n = fs.node(r.ino)
+        const attr = fs.getattr(r.ino, r.fh)
         native.replyAttr(id, attr, fs.attrTimeout(n, attr))
         this.remember(n, attr)
         return
       }
       case FuseOp.SETATTR:
-        return fs.setattr(ino, a[0], a[1], a[2]).then((attr) => {
-          const n = fs.node(ino)
+        return fs.setattr(r.ino, r.valid, r.attr, r.fh).then((attr) => {
+          const n = fs.node(r.ino)
           native.replyAttr(id, attr, fs.attrTimeout(n, attr))
           this.remember(n, attr)
         })
       case FuseOp.READLINK:
-        native.replyReadlink(id, fs.readlink(ino))
+        native.replyReadlink(id, fs.readlink(r.ino))
         return
       case FuseOp.MKNOD:
-        return fs.mknod(ino, a[0], a[1], a[2], a[3], a[4]).then((e) => this.entry(id, e.node, e.attr))
+        return fs.mknod(r.ino, r.name, r.mode, r.rdev, r.caller).then((e) => this.entry(id, e.node, e.attr))
       case FuseOp.MKDIR:
-        return fs.mkdir(ino, a[0], a[1], a[2], a[3]).then((e) => this.entry(id, e.node, e.attr))
+        return fs.mkdir(r.ino, r.name, r.mode, r.caller).then((e) => this.entry(id, e.node, e.attr))
       case FuseOp.SYMLINK:
-        return fs.symlink(ino, a[0], a[1], a[2], a[3]).then((e) => this.entry(id, e.node, e.attr))
+        return fs.symlink(r.ino, r.name, r.target, r.caller).then((e) => this.entry(id, e.node, e.attr))
       case FuseOp.UNLINK:
-        return fs.unlink(ino, a[0]).then(() => { native.replyErr(id, 0) })
+        return fs.unlink(r.ino, r.name).then(() => { native.replyErr(id, 0) })
       case FuseOp.RMDIR:
-        return fs.rmdir(ino, a[0]).then(() => { native.replyErr(id, 0) })
+        return fs.rmdir(r.ino, r.name).then(() => { native.replyErr(id, 0) })
       case FuseOp.RENAME:
-        return fs.rename(ino, a[0], a[1], a[2], a[3]).then(() => { native.replyErr(id, 0) })
+        return fs.rename(r.ino, r.name, r.newParent, r.newName, r.flags).then(() => { native.replyErr(id, 0) })
       case FuseOp.LINK:
-        return fs.link(ino, a[0], a[1]).then((e) => {
+        return fs.link(r.ino, r.newParent, r.newName).then((e) => {
           this.entry(id, e.node, e.attr)
           // The kernel sees the new name as another inode: refresh the old
           // one's link count (attributes only, safe from the JS thread).
-          native.notifyInvalInode(ino)
+          native.notifyInvalInode(r.ino)
         })
       case FuseOp.OPEN:
-        return fs.open(ino, a[0]).then(({ fd, keepCache }) => {
-          native.replyOpen(id, fd, keepCache ? OPEN_KEEP_CACHE : 0, true)
+        return fs.open(r.ino, r.flags).then(({ fd, keepCache, lower }) => {
+          native.replyOpen(id, fd, (keepCache ? OPEN_KEEP_CACHE : 0) | (lower ? OPEN_LOWER : 0), true)
+          // A copy-up that finished between the open and this reply has
+          // already switched the other fds: switch this one too.
+          if (lower) {
+            const up = fs.upperLocation(fs.node(r.ino))
+            if (up) native.reopenLower(r.ino, up.dirfd, up.name)
+          }
         })
       case FuseOp.CREATE:
-        return fs.create(ino, a[0], a[1], a[2], a[3], a[4]).then((e) => {
+        return fs.create(r.ino, r.name, r.mode, r.flags, r.caller).then((e) => {
           native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
           this.remember(e.node, e.attr)
         })
       case FuseOp.OPENDIR:
         // Every change to a directory goes through this mount, and the kernel
         // drops its cached listing on each: let it keep listings.
-        native.replyOpen(id, fs.opendir(ino), OPEN_CACHE_READDIR | OPEN_KEEP_CACHE)
+        native.replyOpen(id, fs.opendir(r.ino), OPEN_CACHE_READDIR | OPEN_KEEP_CACHE)
         return
       case FuseOp.READDIR:
-        this.readdir(id, ino, a[0], a[1], a[2])
+        this.readdir(id, r.size, r.offset, r.fh)
         return
       case FuseOp.READDIRPLUS:
-        this.readdirplus(id, ino, a[0], a[1], a[2])
+        this.readdirplus(id, r.size, r.offset, r.fh)
         return
       case FuseOp.FSYNCDIR:
-        fs.fsyncdir(ino)
+        fs.fsyncdir(r.ino)
         native.replyErr(id, 0)
         return
       case FuseOp.STATFS:
         native.replyStatfs(id, fs.statfs())
         return
       case FuseOp.SETXATTR:
-        return fs.setxattr(ino, a[0], a[1], a[2]).then(() => { native.replyErr(id, 0) })
+        return fs.setxattr(r.ino, r.name, r.value, r.flags).then(() => { native.replyErr(id, 0) })
       case FuseOp.REMOVEXATTR:
-        return fs.removexattr(ino, a[0]).then(() => { native.replyErr(id, 0) })
+        return fs.removexattr(r.ino, r.name).then(() => { native.replyErr(id, 0) })
       case FuseOp.GETXATTR:
-        this.replySized(id, fs.getxattr(ino, a[0]), a[1])
+        this.replySized(id, fs.getxattr(r.ino, r.name), r.size)
         return
       case FuseOp.LISTXATTR: {
-        const names = fs.listxattr(ino)
-        this.replySized(id, Buffer.from(names.map((n) => n + '\0').join(''), 'latin1'), a[0])
+        const names = fs.listxattr(r.ino)
+        this.replySized(id, Buffer.from(names.map((n) => n + '\0').join(''), 'latin1'), r.size)
         return
       }
       default:
@@ -217,7 +223,7 @@ export class LowLevelAdapter {
     return l
   }
 
-  private readdir (id: number, _ino: number, size: number, off: number, fh: number): void {
+  private readdir (id: number, size: number, off: number, fh: number): void {
     const { names, inos, types } = this.entries(fh)
     let end = off
     for (let used = 0; end < names.length; end++) {
@@ -229,7 +235,7 @@ export class LowLevelAdapter {
     native.replyDir(id, size, names.slice(off, end), Float64Array.from(inos.slice(off, end)), Uint8Array.from(types.slice(off, end)), offs)
   }
 
-  private readdirplus (id: number, _ino: number, size: number, off: number, fh: number): void {
+  private readdirplus (id: number, size: number, off: number, fh: number): void {
     const { names, inos, types, dirNode } = this.entries(fh)
     const outNames: string[] = []
     const offs: number[] = []
@@ -266,6 +272,13 @@ export class LowLevelAdapter {
     // Entries that did not go out hold no kernel reference.
     for (let i = Math.max(filled, 0); i < nodeids.length; i++) if (nodeids[i]) this.fs.forget(nodeids[i], 1)
   }
+}
+
+/** One debug line: the request's name and fields. */
+function describe (r: FuseRequest): string {
+  const fields = Object.entries(r).filter(([k]) => k !== 'op' && k !== 'id').map(([k, v]) =>
+    `${k}=${typeof v === 'string' ? JSON.stringify(v) : v instanceof Float64Array ? '[attr]' : Buffer.isBuffer(v) ? `<${v.length} bytes>` : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+  return [FUSE_OP_NAMES[r.op], ...fields].join(' ')
 }
 
 export { ROOT_ID }

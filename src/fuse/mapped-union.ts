@@ -13,6 +13,7 @@ import { S_UID, S_GID, S_MODE, S_NLINK, type RawStat } from '../native/binding.j
 import { UnionFs, SET_UID, SET_GID, type Entry } from '../union/union-fs.js'
 import { S_IFMT, S_IFDIR } from '../base/file-mode.js'
 import type { IdMapping } from './id-mapping.js'
+import type { Caller } from '../union/caller.js'
 
 export interface ViewOptions {
   ids: IdMapping
@@ -36,6 +37,7 @@ export function mappedUnion (fs: UnionFs, o: ViewOptions): UnionFs {
     return a
   }
   const entry = <E extends Entry>(e: E): E => ({ ...e, attr: out(e.attr) })
+  const callerIn = (c: Caller): Caller => ({ ...c, uid: o.ids.uidIn(c.uid), gid: o.ids.gidIn(c.gid) })
   const overrides: Partial<Record<keyof UnionFs, unknown>> = {
     lookup: (parent: number, name: string) => {
       const e = fs.lookup(parent, name)
@@ -51,14 +53,10 @@ export function mappedUnion (fs: UnionFs, o: ViewOptions): UnionFs {
       }
       return out(await fs.setattr(id, valid, a, fh))
     },
-    mknod: async (p: number, name: string, mode: number, rdev: number, uid: number, gid: number) =>
-      entry(await fs.mknod(p, name, mode, rdev, o.ids.uidIn(uid), o.ids.gidIn(gid))),
-    mkdir: async (p: number, name: string, mode: number, uid: number, gid: number) =>
-      entry(await fs.mkdir(p, name, mode, o.ids.uidIn(uid), o.ids.gidIn(gid))),
-    symlink: async (p: number, name: string, target: string, uid: number, gid: number) =>
-      entry(await fs.symlink(p, name, target, o.ids.uidIn(uid), o.ids.gidIn(gid))),
-    create: async (p: number, name: string, mode: number, flags: number, uid: number, gid: number) =>
-      entry(await fs.create(p, name, mode, flags, o.ids.uidIn(uid), o.ids.gidIn(gid))),
+    mknod: async (p: number, name: string, mode: number, rdev: number, c: Caller) => entry(await fs.mknod(p, name, mode, rdev, callerIn(c))),
+    mkdir: async (p: number, name: string, mode: number, c: Caller) => entry(await fs.mkdir(p, name, mode, callerIn(c))),
+    symlink: async (p: number, name: string, target: string, c: Caller) => entry(await fs.symlink(p, name, target, callerIn(c))),
+    create: async (p: number, name: string, mode: number, flags: number, c: Caller) => entry(await fs.create(p, name, mode, flags, callerIn(c))),
     link: async (id: number, p: number, name: string) => entry(await fs.link(id, p, name)),
   }
   if (!o.nativeUpper) overrides.upperLocation = () => null

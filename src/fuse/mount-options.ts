@@ -189,3 +189,22 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   }
   return req
 }
+
+/**
+ * Whether renaming a directory with lower parts writes a redirect
+ * (redirect_dir=on) or fails with EXDEV (off, follow, nofollow: callers then
+ * copy, as mv does). Redirects found in lowers are always followed. With no
+ * option, the kernel overlay module's own default (its redirect_dir
+ * parameter, off on Debian) so that strata and the kernel make the same
+ * trees, and a caller that diffs the upper itself (containers/storage) never
+ * meets a redirect it did not ask for.
+ */
+export function redirectDirOn (req: MountRequest): boolean {
+  const v = req.kernelOverlay.redirect_dir
+  if (v !== undefined) return v === 'on'
+  try {
+    return fs.readFileSync('/sys/module/overlay/parameters/redirect_dir', 'utf8').trim() === 'Y'
+  } catch {
+    return false
+  }
+}

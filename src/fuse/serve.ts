@@ -8,7 +8,7 @@ import { DirLayer } from '../union/dir-layer.js'
 import { UpperDir } from '../union/upper-dir.js'
 import { UnionFs } from '../union/union-fs.js'
 import { LowLevelAdapter } from './lowlevel-adapter.js'
-import type { MountRequest } from './mount-options.js'
+import { redirectDirOn, type MountRequest } from './mount-options.js'
 import type { LayerSource } from '../union/layer-source.js'
 import { servePauseRequests } from './pause-control.js'
 import { useUserXattrs } from '../union/whiteout.js'
@@ -43,7 +43,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
     if (upper) upper.durable = req.fsync
     if (upper && req.volatile) markDirty(req.workdir!)
-    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id) })
+    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id), onCopyUp: (id, dirfd, name) => adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req) })
     // Native code answers upper GETATTRs and xattr reads with the layers'
     // own owners and trusted.overlay.* filter: not in a mapped or userxattr mount.
     const ids = new IdMapping(req)

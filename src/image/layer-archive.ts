@@ -13,8 +13,9 @@ import { finished } from 'node:stream/promises'
 import {
   native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_RDEV, S_SIZE, S_MTIME, S_MTIME_NS, type RawStat,
 } from '../native/binding.js'
-import { OPAQUE_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, isPrivateXattr, isWhiteout } from '../union/whiteout.js'
+import { OPAQUE_XATTR, REDIRECT_XATTR, OCI_OPAQUE, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, isPrivateXattr, isWhiteout } from '../union/whiteout.js'
 import { TarWriter } from './tar-writer.js'
+import { errnoError } from '../base/errno-error.js'
 import { emptyHeader, type TarHeader, type TarType } from './tar-header.js'
 
 const read = promisify(fs.read)
@@ -86,6 +87,9 @@ export async function archiveLayer (dir: string, out: Writable, onProgress?: (s:
         await tar.add(h)
         const sub = native.openat(fd, name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
         try {
+          // A renamed directory's lower contents are not in this tree: a
+          // layer made from it would lose them. Refuse rather than lose data.
+          if (native.getxattr(sub, '', REDIRECT_XATTR) !== null) throw errnoError('EXDEV', `${path}: a renamed directory (trusted.overlay.redirect) cannot go into a layer yet`)
           const opq = native.getxattr(sub, '', OPAQUE_XATTR)
           if (opq !== null && opq.toString() === 'y') await tar.add(emptyHeader(path + '/' + OCI_OPAQUE, 'file'))
           await walk(sub, path + '/')

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { FUSE_REQUESTS_DIGEST, type FuseDispatch } from './fuse-requests.js'
 
 /** Stat as returned by the addon: a Float64Array indexed by the S_* constants. */
 export type RawStat = Float64Array
@@ -12,15 +13,10 @@ export const S_DEV = 0, S_INO = 1, S_MODE = 2, S_NLINK = 3, S_UID = 4, S_GID = 5
   S_SIZE = 7, S_BLKSIZE = 8, S_BLOCKS = 9, S_ATIME = 10, S_ATIME_NS = 11, S_MTIME = 12,
   S_MTIME_NS = 13, S_CTIME = 14, S_CTIME_NS = 15, STAT_LEN = 16
 
-/** Operation codes of requests handed to JS (enum Op in fuse-session.cc). */
-export const enum FuseOp {
-  LOOKUP = 1, FORGET, GETATTR, SETATTR, READLINK, MKNOD, MKDIR, UNLINK, RMDIR, SYMLINK, RENAME,
-  LINK, OPEN, OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR, STATFS, SETXATTR, GETXATTR,
-  LISTXATTR, REMOVEXATTR, CREATE, EXIT,
-}
-
 /** Bits of the open reply. */
-export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4, OPEN_CACHE_READDIR = 8
+export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4, OPEN_CACHE_READDIR = 8,
+  /** The fd is a lower file's: reopenLower() points it at the upper copy after a copy-up. */
+  OPEN_LOWER = 16
 
 export interface NativeConstants {
   AT_FDCWD: number; AT_SYMLINK_NOFOLLOW: number; AT_REMOVEDIR: number; AT_EMPTY_PATH: number
@@ -35,8 +31,6 @@ export interface NativeConstants {
   MS_REC: number; MS_PRIVATE: number; MS_REMOUNT: number
 }
 
-/** dispatch(op, requestId, ino, ...opArgs) — see CallJs in fuse-session.cc for each op's args. */
-export type FuseDispatch = (op: FuseOp, id: number, ino: number, ...args: any[]) => void
 
 export interface Native {
   constants: NativeConstants
@@ -85,6 +79,8 @@ export interface Native {
   execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
   /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0). */
   fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean): void
+  /** The digest of native/fuse-requests.json this addon was built from. */
+  fuseRequestsDigest: string
   fuseUnmount(): void
   /** Holds (true) or releases new changes to the upper layer, native and JS alike. */
   fusePause(on: boolean): void
@@ -118,6 +114,12 @@ export interface Native {
    */
   fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number): void
   fastDrop(nodeid: number): void
+  /**
+   * After a copy-up of `nodeid` to (dirfd, name): every read-only fd still
+   * open on its lower file (fast-path opens and replyOpen with OPEN_LOWER)
+   * is made to read the upper copy. Returns how many were switched.
+   */
+  reopenLower(nodeid: number, dirfd: number, name: string): number
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -134,4 +136,9 @@ function load(): Native {
 }
 
 export const native: Native = load()
+// An addon built from another request declaration would hand JS shifted
+// fields: refuse it rather than serve a mount with it.
+if (native.fuseRequestsDigest !== FUSE_REQUESTS_DIGEST) {
+  throw Object.assign(new Error(`strata: the native addon was built from another native/fuse-requests.json (${String(native.fuseRequestsDigest)}, want ${FUSE_REQUESTS_DIGEST}); run scripts/build`), { code: 'ENOEXEC' })
+}
 export const C = native.constants

@@ -31,6 +31,13 @@ export class Node {
   lowerDirs: LowerDir[] = []
   /** Set when the upper dir is known to be opaque. */
   opaque = false
+  /** A directory's trusted.overlay.redirect in the upper (where its lowers are), if any. */
+  redirect: string | null = null
+  /**
+   * An O_PATH fd kept on an upper file unlinked while the kernel still
+   * holds it (it may be open): fstat then shows st_nlink 0, as POSIX says.
+   */
+  keptFd = -1
   readonly children = new Map<string, Node>()
   unlinked = false
   copyUp: Promise<void> | null = null

@@ -17,8 +17,9 @@ import { UpperDir } from './upper-dir.js'
 import { mergedListing, type MergedListing } from './merged-listing.js'
 import { copyUp } from './copy-up.js'
 import { errnoError } from '../base/errno-error.js'
+import type { Caller } from './caller.js'
 import {
-  IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
+  IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, REDIRECT_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
   isDir, isPrivateXattr, isWhiteout,
 } from './whiteout.js'
 
@@ -37,6 +38,19 @@ export interface UnionOptions {
    * immutable nodes without asking (an adapter's fast path) stops doing so.
    */
   onChange?: (id: number) => void
+  /**
+   * Called once a non-directory has been copied up to (dirfd, name), so
+   * that files still open on its lower copy can be pointed at the upper one
+   * (the kernel's overlay re-opens the real file at copy-up).
+   */
+  onCopyUp?: (id: number, dirfd: number, name: string) => void
+  /**
+   * rename(2) of a directory with lower parts records where it came from
+   * (trusted.overlay.redirect, as the kernel's redirect_dir=on) instead of
+   * failing with EXDEV. Default true; redirects in the layers are followed
+   * either way.
+   */
+  redirectDir?: boolean
 }
 
 export interface Entry {
@@ -50,6 +64,10 @@ export interface DirHandle {
 }
 
 const NAME_MAX = 255
+/** The kernel's ovl_redirect_max: a longer absolute redirect makes rename fail with EXDEV. */
+const REDIRECT_MAX = 256
+/** A directory's default ACL: when present it, not the umask, masks new entries. */
+const DEFAULT_ACL_XATTR = 'system.posix_acl_default'
 const Y = Buffer.from('y')
 
 interface Resolved {
@@ -60,18 +78,21 @@ interface Resolved {
   lowerDirs: LowerDir[]
   opaque: boolean
   ino: number
+  redirect: string | null
 }
 
 export class UnionFs {
   readonly layers: LayerSource[]
   readonly upper: UpperDir | null
   readonly timeout: number
+  readonly redirectDir: boolean
   private readonly inodes: InodeNumbers
   private readonly nodes = new Map<number, Node>()
   private readonly impure = new Set<Node>()
   private nextId = ROOT_ID + 1
   private readonly dirHandles = new Map<number, DirHandle>()
   private readonly onChange: (id: number) => void
+  private readonly onCopyUp: (id: number, dirfd: number, name: string) => void
   private nextHandle = 1
 
   constructor (layers: LayerSource[], upper: UpperDir | null, opts: UnionOptions = {}) {
@@ -79,7 +100,9 @@ export class UnionFs {
     this.layers = layers
     this.upper = upper
     this.timeout = opts.timeout ?? 86400
+    this.redirectDir = opts.redirectDir ?? true
     this.onChange = opts.onChange ?? (() => {})
+    this.onCopyUp = opts.onCopyUp ?? (() => {})
     this.inodes = new InodeNumbers([...(upper ? [upper.dev] : []), ...layers.map((l) => l.dev)])
     const rootSt = upper ? native.fstat(upper.root) : layers[0].statDir(layers[0].root)
     const rootIno = upper ? this.inodes.of(upper.dev, rootSt[S_INO]) : this.inodes.of(layers[0].dev, rootSt[S_INO])
@@ -139,31 +162,101 @@ export class UnionFs {
         if (isDir(st)) opaque = this.upperOpaque(parent.upperFd, name)
       }
     }
+    // A renamed directory's lowers are where its redirect says, not at its name.
+    const redirect = top && !opaque && isDir(top) ? this.upperRedirect(parent.upperFd, name) : null
     if (!opaque) {
-      for (const ld of parent.lowerDirs) {
-        const layer = this.layers[ld.layer]
-        const st = layer.lookup(ld.dir, name)
+      const found = this.lowerLookup(parent, redirect ?? name, top)
+      if (!top) {
+        top = found.top
+        lower = found.lower
+        if (top) ino = this.inodes.of(this.layers[lower].dev, top[S_INO])
+      }
+      hasLower = found.top !== null
+      lowerDirs.push(...found.lowerDirs)
+    }
+    // An opaque or redirected upper dir still covers whatever the lowers
+    // have at its own name.
+    if (opaque || redirect !== null) hasLower = this.lowerPositive(parent, name)
+    if (!top) return null
+    return { st: top, upper, lower, hasLower, lowerDirs, opaque, ino, redirect }
+  }
+
+  /**
+   * The lower entries under `parent` at `target` (a name, or an absolute
+   * redirect "/a/b"), top layer first, following redirects met in lower
+   * directories as the kernel's ovl_lookup does: a relative one renames the
+   * entry within the same parent for the layers below, an absolute one
+   * restarts those layers' lookup from their roots. `above` is what the
+   * upper holds there (a non-directory hides everything below it).
+   */
+  private lowerLookup (parent: Node, target: string, above: RawStat | null): { top: RawStat | null, lower: number, lowerDirs: LowerDir[] } {
+    const lowerDirs: LowerDir[] = []
+    let top = above
+    let lower = -1
+    let found: RawStat | null = null
+    let path = target.startsWith('/') ? splitRedirect(target) : null
+    let name = target
+    const pl = parent.lowerDirs // ordered by layer, top first
+    let k = 0
+    for (let i = path ? 0 : (pl[0]?.layer ?? this.layers.length); i < this.layers.length; i++) {
+      const layer = this.layers[i]
+      let dir = -1
+      if (path) dir = this.walkLower(i, path.slice(0, -1))
+      else {
+        while (k < pl.length && pl[k].layer < i) k++
+        if (k === pl.length) break
+        if (pl[k].layer === i) dir = pl[k].dir
+      }
+      if (dir < 0) continue
+      const own = path !== null && dir !== layer.root
+      const nm = path ? path[path.length - 1] : name
+      try {
+        const st = layer.lookup(dir, nm)
         if (!st) {
-          if (this.ociWhiteout(layer, ld.dir, name)) break
+          if (this.ociWhiteout(layer, dir, nm)) break
           continue
         }
         if (isWhiteout(st)) break
-        hasLower = true
+        if (!found) found = st
         if (!top) {
           top = st
-          lower = ld.layer
-          ino = this.inodes.of(layer.dev, st[S_INO])
+          lower = i
         }
         if (!isDir(top) || !isDir(st)) break
-        const dir = layer.openDir(ld.dir, name)
-        lowerDirs.push({ layer: ld.layer, dir })
-        if (layer.isOpaque(dir)) break
+        const d = layer.openDir(dir, nm)
+        lowerDirs.push({ layer: i, dir: d })
+        if (layer.isOpaque(d)) break
+        const r = layer.getxattr(d, '', REDIRECT_XATTR)
+        if (r !== null) {
+          const v = checkRedirect(r, `${layer.name}: ${parent.path()}/${nm}`)
+          if (v.startsWith('/')) path = splitRedirect(v)
+          else if (path) path = [...path.slice(0, -1), v]
+          else name = v
+        }
+      } finally {
+        if (own) layer.closeDir(dir)
       }
     }
-    // An opaque upper dir still covers whatever the lowers have at its name.
-    if (opaque) hasLower = this.lowerPositive(parent, name)
-    if (!top) return null
-    return { st: top, upper, lower, hasLower, lowerDirs, opaque, ino }
+    return { top: found === null ? null : top, lower, lowerDirs }
+  }
+
+  /** Layer i's directory at `parts` from its root, or -1; the caller closes it unless it is the root. */
+  private walkLower (i: number, parts: string[]): number {
+    const layer = this.layers[i]
+    let dir = layer.root
+    for (const part of parts) {
+      const st = layer.lookup(dir, part)
+      const next = st && isDir(st) ? layer.openDir(dir, part) : -1
+      if (dir !== layer.root) layer.closeDir(dir)
+      if (next < 0) return -1
+      dir = next
+    }
+    return dir
+  }
+
+  private upperRedirect (dirfd: number, name: string): string | null {
+    const v = native.getxattr(dirfd, name, REDIRECT_XATTR)
+    return v === null ? null : checkRedirect(v, `upper ${name}`)
   }
 
   private ociWhiteout (layer: LayerSource, dir: number, name: string): boolean {
@@ -191,6 +284,7 @@ export class UnionFs {
   private attach (parent: Node, name: string, r: Resolved): Node {
     const n = new Node(this.nextId++, parent, name, r.st[S_MODE] & S_IFMT, r.ino, r.upper, r.lower, r.hasLower)
     n.opaque = r.opaque
+    n.redirect = r.redirect
     if (n.type === S_IFDIR) {
       n.lowerDirs = r.lowerDirs
       if (r.upper) {
@@ -221,6 +315,17 @@ export class UnionFs {
     return n
   }
 
+  /**
+   * Before an upper non-directory loses its name while the kernel still
+   * holds the node (it may be open; fstat carries no file handle), keeps an
+   * O_PATH fd on it so its attributes, st_nlink 0 included, stay readable.
+   * A lower file keeps its lower attributes (st_nlink 1, as the kernel's).
+   */
+  private keepForStat (n: Node): void {
+    if (n.type === S_IFDIR || !n.upper || n.nlookup === 0 || n.keptFd >= 0 || !n.parent || n.parent.upperFd < 0) return
+    n.keptFd = native.openat(n.parent.upperFd, n.name, C.O_PATH | C.O_NOFOLLOW, 0)
+  }
+
   private detach (n: Node): void {
     this.onChange(n.id)
     n.unlinked = true
@@ -237,6 +342,8 @@ export class UnionFs {
     n.lowerDirs = []
     if (n.upperFd >= 0) native.close(n.upperFd)
     n.upperFd = -1
+    if (n.keptFd >= 0) native.close(n.keptFd)
+    n.keptFd = -1
     this.impure.delete(n)
     const p = n.parent
     if (p) this.maybeDrop(p)
@@ -273,6 +380,7 @@ export class UnionFs {
 
   private rawStat (n: Node, fh: number): RawStat {
     if (n.unlinked && fh >= 0) return native.fstat(fh)
+    if (n.keptFd >= 0) return native.fstat(n.keptFd)
     if (n.lowerStat) return n.lowerStat
     if (n.upperFd >= 0) return native.fstat(n.upperFd)
     if (n.parent && n.parent.upperFd >= 0) return native.fstatat(n.parent.upperFd, n.name, C.AT_SYMLINK_NOFOLLOW)
@@ -335,6 +443,7 @@ export class UnionFs {
       n.upper = true
       n.lowerStat = null
       if (n.type === S_IFDIR) n.upperFd = native.openat(parent.upperFd, n.name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+      else this.onCopyUp(n.id, parent.upperFd, n.name)
       this.markImpure(parent)
       this.changed(parent)
     })()
@@ -398,11 +507,21 @@ export class UnionFs {
     return this.layers[n.lower].readlink(ld.dir, n.name)
   }
 
-  /** The group a new entry gets, and whether a new directory inherits setgid. */
-  private newOwner (parent: Node, gid: number): { gid: number, setgid: boolean } {
+  /**
+   * The owner and permission bits of a new entry, as POSIX (and the kernel's
+   * inode_init_owner) gives them: the caller's fsuid; the parent's group if
+   * the parent is setgid (a new directory inherits the bit), else the
+   * caller's fsgid; the caller's umask cleared from the mode, unless the
+   * parent has a default ACL, which then decides (the upper's filesystem
+   * applies it when the entry is made with the unmasked mode).
+   */
+  private newOwner (parent: Node, caller: Caller, mode: number): { uid: number, gid: number, perm: number } {
     const pst = this.rawStat(parent, -1)
-    if (pst[S_MODE] & 0o2000) return { gid: pst[S_GID], setgid: true }
-    return { gid, setgid: false }
+    const setgidDir = (pst[S_MODE] & 0o2000) !== 0
+    let perm = mode & 0o7777
+    if (native.getxattr(parent.upperFd, '', DEFAULT_ACL_XATTR) === null) perm &= ~caller.umask
+    if (setgidDir && (mode & S_IFMT) === S_IFDIR) perm |= 0o2000
+    return { uid: caller.uid, gid: setgidDir ? pst[S_GID] : caller.gid, perm }
   }
 
   /**
@@ -410,13 +529,13 @@ export class UnionFs {
    * Over a whiteout it is built in the work dir and renamed into place, and
    * a directory made there is opaque, so nothing below resurrects.
    */
-  private async createEntry (parent: Node, name: string, uid: number, gid: number, mode: number,
-    make: (dir: number, name: string) => number | void): Promise<{ node: Node, fd: number }> {
+  private async createEntry (parent: Node, name: string, caller: Caller, mode: number,
+    make: (dir: number, name: string, perm: number) => number | void): Promise<{ node: Node, fd: number }> {
     if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)
     await this.ensureUpper(parent)
     if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
-    const owner = this.newOwner(parent, gid)
+    const owner = this.newOwner(parent, caller, mode)
     const isDirEntry = (mode & S_IFMT) === S_IFDIR
     const ust = native.lstatAtOrNull(parent.upperFd, name)
     const overWhiteout = ust !== null && isWhiteout(ust)
@@ -425,13 +544,15 @@ export class UnionFs {
     const tmp = viaWork ? this.upper.tmpName() : name
     let fd = -1
     try {
-      const r = make(dir, tmp)
+      const r = make(dir, tmp, owner.perm & 0o777)
       if (typeof r === 'number') fd = r
-      native.fchownat(dir, tmp, uid, owner.gid, C.AT_SYMLINK_NOFOLLOW)
-      if ((mode & S_IFMT) !== S_IFLNK) {
-        const perm = (mode & 0o7777) | (isDirEntry && owner.setgid ? 0o2000 : 0)
-        if ((mode & 0o6000) || (isDirEntry && owner.setgid)) native.fchmodat(dir, tmp, perm)
-      }
+      native.fchownat(dir, tmp, owner.uid, owner.gid, C.AT_SYMLINK_NOFOLLOW)
+      // Made with the permission bits only (mkdir(2) may drop the others);
+      // chown clears set-id bits, so they go on last.
+      if ((mode & S_IFMT) !== S_IFLNK && (owner.perm & 0o7000)) native.fchmodat(dir, tmp, owner.perm)
+      // As the kernel with redirect_dir (ovl_create_upper): a new directory
+      // in a merged one is opaque, so its lookups never search the lowers.
+      if (isDirEntry && !viaWork && this.redirectDir && parent.lowerDirs.length > 0) native.setxattr(dir, tmp, OPAQUE_XATTR, Y, 0)
       if (viaWork) {
         if (isDirEntry) {
           // A directory cannot replace the whiteout by rename: swap them.
@@ -454,29 +575,29 @@ export class UnionFs {
     return { node, fd }
   }
 
-  async mknod (parentId: number, name: string, mode: number, rdev: number, uid: number, gid: number): Promise<Entry> {
+  async mknod (parentId: number, name: string, mode: number, rdev: number, caller: Caller): Promise<Entry> {
     // A char device 0/0 is how the upper layer spells "deleted".
     if ((mode & S_IFMT) === S_IFCHR && rdev === 0) throw errnoError('EPERM', `cannot create a whiteout device: ${name}`)
-    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, mode,
-      (d, nm) => native.mknodat(d, nm, mode, rdev))
+    const { node } = await this.createEntry(this.node(parentId), name, caller, mode,
+      (d, nm, perm) => native.mknodat(d, nm, (mode & S_IFMT) | perm, rdev))
     return { node, attr: this.attrOf(node) }
   }
 
-  async mkdir (parentId: number, name: string, mode: number, uid: number, gid: number): Promise<Entry> {
-    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFDIR | (mode & 0o7777),
-      (d, nm) => native.mkdirat(d, nm, mode & 0o7777))
+  async mkdir (parentId: number, name: string, mode: number, caller: Caller): Promise<Entry> {
+    const { node } = await this.createEntry(this.node(parentId), name, caller, S_IFDIR | (mode & 0o7777),
+      (d, nm, perm) => native.mkdirat(d, nm, perm))
     return { node, attr: this.attrOf(node) }
   }
 
-  async symlink (parentId: number, name: string, target: string, uid: number, gid: number): Promise<Entry> {
-    const { node } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFLNK | 0o777,
+  async symlink (parentId: number, name: string, target: string, caller: Caller): Promise<Entry> {
+    const { node } = await this.createEntry(this.node(parentId), name, caller, S_IFLNK | 0o777,
       (d, nm) => native.symlinkat(target, d, nm))
     return { node, attr: this.attrOf(node) }
   }
 
-  async create (parentId: number, name: string, mode: number, flags: number, uid: number, gid: number): Promise<Entry & { fd: number }> {
-    const { node, fd } = await this.createEntry(this.node(parentId), name, uid, gid, S_IFREG | (mode & 0o7777),
-      (d, nm) => native.openat(d, nm, (openFlags(flags) & ~C.O_ACCMODE) | C.O_RDWR | C.O_CREAT | C.O_EXCL, mode & 0o7777))
+  async create (parentId: number, name: string, mode: number, flags: number, caller: Caller): Promise<Entry & { fd: number }> {
+    const { node, fd } = await this.createEntry(this.node(parentId), name, caller, S_IFREG | (mode & 0o7777),
+      (d, nm, perm) => native.openat(d, nm, (openFlags(flags) & ~C.O_ACCMODE) | C.O_RDWR | C.O_CREAT | C.O_EXCL, perm))
     return { node, attr: this.attrOf(node), fd }
   }
 
@@ -515,6 +636,7 @@ export class UnionFs {
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${n.path()}`)
     await this.ensureUpper(parent)
     const isDirNode = n.type === S_IFDIR
+    this.keepForStat(n)
     if (n.hasLower) {
       this.whiteout(parent, n.name, isDirNode, n.upper)
     } else if (isDirNode) {
@@ -540,10 +662,12 @@ export class UnionFs {
     if (src === dst) return
     if ((flags & C.RENAME_NOREPLACE) && dst) throw errnoError('EEXIST', `${newParent.path()}/${newName}`)
     if (exchange && !dst) throw errnoError('ENOENT', `${newParent.path()}/${newName}`)
-    // Without redirect_dir, a directory that has lower parts cannot move (the
-    // kernel answers the same: mv falls back to copying).
-    const cannotMove = (x: Node): boolean => x.type === S_IFDIR && (x.lowerDirs.length > 0 || !x.upper)
-    if (cannotMove(src) || (exchange && dst && cannotMove(dst))) throw errnoError('EXDEV', `${src.path()}: directory with lower layers`)
+    // A directory with lower parts moves by a redirect to them; without
+    // redirect_dir it cannot move (the kernel answers the same: mv falls
+    // back to copying).
+    const samedir = parent === newParent
+    const srcRedirect = this.redirectFor(src, samedir)
+    const dstRedirect = exchange && dst ? this.redirectFor(dst, samedir) : null
     for (let a: Node | null = newParent; a; a = a.parent) if (a === src) throw errnoError('EINVAL', `${src.path()} into itself`)
     if (dst && !exchange) {
       if (src.type === S_IFDIR && dst.type !== S_IFDIR) throw errnoError('ENOTDIR', dst.path())
@@ -562,13 +686,18 @@ export class UnionFs {
     const lowerAtDst = dst ? dst.hasLower : this.lowerPositive(newParent, newName)
     // As the kernel does: a directory moved into a merged directory becomes
     // opaque, so that nothing of the lowers can ever show through it.
-    const srcOpaque = src.type === S_IFDIR && !src.opaque && (newParent.lowerDirs.length > 0 || dstWhiteout)
-    const dstOpaque = exchange && dst !== null && dst.type === S_IFDIR && !dst.opaque && parent.lowerDirs.length > 0
+    const srcOpaque = src.type === S_IFDIR && !src.opaque && !mergedOrLower(src) && (newParent.lowerDirs.length > 0 || dstWhiteout)
+    const dstOpaque = exchange && dst !== null && dst.type === S_IFDIR && !dst.opaque && !mergedOrLower(dst) && parent.lowerDirs.length > 0
+    // Set before the move, as the kernel does: a crash between leaves a
+    // redirect naming the dir's own old place, which still resolves.
+    if (srcRedirect !== null) native.setxattr(ud, name, REDIRECT_XATTR, Buffer.from(srcRedirect, 'latin1'), 0)
+    if (dstRedirect !== null) native.setxattr(nd, newName, REDIRECT_XATTR, Buffer.from(dstRedirect, 'latin1'), 0)
     if (exchange && dst) {
       native.renameat2(ud, name, nd, newName, C.RENAME_EXCHANGE)
       if (srcOpaque) native.setxattr(nd, newName, OPAQUE_XATTR, Y, 0)
       if (dstOpaque) native.setxattr(ud, name, OPAQUE_XATTR, Y, 0)
     } else {
+      if (dst) this.keepForStat(dst)
       if (dst && dst.type === S_IFDIR && dst.upper) {
         // An empty merged target may still hold whiteouts in its upper dir.
         const tmp = this.upper.tmpName()
@@ -611,6 +740,33 @@ export class UnionFs {
     }
     if (srcOpaque) src.opaque = true
     if (dstOpaque && dst) dst.opaque = true
+    if (srcRedirect !== null) src.redirect = srcRedirect
+    if (dstRedirect !== null && dst) dst.redirect = dstRedirect
+  }
+
+  /**
+   * The redirect a directory with lower parts needs before it moves (null:
+   * none needed, or the one it has still holds), as the kernel's
+   * ovl_set_redirect: within one parent its old name; elsewhere the
+   * absolute path of its old place in the lowers, built from its own and
+   * its ancestors' redirects. EXDEV where redirect_dir is off or the path is
+   * too long (callers such as mv then copy).
+   */
+  private redirectFor (n: Node, samedir: boolean): string | null {
+    if (!mergedOrLower(n)) return null
+    if (!this.redirectDir) throw errnoError('EXDEV', `${n.path()}: directory with lower layers (redirect_dir is off)`)
+    if (n.redirect !== null && (samedir || n.redirect.startsWith('/'))) return null
+    if (samedir) return n.name
+    const parts: string[] = []
+    for (let d: Node | null = n; d && d.parent; d = d.parent) {
+      const part = d.redirect ?? d.name
+      parts.unshift(part)
+      if (part.startsWith('/')) break
+    }
+    const path = parts.join('/')
+    const abs = path.startsWith('/') ? path : '/' + path
+    if (Buffer.byteLength(abs, 'latin1') > REDIRECT_MAX) throw errnoError('EXDEV', `${n.path()}: redirect longer than ${REDIRECT_MAX} bytes`)
+    return abs
   }
 
   async link (id: number, newParentId: number, newName: string): Promise<Entry> {
@@ -637,7 +793,7 @@ export class UnionFs {
   }
 
   /** Opens a file: a backing fd for the adapter to serve data from. Write opens copy up first. */
-  async open (id: number, flags: number): Promise<{ fd: number, keepCache: boolean }> {
+  async open (id: number, flags: number): Promise<{ fd: number, keepCache: boolean, lower: boolean }> {
     const n = this.node(id)
     if (n.type === S_IFDIR) throw errnoError('EISDIR', n.path())
     const writing = (flags & C.O_ACCMODE) !== C.O_RDONLY || (flags & C.O_TRUNC) !== 0
@@ -645,11 +801,11 @@ export class UnionFs {
     const f = openFlags(flags)
     if (n.upper) {
       const p = this.upperParent(n)
-      return { fd: native.openat(p.upperFd, n.name, f | C.O_NOFOLLOW, 0), keepCache: false }
+      return { fd: native.openat(p.upperFd, n.name, f | C.O_NOFOLLOW, 0), keepCache: false, lower: false }
     }
     const ld = n.parent!.lowerDirs.find((d) => d.layer === n.lower)!
     // A lower file never changes: the kernel may keep its pages across opens.
-    return { fd: await this.layers[n.lower].open(ld.dir, n.name, f), keepCache: true }
+    return { fd: await this.layers[n.lower].open(ld.dir, n.name, f), keepCache: true, lower: true }
   }
 
   opendir (id: number): number {
@@ -746,4 +902,22 @@ export class UnionFs {
 /** Flags for opening the backing file: the kernel supplies write offsets, so no O_APPEND. */
 function openFlags (flags: number): number {
   return flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND | C.O_DIRECT | 0o400 /* O_NOCTTY */)
+}
+
+/** A directory that has lower parts (merged or lower-only): moving it needs a redirect. */
+function mergedOrLower (n: Node): boolean {
+  return n.type === S_IFDIR && (n.lowerDirs.length > 0 || !n.upper)
+}
+
+/** A redirect as stored: a name in the same parent, or an absolute path from the layers' roots. */
+function checkRedirect (v: Buffer, where: string): string {
+  const r = v.toString('latin1')
+  const bad = r.length === 0 || r.includes('\0') || (!r.startsWith('/') && r.includes('/')) ||
+    splitRedirect(r).some((p) => p === '' || p === '.' || p === '..')
+  if (bad) throw errnoError('EIO', `invalid overlay redirect ${JSON.stringify(r)} at ${where}`)
+  return r
+}
+
+function splitRedirect (r: string): string[] {
+  return r.startsWith('/') ? r.slice(1).split('/') : [r]
 }

@@ -12,6 +12,8 @@ import { isRealRoot } from '../base/real-root.js'
 export let PRIVATE_XATTR_PREFIX = isRealRoot() ? 'trusted.overlay.' : 'user.overlay.'
 export let OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
 export let IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
+/** Where a renamed directory's lower parts are: a name in the same parent or "/an/absolute/path". */
+export let REDIRECT_XATTR = PRIVATE_XATTR_PREFIX + 'redirect'
 /** Our own record of the inode number an entry had before copy-up. Inside
  * the overlay's namespace so that kernel overlayfs hides it too. */
 export let ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
@@ -22,6 +24,7 @@ export function useUserXattrs (): void {
   PRIVATE_XATTR_PREFIX = 'user.overlay.'
   OPAQUE_XATTR = PRIVATE_XATTR_PREFIX + 'opaque'
   IMPURE_XATTR = PRIVATE_XATTR_PREFIX + 'impure'
+  REDIRECT_XATTR = PRIVATE_XATTR_PREFIX + 'redirect'
   ORIGIN_XATTR = PRIVATE_XATTR_PREFIX + 'strata.origin'
 }
 export const OCI_WHITEOUT_PREFIX = '.wh.'

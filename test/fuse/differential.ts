@@ -54,9 +54,9 @@ const JOBS = Math.max(1, intEnv('STRATA_DIFF_JOBS', 4))
 /** fixed times for the fresh upper roots: the merged root's attributes come from there */
 const UPPER_ROOT_TIME = 1_550_000_000.25
 
-/** opaque marks are part of the format; other trusted.overlay.* (origin, impure…) are not */
+/** opaque marks and redirects are part of the format; other trusted.overlay.* (origin, impure…) are not */
 const upperXattr = (name: string): boolean =>
-  !name.startsWith('trusted.overlay.') || name === 'trusted.overlay.opaque'
+  !name.startsWith('trusted.overlay.') || name === 'trusted.overlay.opaque' || name === 'trusted.overlay.redirect'
 
 const replayCommand = (seed: number): string =>
   [

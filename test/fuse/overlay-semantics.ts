@@ -120,9 +120,10 @@ t.test('rename rules', async (t) => {
   fs.renameSync(`${m}/a`, `${m}/a2`)
   t.ok(isWhiteout(`${u.upper}/a`), 'a file moved from a lower leaves a whiteout')
   t.equal(fs.readFileSync(`${m}/a2`, 'utf8'), 'A')
-  t.equal(code(() => fs.renameSync(`${m}/dir`, `${m}/dir2`)), 'EXDEV', 'a lower dir gives EXDEV')
-  sh(`mv ${m}/dir ${m}/dir3`)
-  t.same(fs.readdirSync(`${m}/dir3`), ['x'], 'so mv falls back to copying')
+  fs.renameSync(`${m}/dir`, `${m}/dir3`)
+  t.same(fs.readdirSync(`${m}/dir3`), ['x'], 'rename(2) of a lower dir succeeds (redirect_dir)')
+  t.same(fs.readdirSync(`${u.upper}/dir3`), [], 'without copying its tree')
+  t.equal(native.getxattr(-100, `${u.upper}/dir3`, 'trusted.overlay.redirect')?.toString(), 'dir', 'the upper records where it came from')
   t.notOk(fs.existsSync(`${m}/dir`))
   fs.mkdirSync(`${m}/new`)
   fs.renameSync(`${m}/new`, `${m}/new2`)
@@ -239,15 +240,17 @@ t.test('no symlink in a layer leads a lookup outside it', async (t) => {
 })
 
 t.test('cross-mounting: kernel overlayfs shows the tree strata wrote', async (t) => {
-  const u = await strataUnion(t, [{ etc: { a: 'a', b: 'b' }, usr: { lib: { x: 'x' } }, keep: 'k' }])
+  const u = await strataUnion(t, [{ etc: { a: 'a', b: 'b' }, usr: { lib: { x: 'x' } }, keep: 'k', opt: { tool: { bin: 'b' }, doc: 'd' } }])
   const m = u.mnt
   sh(`cd ${m} && rm etc/a && echo new > etc/c && rm -rf usr && mkdir usr && echo o > usr/only && mv keep kept && ln -s kept link && chmod 600 etc/b`)
+  // renamed directories (redirects): within a dir, across dirs, then changed
+  sh(`cd ${m} && mv opt opt2 && mkdir -p n/m && mv opt2/tool n/m/tool && echo more > n/m/tool/more && rm opt2/doc`)
   const list = (root: string): string => sh(`cd ${root} && find . -printf '%p %y %m %s %l\\n' | sort && find . -type f -exec sha1sum {} + | sort`)
   const ours = list(m)
   await u.mounted.unmount()
   const k = path.join(u.root, 'kmnt')
   fs.mkdirSync(k)
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${u.lowerdir},upperdir=${u.upper},workdir=${u.work}`, k])
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${u.lowerdir},upperdir=${u.upper},workdir=${u.work},redirect_dir=on`, k])
   t.teardown(() => { spawnSync('umount', [k]) })
   t.equal(list(k), ours)
   execFileSync('umount', [k])

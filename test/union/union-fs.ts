@@ -8,11 +8,12 @@ import { execFileSync } from 'node:child_process'
 import { UnionFs, ROOT_ID, SET_MODE } from '../../src/union/union-fs.js'
 import { DirLayer } from '../../src/union/dir-layer.js'
 import { UpperDir } from '../../src/union/upper-dir.js'
+import { ROOT_CALLER } from '../../src/union/caller.js'
 import { native, S_INO, S_MODE, S_MTIME, S_MTIME_NS, S_NLINK, STAT_LEN } from '../../src/native/binding.js'
 
 interface Fixture { fs: UnionFs, dir: string, upper: string, work: string }
 
-function layers (t: Parameters<Parameters<typeof t.test>[1]>[0]): Fixture {
+function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirectDir?: boolean } = {}): Fixture {
   const dir = t.testdir({
     l1: {
       etc: { motd: 'base motd\n', passwd: 'root\n', 'gone.conf': 'x' },
@@ -38,7 +39,7 @@ function layers (t: Parameters<Parameters<typeof t.test>[1]>[0]): Fixture {
   fs.chmodSync(path.join(dir, 'l1/etc/passwd'), 0o4750)
   execFileSync('touch', ['-d', '@1500000000.123456789', path.join(dir, 'l1/etc/passwd')])
   const upper = path.join(dir, 'upper'), work = path.join(dir, 'work')
-  const u = new UnionFs([new DirLayer(path.join(dir, 'l2')), new DirLayer(path.join(dir, 'l1'))], new UpperDir(upper, work), { timeout: 1 })
+  const u = new UnionFs([new DirLayer(path.join(dir, 'l2')), new DirLayer(path.join(dir, 'l1'))], new UpperDir(upper, work), { timeout: 1, ...opts })
   return { fs: u, dir, upper, work }
 }
 
@@ -114,7 +115,7 @@ t.test('unlink and rmdir leave whiteouts only where a lower has the name', async
   const wh = fs.lstatSync(path.join(upper, 'etc/motd'))
   t.ok(wh.isCharacterDevice() && wh.rdev === 0, 'whiteout is char 0/0')
   t.notOk(exists(u, 'etc/motd'), 'nothing resurrects')
-  const e = await u.create(lookup(u, 'etc'), 'new', 0o644, fs.constants.O_WRONLY, 0, 0)
+  const e = await u.create(lookup(u, 'etc'), 'new', 0o644, fs.constants.O_WRONLY, ROOT_CALLER)
   fs.closeSync(e.fd)
   await u.unlink(lookup(u, 'etc'), 'new')
   t.notOk(fs.existsSync(path.join(upper, 'etc/new')), 'no whiteout for an upper-only name')
@@ -123,21 +124,63 @@ t.test('unlink and rmdir leave whiteouts only where a lower has the name', async
   await u.unlink(lookup(u, 'usr/share/doc'), 'b')
   await u.rmdir(lookup(u, 'usr/share'), 'doc')
   t.ok(fs.lstatSync(path.join(upper, 'usr/share/doc')).isCharacterDevice(), 'rmdir of a dir holding only whiteouts leaves a whiteout')
-  await u.mkdir(lookup(u, 'usr/share'), 'doc', 0o755, 0, 0)
+  await u.mkdir(lookup(u, 'usr/share'), 'doc', 0o755, ROOT_CALLER)
   t.same(names(u, 'usr/share/doc'), [], 'a dir made over a whiteout is opaque: nothing resurrects')
   t.equal(execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.opaque', path.join(upper, 'usr/share/doc')], { encoding: 'utf8' }), 'y')
-  const f = await u.create(lookup(u, 'etc'), 'motd', 0o600, fs.constants.O_WRONLY, 0, 0)
+  const f = await u.create(lookup(u, 'etc'), 'motd', 0o600, fs.constants.O_WRONLY, ROOT_CALLER)
   fs.closeSync(f.fd)
   t.ok(fs.lstatSync(path.join(upper, 'etc/motd')).isFile(), 'recreating the name drops the whiteout')
 })
 
-t.test('rename: files across layers leave a whiteout; lower dirs give EXDEV', async (t) => {
+t.test('without redirect_dir, a directory with lower parts cannot move', async (t) => {
+  const { fs: u } = layers(t, { redirectDir: false })
+  await t.rejects(u.rename(ROOT_ID, 'usr', ROOT_ID, 'usr2', 0), { code: 'EXDEV' })
+  t.same(names(u, 'usr/share/doc'), ['a', 'b'], 'and stays where it was')
+})
+
+t.test('rename of lower directories by redirect (redirect_dir=on)', async (t) => {
+  const { fs: u, upper, work } = layers(t)
+  const redirect = (p: string): string => execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'trusted.overlay.redirect', path.join(upper, p)], { encoding: 'latin1' })
+  await u.rename(ROOT_ID, 'usr', ROOT_ID, 'usr2', 0)
+  t.equal(redirect('usr2'), 'usr', 'within one parent: the old name')
+  t.ok(fs.lstatSync(path.join(upper, 'usr')).isCharacterDevice(), 'a whiteout at the old name')
+  t.same(fs.readdirSync(path.join(upper, 'usr2')), [], 'nothing of the tree was copied')
+  await u.rename(lookup(u, 'usr2'), 'share', lookup(u, 'etc'), 'share2', 0)
+  t.equal(redirect('etc/share2'), '/usr/share', 'elsewhere: the absolute path in the lowers, through the parent\'s redirect')
+  await u.rename(ROOT_ID, 'usr2', ROOT_ID, 'usr3', 0)
+  t.equal(redirect('usr3'), 'usr', 'a redirect still good in the same parent is kept')
+  // A fresh union over the same upper resolves the redirects from disk.
+  const again = new UnionFs(u.layers, new UpperDir(upper, work), { timeout: 1 })
+  t.same(names(again, 'etc/share2/doc'), ['a', 'b'], 'the moved tree shows its lower entries after a remount')
+  t.equal(await read(again, 'etc/share2/doc/a'), 'a')
+  t.same(names(again, 'usr3'), [], 'and is gone from its old parent')
+  t.notOk(exists(again, 'usr'), 'the old name is a whiteout')
+})
+
+t.test('redirects written in lower layers are followed (relative and absolute)', async (t) => {
+  // What kernel overlayfs shows for these lowers with redirect_dir=follow:
+  // moved/ merges L1's orig/, a/b2/ merges L1's c/b/.
+  const dir = t.testdir({ L1: { orig: { x: 'x' }, c: { b: { y: 'y' } } }, L2: { moved: { z: 'z' }, a: { b2: {} } } })
+  execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', 'orig', path.join(dir, 'L2/moved')])
+  execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '/c/b', path.join(dir, 'L2/a/b2')])
+  execFileSync('mknod', [path.join(dir, 'L2/orig'), 'c', '0', '0'])
+  const u = new UnionFs([new DirLayer(path.join(dir, 'L2')), new DirLayer(path.join(dir, 'L1'))], null, { timeout: 1 })
+  t.same(names(u, 'moved'), ['x', 'z'], 'a relative redirect: the same parent, another name')
+  t.same(names(u, 'a/b2'), ['y'], 'an absolute redirect: from the lower roots')
+  t.equal(await read(u, 'a/b2/y'), 'y')
+  t.same(names(u, 'c/b'), ['y'], 'the redirect target stays where it is too')
+  t.notOk(exists(u, 'orig'), 'and a whiteout still hides the old name')
+  execFileSync('setfattr', ['-n', 'trusted.overlay.redirect', '-v', '../escape', path.join(dir, 'L2/a/b2')])
+  const bad = new UnionFs([new DirLayer(path.join(dir, 'L2')), new DirLayer(path.join(dir, 'L1'))], null, { timeout: 1 })
+  t.throws(() => lookup(bad, 'a/b2'), { code: 'EIO' }, 'a malformed redirect is an error, never a path outside')
+})
+
+t.test('rename: files across layers leave a whiteout', async (t) => {
   const { fs: u, upper } = layers(t)
   await u.rename(lookup(u, 'etc'), 'passwd', ROOT_ID, 'passwd2', 0)
   t.ok(fs.lstatSync(path.join(upper, 'etc/passwd')).isCharacterDevice(), 'whiteout at the source')
   t.equal(await read(u, 'passwd2'), 'root\n')
-  await t.rejects(u.rename(ROOT_ID, 'usr', ROOT_ID, 'usr2', 0), { code: 'EXDEV' })
-  await u.mkdir(ROOT_ID, 'mine', 0o755, 0, 0)
+  await u.mkdir(ROOT_ID, 'mine', 0o755, ROOT_CALLER)
   await u.rename(ROOT_ID, 'mine', ROOT_ID, 'mine2', 0)
   t.ok(exists(u, 'mine2') && !exists(u, 'mine'), 'an upper-only dir moves')
   await t.rejects(u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', fs.constants.RENAME_NOREPLACE ?? 1), { code: 'EEXIST' })
@@ -170,6 +213,6 @@ t.test('a read-only union refuses writes with EROFS', async (t) => {
   const dir = t.testdir({ l: { f: 'x' } })
   const u = new UnionFs([new DirLayer(path.join(dir, 'l'))], null)
   await t.rejects(u.open(lookup(u, 'f'), fs.constants.O_WRONLY), { code: 'EROFS' })
-  await t.rejects(u.mkdir(ROOT_ID, 'd', 0o755, 0, 0), { code: 'EROFS' })
+  await t.rejects(u.mkdir(ROOT_ID, 'd', 0o755, ROOT_CALLER), { code: 'EROFS' })
   t.equal(native.readdir(native.openat(-100, dir, 0, 0))[0].length, 1)
 })
