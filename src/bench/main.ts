@@ -3,41 +3,41 @@
 // runBench, prints the table or JSON (progress goes to stderr). `strata bench`
 // does the same from cli/ with runBench and formatTable.
 
-import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { formatTable } from './format-table.js';
-import { systemNames, type SystemName } from './mount-system.js';
-import { operations } from './operations.js';
-import { runBench } from './run-bench.js';
-import { registryMain } from './registry-main.js';
+import { fileURLToPath } from 'node:url'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { formatTable } from './format-table.js'
+import { systemNames, type SystemName } from './mount-system.js'
+import { operations } from './operations.js'
+import { runBench } from './run-bench.js'
+import { registryMain } from './registry-main.js'
 
-const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean)
 
 /** Removes `--suite NAME` / `--suite=NAME` from argv; returns the name (default overlay). */
-function takeSuite(argv: string[]): string {
-  let suite = 'overlay';
+function takeSuite (argv: string[]): string {
+  let suite = 'overlay'
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i]
     if (a === '--suite' && i + 1 < argv.length) {
-      suite = argv[i + 1]!;
-      argv.splice(i--, 2);
+      suite = argv[i + 1]!
+      argv.splice(i--, 2)
     } else if (a.startsWith('--suite=')) {
-      suite = a.slice('--suite='.length);
-      argv.splice(i--, 1);
+      suite = a.slice('--suite='.length)
+      argv.splice(i--, 1)
     }
   }
-  return suite;
+  return suite
 }
 
-export async function main(argv: string[]): Promise<void> {
-  argv = [...argv];
-  const suite = takeSuite(argv);
-  if (suite === 'registry') return registryMain(argv);
+export async function main (argv: string[]): Promise<void> {
+  argv = [...argv]
+  const suite = takeSuite(argv)
+  if (suite === 'registry') return registryMain(argv)
   if (suite !== 'overlay') {
-    process.stderr.write(`bench: unknown --suite ${suite} (overlay, registry)\n`);
-    process.exitCode = 1;
-    return;
+    process.stderr.write(`bench: unknown --suite ${suite} (overlay, registry)\n`)
+    process.exitCode = 1
+    return
   }
   const args = await yargs(argv)
     .scriptName('bench')
@@ -51,15 +51,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('keep', { type: 'boolean', default: false, describe: 'keep the work dir; a later run with it reuses the layers' })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
     .check((a) => {
-      const bad = list(a.systems).filter((s) => !(systemNames as readonly string[]).includes(s));
-      if (bad.length) throw new Error(`unknown system(s): ${bad.join(', ')}`);
-      if (!(a.runs >= 1) || !(a['big-mib'] >= 1)) throw new Error('--runs and --big-mib must be >= 1');
-      return true;
+      const bad = list(a.systems).filter((s) => !(systemNames as readonly string[]).includes(s))
+      if (bad.length) throw new Error(`unknown system(s): ${bad.join(', ')}`)
+      if (!(a.runs >= 1) || !(a['big-mib'] >= 1)) throw new Error('--runs and --big-mib must be >= 1')
+      return true
     })
     .version(false)
     .strict()
     .help()
-    .parseAsync();
+    .parseAsync()
 
   try {
     const result = await runBench({
@@ -69,13 +69,13 @@ export async function main(argv: string[]): Promise<void> {
       systems: list(args.systems) as SystemName[],
       dir: args.dir,
       keep: args.keep,
-    });
-    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatTable(result)) + '\n');
+    })
+    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatTable(result)) + '\n')
   } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`bench: ${(err as Error).message}\n`)
+    process.exitCode = 1
   }
 }
 
 // Importing this module (from cli/, say) must not run it.
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main(hideBin(process.argv));
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main(hideBin(process.argv))

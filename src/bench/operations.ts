@@ -6,8 +6,8 @@
 // So mutating ops always start from the pristine layers, and every op starts
 // from one well-defined cache state, whatever ran before it.
 
-import { fileURLToPath } from 'node:url';
-import type { Layout } from './build-layers.js';
+import { fileURLToPath } from 'node:url'
+import type { Layout } from './build-layers.js'
 
 export interface OpContext {
   mnt: string;
@@ -20,17 +20,17 @@ export interface Operation {
   argv(c: OpContext): string[];
 }
 
-const randReader = fileURLToPath(new URL('./rand-read.js', import.meta.url));
-const RAND_READS = 2000;
-const RAND_SEED = 4242;
+const randReader = fileURLToPath(new URL('./rand-read.js', import.meta.url))
+const RAND_READS = 2000
+const RAND_SEED = 4242
 
 // GNU tar and grep notice a stdout that is /dev/null and skip the work (tar
 // reads no file data, grep stops at the first match): pipe them through cat.
 // bash for pipefail, so a read error inside the mount fails the run.
-const pipeline = (script: string, ...args: string[]): string[] => ['bash', '-c', `set -o pipefail; ${script}`, 'bash', ...args];
+const pipeline = (script: string, ...args: string[]): string[] => ['bash', '-c', `set -o pipefail; ${script}`, 'bash', ...args]
 
-const seqRead = ({ mnt, layout }: OpContext): string[] => ['dd', `if=${mnt}/${layout.bigFile}`, 'of=/dev/null', 'bs=1M', 'status=none'];
-const statWalk = ({ mnt }: OpContext): string[] => ['find', mnt, '-printf', '%s %m\n'];
+const seqRead = ({ mnt, layout }: OpContext): string[] => ['dd', `if=${mnt}/${layout.bigFile}`, 'of=/dev/null', 'bs=1M', 'status=none']
+const statWalk = ({ mnt }: OpContext): string[] => ['find', mnt, '-printf', '%s %m\n']
 
 export const operations: readonly Operation[] = [
   { name: 'seqread-cold', cache: 'cold', argv: seqRead },
@@ -65,4 +65,4 @@ export const operations: readonly Operation[] = [
     cache: 'warm',
     argv: ({ mnt }) => ['chroot', mnt, '/bin/sh', '-c', 'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'],
   },
-];
+]
