@@ -1,35 +1,88 @@
 // Renders a BenchResult as the plain-text table `strata bench` prints: one row
-// per operation, medians in seconds per system, then ratios to kernel. "-"
-// means not run (system not selected, or no kernel median to divide by).
+// per measurement, medians per system (seconds, or MiB for the RSS row), then
+// ratios to the kernel and strata's ratio to fuse-overlayfs (target 1 of
+// issue 9 reads off that column); then, for the layer-count rows, how much
+// each system's time grows from the fewest lowers to the most.
+// "-" means not run (system not selected or the row not meant for it, or no
+// median to divide by); "error" means the system failed that row (listed below).
 
 import type { SystemName } from './mount-system.js'
 import type { BenchResult, OpResult } from './run-bench.js'
 
-const secondsCols: readonly SystemName[] = ['kernel', 'fuse-overlayfs', 'strata']
-const ratioCols: readonly SystemName[] = ['fuse-overlayfs', 'strata']
+const valueCols: readonly SystemName[] = ['kernel', 'fuse-overlayfs', 'strata']
 
-function seconds (r: OpResult, s: SystemName, selected: readonly SystemName[]): string {
-  if (!selected.includes(s)) return '-'
+function value (r: OpResult, s: SystemName): string {
+  if (!r.systems.includes(s)) return '-'
   if (r.errors[s]) return 'error'
-  return r.median[s]?.toFixed(3) ?? '-'
+  return r.median[s]?.toFixed(r.unit === 'MiB' ? 1 : 3) ?? '-'
+}
+
+const times = (x: number | undefined): string => (x !== undefined && Number.isFinite(x) ? `${x.toFixed(2)}x` : '-')
+
+export interface LayerGrowth {
+  /** the workload, without its -NL suffix */
+  workload: string
+  from: number
+  to: number
+  /** median at `to` lowers / median at `from` lowers */
+  growth: Partial<Record<SystemName, number>>
+}
+
+/** For each layer-count workload, each system's median at the most lowers over its median at the fewest. */
+export function layerGrowth (result: BenchResult): LayerGrowth[] {
+  const byWorkload = new Map<string, OpResult[]>()
+  for (const r of result.results) {
+    if (r.layers === undefined) continue
+    const workload = r.op.replace(/-\d+L$/, '')
+    byWorkload.set(workload, [...(byWorkload.get(workload) ?? []), r])
+  }
+  const out: LayerGrowth[] = []
+  for (const [workload, rows] of byWorkload) {
+    if (rows.length < 2) continue
+    const sorted = [...rows].sort((a, b) => (a.layers ?? 0) - (b.layers ?? 0))
+    const lo = sorted[0]
+    const hi = sorted[sorted.length - 1]
+    const growth: Partial<Record<SystemName, number>> = {}
+    for (const s of valueCols) {
+      const a = lo.median[s]
+      const b = hi.median[s]
+      if (a !== undefined && b !== undefined && a > 0) growth[s] = b / a
+    }
+    out.push({ workload, from: lo.layers ?? 0, to: hi.layers ?? 0, growth })
+  }
+  return out
+}
+
+function columns (header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  return [line(header), ...rows.map(line)]
 }
 
 export function formatTable (result: BenchResult): string {
-  const header = ['operation', ...secondsCols.map((s) => `${s} s`), ...ratioCols.map((s) => `${s}/kernel`)]
-  const rows = result.results.map((r) => [
-    r.op,
-    ...secondsCols.map((s) => seconds(r, s, result.systems)),
-    ...ratioCols.map((s) => (r.ratio[s] !== undefined ? `${r.ratio[s].toFixed(2)}x` : '-')),
-  ])
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const z = result.sizes
+  const header = ['operation', 'unit', ...valueCols, 'fuse-overlayfs/kernel', 'strata/kernel', 'strata/fuse-overlayfs']
+  const rows = result.results.map((r) => {
+    const fo = r.median['fuse-overlayfs']
+    const st = r.median.strata
+    return [
+      r.op, r.unit, ...valueCols.map((s) => value(r, s)),
+      times(r.ratio['fuse-overlayfs']), times(r.ratio.strata), times(fo !== undefined && st !== undefined ? st / fo : undefined),
+    ]
+  })
+  const growth = layerGrowth(result)
+  const growthLines = growth.length
+    ? ['', `layer count: median at the most lowers / at the fewest (${growth[0].from} -> ${growth[0].to})`,
+        ...columns(['workload', ...valueCols], growth.map((g) => [g.workload, ...valueCols.map((s) => times(g.growth[s]))]))]
+    : []
   const errors = result.results.flatMap((r) => Object.entries(r.errors).map(([s, e]) => `  ${r.op} on ${s}: ${e}`))
   return [
-    `medians of ${result.runs} run(s); ${result.treeFiles} files in the tree, big file ${result.bigMib} MiB;`,
-    'cold = fresh mount + drop_caches; warm = same, then one untimed run',
+    `medians of ${result.runs} run(s); main tree ${result.treeFiles} files over 2 lowers, big file ${z.bigMib} MiB, big dir ${z.dirEntries} entries,`,
+    `untar ${z.tarFiles} files, copy-up/delete ${z.touchFiles} files; layer-count tree ${z.layerTreeFiles} files (rows -NL: over N lowers)`,
+    'cold = fresh mount + drop_caches; warm = same, then one untimed run; mount = command until a listing of the root answers',
     '',
-    line(header),
-    ...rows.map(line),
+    ...columns(header, rows),
+    ...growthLines,
     ...(errors.length ? ['', 'errors:', ...errors] : []),
   ].join('\n')
 }

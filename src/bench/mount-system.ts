@@ -31,7 +31,7 @@ export interface Mount {
 
 const MOUNT_TIMEOUT_MS = 60_000
 
-function mountArgv (system: SystemName, s: MountSpec): string[] {
+export function mountArgv (system: SystemName, s: MountSpec): string[] {
   const lower = s.lowers.join(':')
   switch (system) {
     case 'kernel':
@@ -43,7 +43,7 @@ function mountArgv (system: SystemName, s: MountSpec): string[] {
   }
 }
 
-function unmountArgv (system: SystemName, mnt: string): string[] {
+export function unmountArgv (system: SystemName, mnt: string): string[] {
   switch (system) {
     case 'kernel':
       return ['umount', mnt]
@@ -79,9 +79,14 @@ export async function isMounted (path: string): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** The handle of a mount of `system` at spec.mnt, made or about to be made by the caller. */
+export function mountHandle (system: SystemName, spec: MountSpec): Mount {
+  return { system, mnt: spec.mnt, unmount: () => unmountPath(system, spec.mnt, spec.log) }
+}
+
 export async function mountSystem (system: SystemName, spec: MountSpec, signal?: AbortSignal): Promise<Mount> {
   if (await isMounted(spec.mnt)) throw new Error(`${spec.mnt} is already mounted`)
-  const mount: Mount = { system, mnt: spec.mnt, unmount: () => unmountPath(system, spec.mnt, spec.log) }
+  const mount = mountHandle(system, spec)
   try {
     await timedSpawn(mountArgv(system, spec), { log: spec.log, timeoutMs: MOUNT_TIMEOUT_MS, signal })
     // The helpers return once mounted; check rather than trust it.
