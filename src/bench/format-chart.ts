@@ -3,7 +3,8 @@
 // kernel median are drawn as multiples of it on a log scale, with the kernel
 // as the 1.0 line; rows without one (daemon RSS, CLI start-up, or the kernel
 // not run) follow in a second panel, in their own units, each row scaled to
-// its largest value. Every bar carries its value as a label and a <title>.
+// its largest value. Every bar carries its value as a label and a <title>;
+// a red tick on a row marks issue 9's target for strata, where it has one.
 // Written by hand: the npm chart libraries either need a DOM (d3 with jsdom)
 // or are large runtimes (vega, vega-lite) for what is a few dozen rects, and
 // no small dependency-free SVG bar-chart package is well kept.
@@ -66,11 +67,17 @@ export function formatChart (result: BenchResult): string {
     const x = 16 + i * 170
     out.push(rect(x, y - 10, 12, 12, `fill="${COLORS[s]}"`), text(x + 18, y, s, 'class="legend"'))
   })
+  const tx = 16 + systems.length * 170
+  out.push(`<line x1="${tx + 6}" y1="${y - 12}" x2="${tx + 6}" y2="${y + 3}" class="target"/>`, text(tx + 18, y, 'target for strata (issue 9)', 'class="legend"'))
   y += 20
 
   const rowHeight = (n: number): number => n * (BAR + BAR_GAP) - BAR_GAP + ROW_GAP
-  const drawRow = (r: OpResult, bars: Bar[], top: number, scale: (v: number) => number): void => {
+  const drawRow = (r: OpResult, bars: Bar[], top: number, scale: (v: number) => number, target?: number): void => {
     const h = rowHeight(bars.length) - ROW_GAP
+    if (target !== undefined) {
+      const x = scale(target).toFixed(1)
+      out.push(`<line x1="${x}" y1="${top - 2}" x2="${x}" y2="${top + h + 2}" class="target" data-op="${escapeXml(r.op)}" data-target="${String(target)}"/>`)
+    }
     out.push(text(X0 - 8, top + h / 2 + 4, `${r.op} (${r.cache})`, 'class="label" text-anchor="end"'))
     bars.forEach((b, i) => {
       const by = top + i * (BAR + BAR_GAP)
@@ -89,7 +96,7 @@ export function formatChart (result: BenchResult): string {
     out.push(text(16, y, 'time as a multiple of kernel overlayfs (log scale; kernel = 1.0; shorter is better)', 'class="section"'))
     y += 14
     const ratioBars = ratioRows.map((r) => barsOf(r, systems, true))
-    const values = ratioBars.flat().flatMap((b) => (b.value !== undefined ? [b.value] : []))
+    const values = [...ratioBars.flat().flatMap((b) => (b.value !== undefined ? [b.value] : [])), ...ratioRows.flatMap((r) => (r.target?.kernel ? [r.target.kernel] : []))]
     const lo = [...TICKS].reverse().find((t) => t <= Math.min(0.5, ...values)) ?? TICKS[0]
     const hi = TICKS.find((t) => t >= Math.max(2, ...values)) ?? TICKS[TICKS.length - 1]
     const scale = (v: number): number => X0 + ((Math.log(Math.max(v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * (X1 - X0)
@@ -100,7 +107,7 @@ export function formatChart (result: BenchResult): string {
       out.push(text(scale(t), top + height + 14, `${t}x`, 'class="tick" text-anchor="middle"'))
     }
     ratioRows.forEach((r, i) => {
-      drawRow(r, ratioBars[i], y, scale)
+      drawRow(r, ratioBars[i], y, scale, r.target?.kernel ?? (r.target?.max !== undefined && r.median.kernel ? r.target.max / r.median.kernel : undefined))
       y += rowHeight(ratioBars[i].length)
     })
     out.push(`<line x1="${scale(1).toFixed(1)}" y1="${top - 4}" x2="${scale(1).toFixed(1)}" y2="${top + height + 18}" class="kernel-line"/>`)
@@ -114,7 +121,8 @@ export function formatChart (result: BenchResult): string {
     for (const r of absRows) {
       const bars = barsOf(r, systems, false)
       const max = Math.max(0, ...bars.flatMap((b) => (b.value !== undefined ? [b.value] : [])))
-      drawRow(r, bars, y, (v) => X0 + (max > 0 ? (v / max) * (X1 - X0) : 0))
+      const top = Math.max(max, r.target?.max ?? 0)
+      drawRow(r, bars, y, (v) => X0 + (top > 0 ? (v / top) * (X1 - X0) : 0), r.target?.max)
       y += rowHeight(bars.length)
     }
     y += 10
@@ -124,7 +132,7 @@ export function formatChart (result: BenchResult): string {
     'text { font-family: DejaVu Sans, Arial, Helvetica, sans-serif; font-size: 11px; fill: #222 }',
     '.title { font-size: 16px; font-weight: bold } .section { font-size: 13px; font-weight: bold } .note, .tick { fill: #555 }',
     '.legend { font-size: 12px } .value { font-size: 10px } .missing { fill: #b00 }',
-    '.grid { stroke: #e4e4e4 } .kernel-line { stroke: #222; stroke-dasharray: 4 3 }',
+    '.grid { stroke: #e4e4e4 } .kernel-line { stroke: #222; stroke-dasharray: 4 3 } .target { stroke: #d00; stroke-width: 2 }',
   ].join('\n')
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${Math.ceil(y)}" viewBox="0 0 ${WIDTH} ${Math.ceil(y)}">`,

@@ -2,12 +2,15 @@
 // per measurement, medians per system (seconds, or MiB for the RSS row), then
 // ratios to the kernel and strata's ratio to fuse-overlayfs (target 1 of
 // issue 9 reads off that column); then, for the layer-count rows, how much
-// each system's time grows from the fewest lowers to the most.
+// each system's time grows from the fewest lowers to the most. The last two
+// columns judge strata by issue 9's target for the row (judge.ts): "fo" is
+// "no slower than fuse-overlayfs", "1.5x k" a multiple of the kernel.
 // "-" means not run (system not selected or the row not meant for it, or no
 // median to divide by); "error" means the system failed that row (listed below).
 
 import type { SystemName } from './mount-system.js'
 import type { BenchResult, OpResult } from './run-bench.js'
+import { judge, targetText } from './judge.js'
 
 const valueCols: readonly SystemName[] = ['kernel', 'fuse-overlayfs', 'strata']
 
@@ -61,19 +64,30 @@ function columns (header: string[], rows: string[][]): string[] {
 
 export function formatTable (result: BenchResult): string {
   const z = result.sizes
-  const header = ['operation', 'unit', ...valueCols, 'fuse-overlayfs/kernel', 'strata/kernel', 'strata/fuse-overlayfs']
+  const header = ['operation', 'unit', ...valueCols, 'fuse-overlayfs/kernel', 'strata/kernel', 'strata/fuse-overlayfs', 'target', 'met']
+  let judged = 0
+  let met = 0
   const rows = result.results.map((r) => {
     const fo = r.median['fuse-overlayfs']
     const st = r.median.strata
+    const v = judge(r)
+    if (v) judged++
+    if (v?.met) met++
     return [
       r.op, r.unit, ...valueCols.map((s) => value(r, s)),
       times(r.ratio['fuse-overlayfs']), times(r.ratio.strata), times(fo !== undefined && st !== undefined ? st / fo : undefined),
+      targetText(r), v ? (v.met ? 'yes' : 'no') : '-',
     ]
   })
   const growth = layerGrowth(result)
+  const growthMet = (g: LayerGrowth): string => {
+    const st = g.growth.strata
+    const fo = g.growth['fuse-overlayfs']
+    return st === undefined || fo === undefined ? '-' : st <= fo ? 'yes' : 'no'
+  }
   const growthLines = growth.length
-    ? ['', `layer count: median at the most lowers / at the fewest (${growth[0].from} -> ${growth[0].to})`,
-        ...columns(['workload', ...valueCols], growth.map((g) => [g.workload, ...valueCols.map((s) => times(g.growth[s]))]))]
+    ? ['', `layer count: median at the most lowers / at the fewest (${growth[0].from} -> ${growth[0].to}); target: strata grows no faster than fuse-overlayfs`,
+        ...columns(['workload', ...valueCols, 'met'], growth.map((g) => [g.workload, ...valueCols.map((s) => times(g.growth[s])), growthMet(g)]))]
     : []
   const errors = result.results.flatMap((r) => Object.entries(r.errors).map(([s, e]) => `  ${r.op} on ${s}: ${e}`))
   return [
@@ -82,6 +96,7 @@ export function formatTable (result: BenchResult): string {
     'cold = fresh mount + drop_caches; warm = same, then one untimed run; mount = command until a listing of the root answers',
     '',
     ...columns(header, rows),
+    ...(judged ? ['', `strata meets its target on ${met} of ${judged} rows`] : []),
     ...growthLines,
     ...(errors.length ? ['', 'errors:', ...errors] : []),
   ].join('\n')

@@ -13,7 +13,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildLayers, type Layout, type Sizes } from './build-layers.js'
 import { isMounted, listMounts, mountArgv, mountHandle, mountSystem, strataBin, unmountArgv, type Mount, type MountSpec, type SystemName } from './mount-system.js'
-import { LAYER_COUNTS, operations, opSystems, opUnit, statWalk, tarUsr, type Operation, type Unit } from './operations.js'
+import { LAYER_COUNTS, operations, opSystems, opUnit, statWalk, tarUsr, type Operation, type Target, type Unit } from './operations.js'
 import { daemonPids, peakRssMiB } from './daemon-peak-rss.js'
 import { timedSpawn } from './timed-spawn.js'
 import { median } from './median.js'
@@ -37,6 +37,8 @@ export interface OpResult {
   unit: Unit;
   /** lower count of a layer-count row */
   layers?: number;
+  /** issue 9's target for strata on the row (judge.ts) */
+  target?: Target;
   /** the systems the row was run on */
   systems: SystemName[];
   /** value of each run, in order; a system with an error has fewer */
@@ -83,7 +85,7 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
     for (const op of ops) {
       const systems = opSystems(op, opts.systems)
       const r: OpResult = {
-        op: op.name, cache: op.cache, unit: opUnit(op), ...(op.layers ? { layers: op.layers } : {}), systems, runs: {}, median: {}, ratio: {}, errors: {},
+        op: op.name, cache: op.cache, unit: opUnit(op), ...(op.layers ? { layers: op.layers } : {}), ...(op.target ? { target: op.target } : {}), systems, runs: {}, median: {}, ratio: {}, errors: {},
       }
       for (let run = 1; run <= opts.runs; run++) {
         for (const system of systems) {

@@ -26,10 +26,10 @@ const result: BenchResult = {
   sizes: QUICK_SIZES,
   treeFiles: 2000,
   results: [
-    row('seqread-cold', { kernel: 0.2, 'fuse-overlayfs': 0.22, strata: 0.26 }),
+    row('seqread-cold', { kernel: 0.2, 'fuse-overlayfs': 0.22, strata: 0.26 }, { target: { kernel: 1.1 } }),
     row('ls <dir> & "x"', { kernel: 0.02, 'fuse-overlayfs': 0.166, strata: 0.3 }),
     row('copyup-big', { kernel: 0.354, strata: 0.39 }, { errors: { 'fuse-overlayfs': 'exit 1: boom' } }),
-    row('daemon-peak-rss', { 'fuse-overlayfs': 30, strata: 174 }, { unit: 'MiB', systems: ['fuse-overlayfs', 'strata'] }),
+    row('daemon-peak-rss', { 'fuse-overlayfs': 30, strata: 174 }, { unit: 'MiB', systems: ['fuse-overlayfs', 'strata'], target: { max: 60 } }),
     row('find-cold-1L', { kernel: 0.13, 'fuse-overlayfs': 0.28, strata: 0.34 }, { layers: 1 }),
     row('find-cold-32L', { kernel: 0.56, 'fuse-overlayfs': 1.09, strata: 1.36 }, { layers: 32 }),
   ],
@@ -67,6 +67,8 @@ t.test('the chart is well-formed XML with a bar per system per value', async (t)
   t.match(svg, new RegExp(escapeXml('ls <dir> & "x"').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'label escaped')
   t.notMatch(svg, /ls <dir>/, 'no raw markup from labels')
   t.notMatch(svg, /(href|src)=/, 'no external assets')
+  t.match(svg, /class="target" data-op="seqread-cold" data-target="1.1"/, 'target tick on a kernel-multiple row')
+  t.match(svg, /class="target" data-op="daemon-peak-rss" data-target="60"/, 'target tick on an absolute row')
 
   // Log scale: a bar's width grows with the log of its ratio, so 1.0 lies
   // where the dashed kernel line is.
@@ -80,11 +82,14 @@ t.test('the table lists every row, ratios and layer growth', async (t) => {
   const text = formatTable(result)
   for (const r of result.results) t.match(text, r.op)
   const seq = text.split('\n').find((l) => l.startsWith('seqread-cold')) ?? ''
-  t.match(seq, /0\.200\s+0\.220\s+0\.260\s+1\.10x\s+1\.30x\s+1\.18x/)
+  t.match(seq, /0\.200\s+0\.220\s+0\.260\s+1\.10x\s+1\.30x\s+1\.18x\s+fo, 1\.1x k\s+no$/)
+  const ls = text.split('\n').find((l) => l.startsWith('ls <dir>')) ?? ''
+  t.match(ls, /fo\s+no$/, 'slower than fuse-overlayfs misses even without an own target')
+  t.match(text, /strata meets its target on 1 of 6 rows/)
   const rss = text.split('\n').find((l) => l.startsWith('daemon-peak-rss')) ?? ''
   t.match(rss, /MiB\s+-\s+30\.0\s+174\.0\s+-\s+-\s+5\.80x/)
   t.match(text, /copyup-big on fuse-overlayfs: exit 1: boom/)
-  t.match(text, /find-cold\s+4\.31x\s+3\.89x\s+4\.00x/)
+  t.match(text, /find-cold\s+4\.31x\s+3\.89x\s+4\.00x\s+no/)
 })
 
 t.test('layerGrowth divides the most lowers by the fewest, per workload', async (t) => {
