@@ -4,7 +4,7 @@
 // writes the chart. Bad flags stop it before anything is built or mounted.
 
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import yargs from 'yargs'
@@ -14,7 +14,7 @@ import { formatChart } from './format-chart.js'
 import { formatTable } from './format-table.js'
 import { systemNames, type SystemName } from './mount-system.js'
 import { operations } from './operations.js'
-import { runBench } from './run-bench.js'
+import { runBench, type BenchResult } from './run-bench.js'
 import { registryMain } from './registry-main.js'
 
 const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean)
@@ -56,11 +56,13 @@ export async function main (argv: string[]): Promise<void> {
     .option('dir', { type: 'string', default: '/var/tmp/strata-bench', describe: 'work dir (layers, upper/work dirs, mount point)' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the work dir; a later run with it reuses the layers' })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+    .option('from', { type: 'string', describe: 'measure nothing: print the table and write the chart of a saved --json output' })
     .option('chart', { type: 'string', default: 'strata-bench.svg', describe: 'write the results as an SVG chart here (--chart "" for none)' })
     .check((a) => {
       const bad = list(a.systems).filter((s) => !(systemNames as readonly string[]).includes(s))
       if (bad.length) throw new Error(`unknown system(s): ${bad.join(', ')}`)
       if ((a.runs !== undefined && !(a.runs >= 1)) || (a['big-mib'] !== undefined && !(a['big-mib'] >= 1))) throw new Error('--runs and --big-mib must be >= 1')
+      if (a.from !== undefined && !existsSync(a.from)) throw new Error(`--from ${a.from}: no such file`)
       if (a.chart && !existsSync(dirname(resolve(a.chart)))) throw new Error(`--chart ${a.chart}: no directory ${dirname(resolve(a.chart))}`)
       return true
     })
@@ -71,7 +73,7 @@ export async function main (argv: string[]): Promise<void> {
 
   try {
     const base = args.quick ? QUICK_SIZES : DEFAULT_SIZES
-    const result = await runBench({
+    const result = args.from !== undefined ? JSON.parse(await readFile(args.from, 'utf8')) as BenchResult : await runBench({
       runs: Math.floor(args.runs ?? (args.quick ? 1 : 3)),
       sizes: { ...base, bigMib: Math.floor(args['big-mib'] ?? base.bigMib) },
       only: args.only ? list(args.only) : undefined,
