@@ -56,6 +56,28 @@ export function layerGrowth (result: BenchResult): LayerGrowth[] {
   return out
 }
 
+const total = (c: Record<string, number> | undefined): number | undefined => (c ? Object.values(c).reduce((a, b) => a + b, 0) : undefined)
+
+/** Opcodes by count, most first: "LOOKUP 20012, GETATTR 30". */
+export function topOpcodes (c: Record<string, number> | undefined, n = 4): string {
+  if (!c) return '-'
+  return Object.entries(c).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, n).map(([op, k]) => `${op} ${k}`).join(', ') || '0'
+}
+
+function requestLines (result: BenchResult): string[] {
+  const rows = result.results.filter((r) => r.requests)
+  if (!rows.length) return []
+  const fo = (r: OpResult): number | undefined => total(r.requests?.['fuse-overlayfs'])
+  const st = (r: OpResult): number | undefined => total(r.requests?.strata)
+  return ['', 'FUSE requests in one more run of each row (kernel tracepoint fuse_request_send; not timed)',
+    ...columns(['operation', 'fuse-overlayfs', 'strata', 'strata/fuse-overlayfs', 'strata: most frequent', 'fuse-overlayfs: most frequent'],
+      rows.map((r) => {
+        const a = fo(r)
+        const b = st(r)
+        return [r.op, String(a ?? '-'), String(b ?? '-'), times(a && b !== undefined ? b / a : undefined), topOpcodes(r.requests?.strata), topOpcodes(r.requests?.['fuse-overlayfs'])]
+      }))]
+}
+
 function columns (header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
@@ -98,6 +120,7 @@ export function formatTable (result: BenchResult): string {
     ...columns(header, rows),
     ...(judged ? ['', `strata meets its target on ${met} of ${judged} rows`] : []),
     ...growthLines,
+    ...requestLines(result),
     ...(errors.length ? ['', 'errors:', ...errors] : []),
   ].join('\n')
 }

@@ -56,6 +56,7 @@ export async function main (argv: string[]): Promise<void> {
     .option('dir', { type: 'string', default: '/var/tmp/strata-bench', describe: 'work dir (layers, upper/work dirs, mount point)' })
     .option('keep', { type: 'boolean', default: false, describe: 'keep the work dir; a later run with it reuses the layers' })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
+    .option('requests', { type: 'boolean', default: false, describe: 'also count FUSE requests by opcode per row (one more run each, from the kernel\'s fuse tracepoint; needs tracefs)' })
     .option('from', { type: 'string', describe: 'measure nothing: print the table and write the chart of a saved --json output' })
     .option('chart', { type: 'string', default: 'strata-bench.svg', describe: 'write the results as an SVG chart here (--chart "" for none)' })
     .check((a) => {
@@ -80,6 +81,7 @@ export async function main (argv: string[]): Promise<void> {
       systems: list(args.systems) as SystemName[],
       dir: args.dir,
       keep: args.keep,
+      requests: args.requests,
     })
     process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatTable(result)) + '\n')
     if (args.chart) {

@@ -73,6 +73,15 @@ export async function listMounts (): Promise<MountInfo[]> {
     })
 }
 
+/** The FUSE connection number of the mount at `mnt` (its /sys/fs/fuse/connections name), if it is a FUSE mount. */
+export async function fuseConnection (mnt: string): Promise<number | undefined> {
+  const m = (await listMounts()).find((x) => x.mnt === mnt)
+  if (!m?.fstype.startsWith('fuse')) return undefined
+  // Connection dirs are named after the kernel dev_t (major << 20 | minor).
+  const [major, minor] = m.dev.split(':').map(Number)
+  return (major << 20) | minor
+}
+
 export async function isMounted (path: string): Promise<boolean> {
   return (await listMounts()).some((m) => m.mnt === path)
 }
@@ -110,10 +119,7 @@ async function unmountPath (system: SystemName, mnt: string, log: string): Promi
   const stuck = (await listMounts()).find((m) => m.mnt === mnt)
   if (!stuck) return
   await timedSpawn(['umount', '-l', mnt], { log, timeoutMs: MOUNT_TIMEOUT_MS }).catch(() => {})
-  if (stuck.fstype.startsWith('fuse')) {
-    // Connection dirs are named after the kernel dev_t (major << 20 | minor).
-    const [major, minor] = stuck.dev.split(':').map(Number)
-    await writeFile(`/sys/fs/fuse/connections/${(major << 20) | minor}/abort`, '1').catch(() => {})
-  }
+  const conn = await fuseConnection(mnt)
+  if (conn !== undefined) await writeFile(`/sys/fs/fuse/connections/${conn}/abort`, '1').catch(() => {})
   if (await isMounted(mnt)) throw new Error(`could not unmount ${mnt}`)
 }

@@ -12,9 +12,10 @@ import { existsSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildLayers, type Layout, type Sizes } from './build-layers.js'
-import { isMounted, listMounts, mountArgv, mountHandle, mountSystem, strataBin, unmountArgv, type Mount, type MountSpec, type SystemName } from './mount-system.js'
+import { fuseConnection, isMounted, listMounts, mountArgv, mountHandle, mountSystem, strataBin, unmountArgv, type Mount, type MountSpec, type SystemName } from './mount-system.js'
 import { LAYER_COUNTS, operations, opSystems, opUnit, statWalk, tarUsr, type Operation, type Target, type Unit } from './operations.js'
 import { daemonPids, peakRssMiB } from './daemon-peak-rss.js'
+import { RequestCounter, requestCountingUnavailable } from './request-counter.js'
 import { timedSpawn } from './timed-spawn.js'
 import { median } from './median.js'
 
@@ -26,6 +27,8 @@ export interface BenchOptions {
   systems: readonly SystemName[];
   dir: string;
   keep: boolean;
+  /** also count each FUSE system's requests per command row, in one more run outside the timed ones */
+  requests?: boolean;
   /** progress lines; default stderr */
   progress?: (line: string) => void;
 }
@@ -47,6 +50,8 @@ export interface OpResult {
   /** median / kernel median */
   ratio: Partial<Record<SystemName, number>>;
   errors: Partial<Record<SystemName, string>>;
+  /** with `requests`: FUSE requests by opcode in one run (request-counter.ts) */
+  requests?: Partial<Record<SystemName, Record<string, number>>>;
 }
 
 export interface BenchResult {
@@ -66,6 +71,8 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
   const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'))
   if (process.getuid?.() !== 0) throw new Error('strata bench must run as root (mount, mknod, drop_caches)')
   const ops = selectOps(opts.only)
+  const noCounting = opts.requests ? requestCountingUnavailable() : undefined
+  if (noCounting) throw new Error(`--requests: ${noCounting}`)
   const dir = resolve(opts.dir)
   await claimWorkDir(dir)
 
@@ -102,6 +109,19 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
           }
         }
       }
+      if (opts.requests && op.kind === 'command') {
+        for (const system of systems.filter((s) => s !== 'kernel' && !r.errors[s])) {
+          const counted = (counts: Record<string, number>): void => { (r.requests ??= {})[system] = counts }
+          try {
+            await measure(op, system, layout, join(dir, 'run'), log, live, ac.signal, counted)
+            progress(`${op.name} ${system} requests: ${Object.values(r.requests?.[system] ?? {}).reduce((a, b) => a + b, 0)}`)
+          } catch (err) {
+            if (ac.signal.aborted) throw ac.signal.reason
+            if (err instanceof FatalError) throw err
+            progress(`${op.name} ${system} requests: error: ${(err as Error).message}`)
+          }
+        }
+      }
       for (const system of systems) {
         const runs = r.runs[system]
         if (!r.errors[system] && runs) r.median[system] = median(runs)
@@ -128,7 +148,8 @@ function selectOps (only: readonly string[] | undefined): readonly Operation[] {
 }
 
 /** One measurement on a fresh mount (none for `version`); see operations.ts for the cache protocol. */
-async function measure (op: Operation, system: SystemName, layout: Layout, runDir: string, log: string, live: Set<Mount>, signal: AbortSignal): Promise<number> {
+async function measure (op: Operation, system: SystemName, layout: Layout, runDir: string, log: string, live: Set<Mount>, signal: AbortSignal,
+  counted?: (counts: Record<string, number>) => void): Promise<number> {
   if (op.kind === 'version') {
     const argv = [system === 'strata' ? strataBin : system, '--version']
     await timedSpawn(argv, { log, signal })
@@ -152,7 +173,15 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
       case 'command': {
         const argv = op.argv(ctx)
         if (op.cache === 'warm') await timedSpawn(argv, { log, signal })
-        return await timedSpawn(argv, { log, signal })
+        if (!counted) return await timedSpawn(argv, { log, signal })
+        const conn = await fuseConnection(spec.mnt)
+        if (conn === undefined) throw new Error(`${spec.mnt} is not a FUSE mount`)
+        const counter = await RequestCounter.start(conn)
+        try {
+          return await timedSpawn(argv, { log, signal })
+        } finally {
+          counted(await counter.stop())
+        }
       }
       case 'umount': {
         await timedSpawn(['ls', '-a', spec.mnt], { log, signal })
