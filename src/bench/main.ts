@@ -74,7 +74,7 @@ export async function main (argv: string[]): Promise<void> {
 
   try {
     const base = args.quick ? QUICK_SIZES : DEFAULT_SIZES
-    const result = args.from !== undefined ? JSON.parse(await readFile(args.from, 'utf8')) as BenchResult : await runBench({
+    const measure = (): Promise<BenchResult> => runBench({
       runs: Math.floor(args.runs ?? (args.quick ? 1 : 3)),
       sizes: { ...base, bigMib: Math.floor(args['big-mib'] ?? base.bigMib) },
       only: args.only ? list(args.only) : undefined,
@@ -83,6 +83,7 @@ export async function main (argv: string[]): Promise<void> {
       keep: args.keep,
       requests: args.requests,
     })
+    const result = args.from === undefined ? await measure() : JSON.parse(await readFile(args.from, 'utf8')) as BenchResult
     process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatTable(result)) + '\n')
     if (args.chart) {
       const chart = resolve(args.chart)

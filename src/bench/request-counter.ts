@@ -63,8 +63,8 @@ export class RequestCounter {
     const reader = spawn('cat', [join(dir, 'trace_pipe')], { stdio: ['ignore', 'pipe', 'ignore'] })
     const counts: Record<string, number> = {}
     let rest = ''
-    reader.stdout?.setEncoding('utf8')
-    reader.stdout?.on('data', (chunk: string) => {
+    reader.stdout.setEncoding('utf8')
+    reader.stdout.on('data', (chunk: string) => {
       const lines = (rest + chunk).split('\n')
       rest = lines.pop() ?? ''
       countOpcodes(lines, counts)

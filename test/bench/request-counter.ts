@@ -42,13 +42,13 @@ t.test('counts one connection\'s requests, not another\'s', { skip: requestCount
   const mnt = mount('u', 'w', 'm')
   const other = mount('u2', 'w2', 'm2')
   const conn = await fuseConnection(mnt)
-  t.ok(conn !== undefined, 'a FUSE connection')
-  const counter = await RequestCounter.start(conn!)
+  if (conn === undefined) throw new Error(`${mnt}: not a FUSE mount`)
+  const counter = await RequestCounter.start(conn)
   // Children do the reads: fuse-overlayfs serves them, not this process, but
   // a child keeps the rule simple.
   execFileSync('cat', [path.join(mnt, 'a'), path.join(mnt, 'b'), path.join(mnt, 'c')])
   execFileSync('cat', [path.join(other, 'a'), path.join(other, 'b')])
-  const counts = await counter.stop()
+  const counts: Partial<Record<string, number>> = await counter.stop()
   t.ok((counts.OPEN ?? 0) >= 3, `3 opens counted: ${JSON.stringify(counts)}`)
   t.ok((counts.READ ?? 0) >= 3, 'reads counted')
   t.ok((counts.OPEN ?? 0) < 5, 'the other mount\'s opens are not')
