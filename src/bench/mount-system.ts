@@ -5,14 +5,14 @@
 // lazy unmount plus a FUSE connection abort, so a wedged daemon cannot leave a
 // mount behind.
 
-import { readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { timedSpawn } from './timed-spawn.js';
+import { readFile, writeFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { timedSpawn } from './timed-spawn.js'
 
-export const systemNames = ['kernel', 'fuse-overlayfs', 'strata'] as const;
-export type SystemName = (typeof systemNames)[number];
+export const systemNames = ['kernel', 'fuse-overlayfs', 'strata'] as const
+export type SystemName = (typeof systemNames)[number]
 
-export const strataBin = fileURLToPath(new URL('../../bin/strata', import.meta.url));
+export const strataBin = fileURLToPath(new URL('../../bin/strata', import.meta.url))
 
 export interface MountSpec {
   lowers: readonly string[];
@@ -29,28 +29,28 @@ export interface Mount {
   unmount(): Promise<void>;
 }
 
-const MOUNT_TIMEOUT_MS = 60_000;
+const MOUNT_TIMEOUT_MS = 60_000
 
-function mountArgv(system: SystemName, s: MountSpec): string[] {
-  const lower = s.lowers.join(':');
+export function mountArgv (system: SystemName, s: MountSpec): string[] {
+  const lower = s.lowers.join(':')
   switch (system) {
     case 'kernel':
-      return ['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${s.upper},workdir=${s.work}`, s.mnt];
+      return ['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${s.upper},workdir=${s.work}`, s.mnt]
     case 'fuse-overlayfs':
-      return ['fuse-overlayfs', '-o', `lowerdir=${lower},upperdir=${s.upper},workdir=${s.work}`, s.mnt];
+      return ['fuse-overlayfs', '-o', `lowerdir=${lower},upperdir=${s.upper},workdir=${s.work}`, s.mnt]
     case 'strata':
-      return [strataBin, 'mount', '--lowerdir', lower, '--upperdir', s.upper, '--workdir', s.work, s.mnt];
+      return [strataBin, 'mount', '--lowerdir', lower, '--upperdir', s.upper, '--workdir', s.work, s.mnt]
   }
 }
 
-function unmountArgv(system: SystemName, mnt: string): string[] {
+export function unmountArgv (system: SystemName, mnt: string): string[] {
   switch (system) {
     case 'kernel':
-      return ['umount', mnt];
+      return ['umount', mnt]
     case 'fuse-overlayfs':
-      return ['fusermount3', '-u', mnt];
+      return ['fusermount3', '-u', mnt]
     case 'strata':
-      return [strataBin, 'umount', mnt];
+      return [strataBin, 'umount', mnt]
   }
 }
 
@@ -61,54 +61,65 @@ interface MountInfo {
 }
 
 /** Mounts as this process sees them (mountinfo escapes blanks as octal). */
-export async function listMounts(): Promise<MountInfo[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+export async function listMounts (): Promise<MountInfo[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8')
+  const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
   return text
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const f = line.split(' ');
-      return { mnt: unescape(f[4]!), dev: f[2]!, fstype: f[f.indexOf('-') + 1]! };
-    });
+      const f = line.split(' ')
+      return { mnt: unescape(f[4]), dev: f[2], fstype: f[f.indexOf('-') + 1] }
+    })
 }
 
-export async function isMounted(path: string): Promise<boolean> {
-  return (await listMounts()).some((m) => m.mnt === path);
+/** The FUSE connection number of the mount at `mnt` (its /sys/fs/fuse/connections name), if it is a FUSE mount. */
+export async function fuseConnection (mnt: string): Promise<number | undefined> {
+  const m = (await listMounts()).find((x) => x.mnt === mnt)
+  if (!m?.fstype.startsWith('fuse')) return undefined
+  // Connection dirs are named after the kernel dev_t (major << 20 | minor).
+  const [major, minor] = m.dev.split(':').map(Number)
+  return (major << 20) | minor
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export async function isMounted (path: string): Promise<boolean> {
+  return (await listMounts()).some((m) => m.mnt === path)
+}
 
-export async function mountSystem(system: SystemName, spec: MountSpec, signal?: AbortSignal): Promise<Mount> {
-  if (await isMounted(spec.mnt)) throw new Error(`${spec.mnt} is already mounted`);
-  const mount: Mount = { system, mnt: spec.mnt, unmount: () => unmountPath(system, spec.mnt, spec.log) };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** The handle of a mount of `system` at spec.mnt, made or about to be made by the caller. */
+export function mountHandle (system: SystemName, spec: MountSpec): Mount {
+  return { system, mnt: spec.mnt, unmount: () => unmountPath(system, spec.mnt, spec.log) }
+}
+
+export async function mountSystem (system: SystemName, spec: MountSpec, signal?: AbortSignal): Promise<Mount> {
+  if (await isMounted(spec.mnt)) throw new Error(`${spec.mnt} is already mounted`)
+  const mount = mountHandle(system, spec)
   try {
-    await timedSpawn(mountArgv(system, spec), { log: spec.log, timeoutMs: MOUNT_TIMEOUT_MS, signal });
+    await timedSpawn(mountArgv(system, spec), { log: spec.log, timeoutMs: MOUNT_TIMEOUT_MS, signal })
     // The helpers return once mounted; check rather than trust it.
-    if (!(await isMounted(spec.mnt))) throw new Error(`${system}: mount command succeeded but ${spec.mnt} is not mounted`);
+    if (!(await isMounted(spec.mnt))) throw new Error(`${system}: mount command succeeded but ${spec.mnt} is not mounted`)
   } catch (err) {
     // A failed or interrupted mount may still have mounted something.
-    await mount.unmount();
-    throw err;
+    await mount.unmount()
+    throw err
   }
-  return mount;
+  return mount
 }
 
-async function unmountPath(system: SystemName, mnt: string, log: string): Promise<void> {
+async function unmountPath (system: SystemName, mnt: string, log: string): Promise<void> {
   for (let attempt = 0; attempt < 5 && (await isMounted(mnt)); attempt++) {
     try {
-      await timedSpawn(unmountArgv(system, mnt), { log, timeoutMs: MOUNT_TIMEOUT_MS });
+      await timedSpawn(unmountArgv(system, mnt), { log, timeoutMs: MOUNT_TIMEOUT_MS })
     } catch {
-      await sleep(200 * (attempt + 1)); // EBUSY right after a killed child: wait for it to be reaped
+      await sleep(200 * (attempt + 1)) // EBUSY right after a killed child: wait for it to be reaped
     }
   }
-  const stuck = (await listMounts()).find((m) => m.mnt === mnt);
-  if (!stuck) return;
-  await timedSpawn(['umount', '-l', mnt], { log, timeoutMs: MOUNT_TIMEOUT_MS }).catch(() => {});
-  if (stuck.fstype.startsWith('fuse')) {
-    // Connection dirs are named after the kernel dev_t (major << 20 | minor).
-    const [major, minor] = stuck.dev.split(':').map(Number);
-    await writeFile(`/sys/fs/fuse/connections/${(major! << 20) | minor!}/abort`, '1').catch(() => {});
-  }
-  if (await isMounted(mnt)) throw new Error(`could not unmount ${mnt}`);
+  const stuck = (await listMounts()).find((m) => m.mnt === mnt)
+  if (!stuck) return
+  await timedSpawn(['umount', '-l', mnt], { log, timeoutMs: MOUNT_TIMEOUT_MS }).catch(() => {})
+  const conn = await fuseConnection(mnt)
+  if (conn !== undefined) await writeFile(`/sys/fs/fuse/connections/${conn}/abort`, '1').catch(() => {})
+  if (await isMounted(mnt)) throw new Error(`could not unmount ${mnt}`)
 }

@@ -2,16 +2,16 @@
 // hands over here): parses flags, runs runRegistryBench, prints the table or
 // JSON (progress goes to stderr).
 
-import yargs from 'yargs';
-import { formatRegistryTable } from './format-registry-table.js';
-import { runRegistryBench } from './run-registry-bench.js';
+import yargs from 'yargs'
+import { formatRegistryTable } from './format-registry-table.js'
+import { runRegistryBench } from './run-registry-bench.js'
 
-export async function registryMain(argv: string[]): Promise<void> {
+export async function registryMain (argv: string[]): Promise<void> {
   const args = await yargs(argv)
     .scriptName('bench --suite registry')
     .usage(
       '$0 [options]\n\nTimes strata image push/pull against skopeo (and skopeo + umoci unpack) through a local ' +
-        'Distribution registry (/usr/bin/docker-registry) on the same image.',
+        'Distribution registry (/usr/bin/docker-registry) on the same image.'
     )
     .option('runs', { type: 'number', default: 3, describe: 'runs per cell; the table shows medians' })
     .option('mib', { type: 'number', default: 256, describe: 'MiB of incompressible data in the image (4 big files)' })
@@ -20,13 +20,13 @@ export async function registryMain(argv: string[]): Promise<void> {
     .option('keep', { type: 'boolean', default: false, describe: 'keep the work dir (and its logs) afterwards' })
     .option('json', { type: 'boolean', default: false, describe: 'print results as JSON' })
     .check((a) => {
-      if (!(a.runs >= 1) || !(a.mib >= 1) || !(a.files >= 0)) throw new Error('--runs and --mib must be >= 1, --files >= 0');
-      return true;
+      if (!(a.runs >= 1) || !(a.mib >= 1) || !(a.files >= 0)) throw new Error('--runs and --mib must be >= 1, --files >= 0')
+      return true
     })
     .version(false)
     .strict()
     .help()
-    .parseAsync();
+    .parseAsync()
 
   try {
     const result = await runRegistryBench({
@@ -35,10 +35,10 @@ export async function registryMain(argv: string[]): Promise<void> {
       files: Math.floor(args.files),
       dir: args.dir,
       keep: args.keep,
-    });
-    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatRegistryTable(result)) + '\n');
+    })
+    process.stdout.write((args.json ? JSON.stringify(result, null, 2) : formatRegistryTable(result)) + '\n')
   } catch (err) {
-    process.stderr.write(`bench: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`bench: ${(err as Error).message}\n`)
+    process.exitCode = 1
   }
 }

@@ -14,18 +14,18 @@
 // sync(1), untimed, runs before each timed command; the sync right after it
 // is timed separately (what the tool left for the kernel to write).
 
-import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createGunzip } from 'node:zlib';
-import { buildImageTree } from './build-image-tree.js';
-import { freePort, startRegistry, type RegistryServer } from './registry-server.js';
-import { timedSpawn } from './timed-spawn.js';
-import { median } from './median.js';
+import { createReadStream, existsSync } from 'node:fs'
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createGunzip } from 'node:zlib'
+import { buildImageTree } from './build-image-tree.js'
+import { freePort, startRegistry, type RegistryServer } from './registry-server.js'
+import { timedSpawn } from './timed-spawn.js'
+import { median } from './median.js'
 
-export const tools = ['strata', 'skopeo', 'skopeo+umoci'] as const;
-export type Tool = (typeof tools)[number];
+export const tools = ['strata', 'skopeo', 'skopeo+umoci'] as const
+export type Tool = (typeof tools)[number]
 
 export interface RegistryBenchOptions {
   runs: number;
@@ -67,116 +67,116 @@ export interface RegistryBenchResult {
   results: RegistryOpResult[];
 }
 
-const MARKER = '.strata-bench-registry';
-const here = dirname(fileURLToPath(import.meta.url));
+const MARKER = '.strata-bench-registry'
+const here = dirname(fileURLToPath(import.meta.url))
 /** The CLI of this same build, as `strata` (bin/strata) runs it. */
-const strataCli = [process.execPath, resolve(here, '..', 'cli', 'main.js')];
+const strataCli = [process.execPath, resolve(here, '..', 'cli', 'main.js')]
 
-export async function runRegistryBench(opts: RegistryBenchOptions): Promise<RegistryBenchResult> {
-  const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'));
+export async function runRegistryBench (opts: RegistryBenchOptions): Promise<RegistryBenchResult> {
+  const progress = opts.progress ?? ((line: string) => process.stderr.write(line + '\n'))
   for (const bin of ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/usr/bin/umoci']) {
-    if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install ${bin.split('/').pop()})`);
+    if (!existsSync(bin)) throw new Error(`${bin} is missing (apt-get install ${bin.split('/').pop()})`)
   }
-  const dir = resolve(opts.dir);
-  await claimWorkDir(dir);
+  const dir = resolve(opts.dir)
+  await claimWorkDir(dir)
 
-  const ac = new AbortController();
+  const ac = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
-    progress(`${sig}: stopping the registry, cleaning up`);
-    ac.abort(new Error(`interrupted by ${sig}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const log = join(dir, 'bench.log');
-  const storage = join(dir, 'registry-storage');
-  const store = join(dir, 'store');
-  let registry: RegistryServer | undefined;
-  const port = await freePort();
+    progress(`${sig}: stopping the registry, cleaning up`)
+    ac.abort(new Error(`interrupted by ${sig}`))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  const log = join(dir, 'bench.log')
+  const storage = join(dir, 'registry-storage')
+  const store = join(dir, 'store')
+  let registry: RegistryServer | undefined
+  const port = await freePort()
   const restart = async (empty: boolean): Promise<RegistryServer> => {
-    await registry?.stop();
-    registry = undefined;
-    if (empty) await rm(storage, { recursive: true, force: true });
-    await mkdir(storage, { recursive: true });
-    registry = await startRegistry(dir, storage, port, join(dir, 'registry.log'));
-    return registry;
-  };
-  const run = (argv: readonly string[], timeoutMs?: number): Promise<number> => timedSpawn(argv, { log, signal: ac.signal, timeoutMs });
-  const strata = (root: string, ...args: string[]): string[] => [...strataCli, '--root', root, ...args];
+    await registry?.stop()
+    registry = undefined
+    if (empty) await rm(storage, { recursive: true, force: true })
+    await mkdir(storage, { recursive: true })
+    registry = await startRegistry(dir, storage, port, join(dir, 'registry.log'))
+    return registry
+  }
+  const run = (argv: readonly string[], timeoutMs?: number): Promise<number> => timedSpawn(argv, { log, signal: ac.signal, timeoutMs })
+  const strata = (root: string, ...args: string[]): string[] => [...strataCli, '--root', root, ...args]
 
   try {
-    const reg = await restart(true);
-    const host = reg.host;
-    const image = `${host}/bench:1`;
-    progress(`registry: pid ${reg.pid} on ${host}, storage ${storage}`);
+    const reg = await restart(true)
+    const host = reg.host
+    const image = `${host}/bench:1`
+    progress(`registry: pid ${reg.pid} on ${host}, storage ${storage}`)
 
-    progress(`building the test image: ${opts.files} small files + ${opts.mib} MiB in 4 big files`);
-    const rootfs = join(dir, 'rootfs');
-    const tree = await buildImageTree(rootfs, opts.files, opts.mib, ac.signal);
-    await run(strata(store, 'image', 'import', rootfs, image));
-    await rm(rootfs, { recursive: true, force: true });
-    const sizes = await imageSizes(join(store, 'oci'), image);
-    progress(`image ${image}: ${mib(tree.bytes)} in ${tree.files} files; tar ${mib(sizes.tarBytes)}, gzip ${mib(sizes.compressedBytes)} in ${sizes.layers} layer(s)`);
+    progress(`building the test image: ${opts.files} small files + ${opts.mib} MiB in 4 big files`)
+    const rootfs = join(dir, 'rootfs')
+    const tree = await buildImageTree(rootfs, opts.files, opts.mib, ac.signal)
+    await run(strata(store, 'image', 'import', rootfs, image))
+    await rm(rootfs, { recursive: true, force: true })
+    const sizes = await imageSizes(join(store, 'oci'), image)
+    progress(`image ${image}: ${mib(tree.bytes)} in ${tree.files} files; tar ${mib(sizes.tarBytes)}, gzip ${mib(sizes.compressedBytes)} in ${sizes.layers} layer(s)`)
 
     // The pull source, pushed once (untimed).
-    await run(strata(store, 'image', 'push', image));
+    await run(strata(store, 'image', 'push', image))
 
-    const results: RegistryOpResult[] = [];
-    const pullDir = join(dir, 'pull');
+    const results: RegistryOpResult[] = []
+    const pullDir = join(dir, 'pull')
     const pullOnce = async (tool: 'strata' | 'skopeo', timed: boolean): Promise<Partial<Record<Tool, [number, number]>>> => {
-      await rm(pullDir, { recursive: true, force: true });
-      await mkdir(pullDir, { recursive: true });
-      await run(['sync']);
+      await rm(pullDir, { recursive: true, force: true })
+      await mkdir(pullDir, { recursive: true })
+      await run(['sync'])
       try {
         if (tool === 'strata') {
-          const s = await run(strata(join(pullDir, 'root'), 'image', 'pull', image));
-          return { strata: [s, timed ? await run(['sync']) : 0] };
+          const s = await run(strata(join(pullDir, 'root'), 'image', 'pull', image))
+          return { strata: [s, timed ? await run(['sync']) : 0] }
         }
-        const oci = join(pullDir, 'oci');
-        const copy = await run(['skopeo', 'copy', '--src-tls-verify=false', `docker://${image}`, `oci:${oci}:x`]);
-        const copySync = timed ? await run(['sync']) : 0;
-        const unpack = await run(['umoci', 'unpack', '--image', `${oci}:x`, join(pullDir, 'bundle')]);
-        const unpackSync = timed ? await run(['sync']) : 0;
-        return { skopeo: [copy, copySync], 'skopeo+umoci': [copy + unpack, copySync + unpackSync] };
+        const oci = join(pullDir, 'oci')
+        const copy = await run(['skopeo', 'copy', '--src-tls-verify=false', `docker://${image}`, `oci:${oci}:x`])
+        const copySync = timed ? await run(['sync']) : 0
+        const unpack = await run(['umoci', 'unpack', '--image', `${oci}:x`, join(pullDir, 'bundle')])
+        const unpackSync = timed ? await run(['sync']) : 0
+        return { skopeo: [copy, copySync], 'skopeo+umoci': [copy + unpack, copySync + unpackSync] }
       } finally {
-        await rm(pullDir, { recursive: true, force: true });
+        await rm(pullDir, { recursive: true, force: true })
       }
-    };
+    }
 
-    progress('warm-up pulls (untimed): strata, skopeo + umoci');
-    await pullOnce('strata', false);
-    await pullOnce('skopeo', false);
+    progress('warm-up pulls (untimed): strata, skopeo + umoci')
+    await pullOnce('strata', false)
+    await pullOnce('skopeo', false)
     results.push(
-      await timeOp('pull', opts.runs, ['strata', 'skopeo'], ['strata', 'skopeo', 'skopeo+umoci'], (tool) => pullOnce(tool as 'strata' | 'skopeo', true), progress, ac.signal),
-    );
+      await timeOp('pull', opts.runs, ['strata', 'skopeo'], ['strata', 'skopeo', 'skopeo+umoci'], (tool) => pullOnce(tool as 'strata' | 'skopeo', true), progress, ac.signal)
+    )
 
     const pushOnce = async (tool: 'strata' | 'skopeo', n: number): Promise<Partial<Record<Tool, [number, number]>>> => {
-      await restart(true);
-      const repo = `${host}/bench-${tool}-${n}:1`;
-      await run(['sync']);
+      await restart(true)
+      const repo = `${host}/bench-${tool}-${n}:1`
+      await run(['sync'])
       if (tool === 'strata') {
-        await run(strata(store, 'image', 'tag', image, repo));
-        await rm(join(store, 'registry-sources.json'), { force: true });
-        const s = await run(strata(store, 'image', 'push', repo));
-        return { strata: [s, await run(['sync'])] };
+        await run(strata(store, 'image', 'tag', image, repo))
+        await rm(join(store, 'registry-sources.json'), { force: true })
+        const s = await run(strata(store, 'image', 'push', repo))
+        return { strata: [s, await run(['sync'])] }
       }
-      const s = await run(['skopeo', 'copy', '--dest-tls-verify=false', `oci:${join(store, 'oci')}:${image}`, `docker://${repo}`]);
-      return { skopeo: [s, await run(['sync'])] };
-    };
-    let pushN = 0;
-    results.push(await timeOp('push', opts.runs, ['strata', 'skopeo'], ['strata', 'skopeo'], (tool) => pushOnce(tool as 'strata' | 'skopeo', ++pushN), progress, ac.signal));
+      const s = await run(['skopeo', 'copy', '--dest-tls-verify=false', `oci:${join(store, 'oci')}:${image}`, `docker://${repo}`])
+      return { skopeo: [s, await run(['sync'])] }
+    }
+    let pushN = 0
+    results.push(await timeOp('push', opts.runs, ['strata', 'skopeo'], ['strata', 'skopeo'], (tool) => pushOnce(tool as 'strata' | 'skopeo', ++pushN), progress, ac.signal))
 
-    const startups: number[] = [];
-    for (let i = 0; i < Math.max(3, opts.runs); i++) startups.push(await run(strata(join(dir, 'empty-store'), 'image', 'ls')));
-    const strataStartup = median(startups);
-    progress(`strata start-up (image ls on an empty store): ${strataStartup.toFixed(3)} s`);
+    const startups: number[] = []
+    for (let i = 0; i < Math.max(3, opts.runs); i++) startups.push(await run(strata(join(dir, 'empty-store'), 'image', 'ls')))
+    const strataStartup = median(startups)
+    progress(`strata start-up (image ls on an empty store): ${strataStartup.toFixed(3)} s`)
 
-    return { runs: opts.runs, mib: opts.mib, files: tree.files, contentBytes: tree.bytes, ...sizes, warmup: true, strataStartup, results };
+    return { runs: opts.runs, mib: opts.mib, files: tree.files, contentBytes: tree.bytes, ...sizes, warmup: true, strataStartup, results }
   } finally {
-    await registry?.stop().catch((err: Error) => progress(`cleanup: ${err.message}`));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (!opts.keep) await rm(dir, { recursive: true, force: true });
-    else progress(`kept ${dir} (logs: bench.log, registry.log)`);
+    await registry?.stop().catch((err: Error) => { progress(`cleanup: ${err.message}`) })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (!opts.keep) await rm(dir, { recursive: true, force: true })
+    else progress(`kept ${dir} (logs: bench.log, registry.log)`)
   }
 }
 
@@ -185,79 +185,79 @@ export async function runRegistryBench(opts: RegistryBenchOptions): Promise<Regi
  * alike); a driver may report several tools (skopeo and skopeo+umoci come
  * from one run). A driver that fails is not run again; its tools show the error.
  */
-async function timeOp(
+async function timeOp (
   op: 'push' | 'pull',
   runs: number,
   drivers: readonly Tool[],
   reported: readonly Tool[],
   once: (driver: Tool) => Promise<Partial<Record<Tool, [number, number]>>>,
   progress: (line: string) => void,
-  signal: AbortSignal,
+  signal: AbortSignal
 ): Promise<RegistryOpResult> {
-  const r: RegistryOpResult = { op, runs: {}, median: {}, ratio: {}, syncAfter: {}, errors: {} };
-  const syncs: Partial<Record<Tool, number[]>> = {};
-  const failed = new Set<Tool>();
+  const r: RegistryOpResult = { op, runs: {}, median: {}, ratio: {}, syncAfter: {}, errors: {} }
+  const syncs: Partial<Record<Tool, number[]>> = {}
+  const failed = new Set<Tool>()
   for (let i = 1; i <= runs; i++) {
     for (const d of drivers) {
-      if (failed.has(d)) continue;
+      if (failed.has(d)) continue
       try {
-        const got = await once(d);
+        const got = await once(d)
         for (const [tool, [s, sync]] of Object.entries(got) as [Tool, [number, number]][]) {
           (r.runs[tool] ??= []).push(s);
-          (syncs[tool] ??= []).push(sync);
-          progress(`${op} ${tool} run ${i}/${runs}: ${s.toFixed(3)} s (sync after: ${sync.toFixed(3)} s)`);
+          (syncs[tool] ??= []).push(sync)
+          progress(`${op} ${tool} run ${i}/${runs}: ${s.toFixed(3)} s (sync after: ${sync.toFixed(3)} s)`)
         }
       } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        failed.add(d);
-        const msg = (err as Error).message;
-        for (const t of reported) if (t === d || (d === 'skopeo' && t === 'skopeo+umoci')) r.errors[t] = msg;
-        progress(`${op} ${d} run ${i}/${runs}: error: ${msg}`);
+        if (signal.aborted) throw signal.reason
+        failed.add(d)
+        const msg = (err as Error).message
+        for (const t of reported) if (t === d || (d === 'skopeo' && t === 'skopeo+umoci')) r.errors[t] = msg
+        progress(`${op} ${d} run ${i}/${runs}: error: ${msg}`)
       }
     }
   }
   for (const t of reported) {
     if (!r.errors[t] && r.runs[t]?.length) {
-      r.median[t] = median(r.runs[t]!);
-      r.syncAfter[t] = median(syncs[t]!);
+      r.median[t] = median(r.runs[t])
+      r.syncAfter[t] = median(syncs[t]!)
     }
   }
   for (const t of reported) {
-    if (t !== 'strata' && r.median.strata !== undefined && r.median[t]) r.ratio[t] = r.median.strata / r.median[t]!;
+    if (t !== 'strata' && r.median.strata !== undefined && r.median[t]) r.ratio[t] = r.median.strata / r.median[t]
   }
-  return r;
+  return r
 }
 
 /** Layer sizes of `name` in an OCI layout (by its ref.name annotation). */
-async function imageSizes(oci: string, name: string): Promise<{ tarBytes: number; compressedBytes: number; layers: number }> {
-  type Desc = { digest: string; size: number; annotations?: Record<string, string> };
-  const blob = (d: string): string => join(oci, 'blobs', ...d.split(':'));
-  const index = JSON.parse(await readFile(join(oci, 'index.json'), 'utf8')) as { manifests: Desc[] };
-  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name);
-  if (!desc) throw new Error(`${name} is not in ${oci}/index.json`);
-  const manifest = JSON.parse(await readFile(blob(desc.digest), 'utf8')) as { layers: Desc[] };
-  let tarBytes = 0;
+async function imageSizes (oci: string, name: string): Promise<{ tarBytes: number; compressedBytes: number; layers: number }> {
+  type Desc = { digest: string; size: number; annotations?: Record<string, string> }
+  const blob = (d: string): string => join(oci, 'blobs', ...d.split(':'))
+  const index = JSON.parse(await readFile(join(oci, 'index.json'), 'utf8')) as { manifests: Desc[] }
+  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name)
+  if (!desc) throw new Error(`${name} is not in ${oci}/index.json`)
+  const manifest = JSON.parse(await readFile(blob(desc.digest), 'utf8')) as { layers: Desc[] }
+  let tarBytes = 0
   for (const l of manifest.layers) {
     await new Promise<void>((res, rej) => {
-      const gz = createGunzip();
-      gz.on('data', (c: Buffer) => (tarBytes += c.length));
-      gz.on('end', res).on('error', rej);
-      createReadStream(blob(l.digest)).on('error', rej).pipe(gz);
-    });
+      const gz = createGunzip()
+      gz.on('data', (c: Buffer) => (tarBytes += c.length))
+      gz.on('end', res).on('error', rej)
+      createReadStream(blob(l.digest)).on('error', rej).pipe(gz)
+    })
   }
-  return { tarBytes, compressedBytes: manifest.layers.reduce((s, l) => s + l.size, 0), layers: manifest.layers.length };
+  return { tarBytes, compressedBytes: manifest.layers.reduce((s, l) => s + l.size, 0), layers: manifest.layers.length }
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+function mib (bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
 }
 
-async function claimWorkDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+async function claimWorkDir (dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true })
   if ((await readdir(dir)).length && !existsSync(join(dir, MARKER))) {
-    throw new Error(`${dir} is not empty and was not made by the registry bench; pick another --dir`);
+    throw new Error(`${dir} is not empty and was not made by the registry bench; pick another --dir`)
   }
   // A kept dir from an earlier run: start over.
-  for (const e of await readdir(dir)) await rm(join(dir, e), { recursive: true, force: true });
-  await writeFile(join(dir, MARKER), '');
+  for (const e of await readdir(dir)) await rm(join(dir, e), { recursive: true, force: true })
+  await writeFile(join(dir, MARKER), '')
 }

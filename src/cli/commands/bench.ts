@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 
 export const benchCommand: CommandModule<object, object> = {
   command: 'bench',
-  describe: 'Benchmark strata against kernel overlayfs and fuse-overlayfs (prints a table); see scripts/bench --help',
+  describe: 'Benchmark strata against kernel overlayfs and fuse-overlayfs (a table and an SVG chart); see scripts/bench --help',
   builder: (y) => y.strict(false).example('$0 bench --runs 3', ''),
   handler: async () => {
     // The benchmark is its own program (scripts/bench); pass our arguments on.
