@@ -12,14 +12,14 @@ import { containerCommand } from './commands/container.js'
 import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
 import { systemCommand } from './commands/system.js'
-import { runCommand, initCommand } from './commands/run.js'
+import { runCommand, initCommand, superviseCommand, RUN_VALUE_FLAGS } from './commands/run.js'
 import { imagePullCommand } from './commands/image-pull.js'
 import { imagePushCommand } from './commands/image-push.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { imageBuildCommand } from './commands/image-build.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand, superviseCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {
@@ -33,14 +33,14 @@ export function fromMountHelper (argv: string[]): string[] {
 }
 
 /** Options of `run` that take a value (so the image is the first other word). */
-const RUN_VALUE_OPTIONS = new Set(['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--root'])
+const RUN_VALUE_OPTIONS = new Set(RUN_VALUE_FLAGS)
 
 /**
- * `strata run [opts] IMAGE CMD ARGS…`: everything after the image is the
+ * `strata run [opts] IMAGE CMD ARGS…` (and `exec [opts] CONTAINER CMD…`): everything after the image is the
  * command's, options included (as docker has it), so mark it with "--".
  */
 export function splitRunCommand (argv: string[]): string[] {
-  if (argv[0] !== 'run' || argv.includes('--')) return argv
+  if ((argv[0] !== 'run' && argv[0] !== 'exec') || argv.includes('--')) return argv
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]
     if (RUN_VALUE_OPTIONS.has(a)) { i++; continue }
