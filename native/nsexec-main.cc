@@ -10,10 +10,17 @@
 // usage: strata-nsexec PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV…
 // GROUPS, CAPS and CGROUPS (cgroup.procs files) are comma lists ("" none);
 // BPF is a file of seccomp BPF or "-"; the environment is the process's.
+//
+// strata-nsexec --new [net] -- ARGV… starts a container's init instead, in
+// place of util-linux unshare: new mount, UTS, IPC, PID (and network)
+// namespaces, ARGV as PID 1. Both this process and the init die with their
+// parent (PR_SET_PDEATHSIG), and the exit status is the init's, 128 + signal
+// when it was killed (unshare reports a killed child as 1).
 #include "enter-process.h"
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,9 +59,39 @@ int Die(const char* what, int err) {
   return 125;
 }
 
+int Relay() {
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+  for (int s : sigs) signal(s, Forward);
+  int status;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return Die("waitpid", errno);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int NewContainer(int argc, char** argv) {
+  int i = 2, flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  if (i < argc && strcmp(argv[i], "net") == 0) { flags |= CLONE_NEWNET; i++; }
+  if (i >= argc || strcmp(argv[i], "--") != 0 || i + 1 >= argc) {
+    fprintf(stderr, "usage: strata-nsexec --new [net] -- ARGV...\n");
+    return 125;
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return Die("prctl(PR_SET_PDEATHSIG)", errno);
+  if (getppid() == 1) return 125;  // the parent died before the line above
+  if (unshare(flags) < 0) return Die("unshare", errno);
+  child = fork();
+  if (child < 0) return Die("fork", errno);
+  if (child == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(Die("prctl(PR_SET_PDEATHSIG)", errno));
+    execvp(argv[i + 1], argv + i + 1);
+    _exit(Die(argv[i + 1], errno));
+  }
+  return Relay();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && strcmp(argv[1], "--new") == 0) return NewContainer(argc, argv);
   if (argc < 12 || strcmp(argv[10], "--") != 0) {
     fprintf(stderr, "usage: strata-nsexec PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV...\n");
     return 125;
@@ -104,10 +141,5 @@ int main(int argc, char** argv) {
     fprintf(stderr, "strata: %s %s: %s\n", what.c_str(), spec.argv[0].c_str(), strerror(err));
     _exit(err == ENOENT ? 127 : err == EACCES || err == ENOEXEC ? 126 : 125);
   }
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-  for (int s : sigs) signal(s, Forward);
-  int status;
-  while (waitpid(child, &status, 0) < 0)
-    if (errno != EINTR) return Die("waitpid", errno);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return Relay();
 }

@@ -8,7 +8,9 @@ import { mountCommand } from './commands/mount.js'
 import { umountCommand } from './commands/umount.js'
 import { benchCommand } from './commands/bench.js'
 import { imageCommand } from './commands/image.js'
-import { containerCommand } from './commands/container.js'
+import { containerCommand, lsCommand } from './commands/container.js'
+import { execCommand } from './commands/exec.js'
+import { killCommand, logsCommand, restartCommand, startCommand, stopCommand, waitCommand } from './commands/lifecycle.js'
 import { commitCommand } from './commands/commit.js'
 import { diffCommand } from './commands/diff.js'
 import { systemCommand } from './commands/system.js'
@@ -19,7 +21,9 @@ import { loginCommand, logoutCommand } from './commands/login.js'
 import { imageBuildCommand } from './commands/image-build.js'
 import { report } from './report.js'
 
-const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand, superviseCommand]
+const commands = [mountCommand, umountCommand, imageCommand, containerCommand, commitCommand, diffCommand, runCommand, imageBuildCommand, imagePullCommand, imagePushCommand, loginCommand, logoutCommand, systemCommand, benchCommand, initCommand, superviseCommand,
+  // docker's top-level container verbs (ps is container ls)
+  { ...lsCommand, command: 'ps', aliases: [] }, execCommand, stopCommand, killCommand, startCommand, restartCommand, waitCommand, logsCommand]
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {

@@ -1,8 +1,8 @@
 // Runs one process in an existing container: mounts the container (its
 // image's layers plus its upper dir) through strata's FUSE filesystem under
 // a directory only root can enter, creates its cgroups, starts its init
-// (util-linux setpriv + unshare, then this CLI's hidden __init, see
-// container-init.ts) in new mount, PID, UTS, IPC and network namespaces, and
+// (strata-nsexec --new, then this CLI's hidden __init, see container-init.ts)
+// in new mount, PID, UTS, IPC and network namespaces, and
 // unmounts — in a finally, so no mount outlives the call whatever happens.
 // Used by `strata run`, by the -d supervisor and by RUN steps of
 // `strata image build`. Creating and removing the container is the caller's.
@@ -10,9 +10,9 @@
 // FUSE daemon serving the root died (what reached the upper dir then is not
 // the command's work, so a build must not commit it).
 //
-// Nothing outlives its owner: setpriv gives unshare PR_SET_PDEATHSIG=KILL
-// (the owner died → unshare dies) and unshare --kill-child kills the init,
-// whose PID namespace goes with it.
+// Nothing outlives its owner: strata-nsexec and the init both have
+// PR_SET_PDEATHSIG=KILL (the owner died → they die), and the PID namespace
+// goes with its init.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,6 +25,7 @@ import { parseMountArgs, isMounted } from '../fuse/mount-options.js'
 import { unmount } from '../fuse/mount-daemon.js'
 import { mountInBackground, cliMain } from '../fuse/mount-in-background.js'
 import { errnoError } from '../base/errno-error.js'
+import { nsexecPath } from '../native/container-binding.js'
 import { runSpec, type RunFlags, type RunSpec } from './run-spec.js'
 import { createCgroups, removeCgroups, parseBytes } from './cgroups.js'
 
@@ -40,7 +41,7 @@ export interface RunContainerOptions {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
-/** The container's PID 1: the child of unshare. */
+/** The container's PID 1: the child of strata-nsexec. */
 function initPid (unsharePid: number): number | null {
   try {
     const kids = fs.readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)
@@ -93,8 +94,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     cgroups = createCgroups(c.id, limits, spec.privileged)
     spec.cgroupProcs = cgroups.procs
     const out = opts.onOutput ? 'pipe' : 'inherit'
-    const ns = ['--mount', '--pid', '--uts', '--ipc', ...(spec.network === 'none' ? ['--net'] : [])]
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', ...ns, '--fork', '--kill-child', '--', process.execPath, cliMain, '__init'], {
+    const child = spawn(nsexecPath, ['--new', ...(spec.network === 'none' ? ['net'] : []), '--', process.execPath, cliMain, '__init'], {
       stdio: [opts.stdin ?? 'inherit', out, out],
       env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec) },
     })
@@ -125,7 +125,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
       // 'close', not 'exit': piped output is complete only then.
       const status = await new Promise<number>((resolve) => {
         child.on('close', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 1)))
-        child.on('error', (err) => { process.stderr.write(`strata: cannot start setpriv/unshare: ${err.message}\n`); resolve(127) })
+        child.on('error', (err) => { process.stderr.write(`strata: cannot start strata-nsexec: ${err.message}\n`); resolve(127) })
       })
       if (daemonDied || !alive(daemonPid)) throw errnoError('EIO', `the FUSE daemon serving container ${c.name} (pid ${daemonPid}) died while it ran`)
       return status
