@@ -12,7 +12,7 @@ import type { ContainerRecord } from '../store/container-store.js'
 import { isMounted } from '../fuse/mount-options.js'
 import { unmount } from '../fuse/mount-daemon.js'
 import { readState, updateState, ownerAlive, processStart, type ContainerState } from './container-state.js'
-import { runMountpoint } from './run-container.js'
+import { runMountpoint, sweepRunMounts } from './run-container.js'
 import { removeCgroups } from './cgroups.js'
 
 /** The container's state, repaired first if its owner is gone. */
@@ -32,9 +32,9 @@ export async function reconcile (store: Store, c: ContainerRecord): Promise<Cont
   return fixed
 }
 
-/** Repairs every container whose owner is gone; returns the names repaired. */
+/** Repairs every container whose owner is gone (and run mounts of dead builds); returns the names repaired. */
 export async function repairContainers (store: Store): Promise<string[]> {
-  const out: string[] = []
+  const out: string[] = (await sweepRunMounts()).map((m) => path.basename(m))
   for (const c of store.containers.list()) {
     const s = readState(store, c)
     if (s.status === 'running' && !ownerAlive(s)) { await reconcile(store, c); out.push(c.name) }

@@ -79,10 +79,51 @@ function privateDir (dir: string): void {
   fs.chmodSync(dir, 0o700)
 }
 
+/** `<id>.owner` beside the mountpoint: the PID and start time of the process that mounted it. */
+function ownerFile (mnt: string): string {
+  return `${mnt}.owner`
+}
+
+function startTime (pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return rest[0] === 'Z' ? null : rest[19]
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Unmounts the run mounts whose owner died (a `run` client, a supervisor or
+ * a build killed before its finally could run); their containers died with
+ * them (PR_SET_PDEATHSIG). Called before every new run and by reconcile.
+ */
+export async function sweepRunMounts (): Promise<string[]> {
+  const root = runMountRoot()
+  let names: string[]
+  try { names = fs.readdirSync(root).filter((n) => n.endsWith('.owner')) } catch { return [] }
+  const swept: string[] = []
+  for (const n of names) {
+    const file = path.join(root, n)
+    let owner: { pid: number, start: string }
+    try { owner = JSON.parse(fs.readFileSync(file, 'utf8')) } catch { continue }
+    if (startTime(owner.pid) === owner.start) continue
+    const mnt = file.slice(0, -'.owner'.length)
+    if (isMounted(mnt)) await unmount(mnt, true).catch(() => {})
+    try { fs.rmdirSync(mnt) } catch { /* gone, or still busy */ }
+    fs.rmSync(file, { force: true })
+    swept.push(mnt)
+  }
+  return swept
+}
+
 export async function runContainer (store: Store, c: ContainerRecord, image: Image, opts: RunContainerOptions): Promise<number> {
   privateDir(runMountRoot())
+  await sweepRunMounts()
   const mnt = runMountpoint(c)
   privateDir(mnt)
+  fs.writeFileSync(ownerFile(mnt), JSON.stringify({ pid: process.pid, start: startTime(process.pid) }))
   let mounted = false
   let daemonPid = 0
   const limits = { memory: opts.flags.memory !== undefined ? parseBytes(opts.flags.memory) : undefined, pidsLimit: opts.flags.pidsLimit, cpus: opts.flags.cpus }
@@ -137,5 +178,6 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     if (cgroups) await removeCgroups(cgroups)
     if (mounted && isMounted(mnt)) await unmount(mnt, !alive(daemonPid)).catch((err) => process.stderr.write(`strata: ${(err as Error).message}\n`))
     try { fs.rmdirSync(mnt) } catch { /* still mounted or gone: said above */ }
+    if (!isMounted(mnt)) fs.rmSync(ownerFile(mnt), { force: true })
   }
 }

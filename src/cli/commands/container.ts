@@ -10,6 +10,7 @@ import { ago, shortId, table } from '../format.js'
 import { mountedAt } from '../../fuse/mount-daemon.js'
 import { reconcile } from '../../run/container-reconcile.js'
 import { stopContainer } from '../../run/container-control.js'
+import { sweepRunMounts } from '../../run/run-container.js'
 import type { ContainerState } from '../../run/container-state.js'
 import type { Store } from '../../store/store.js'
 import type { ContainerRecord } from '../../store/container-store.js'
@@ -36,6 +37,7 @@ function commandText (s: ContainerState, full: boolean): string {
 }
 
 async function states (store: Store): Promise<Array<ContainerRecord & { state: ContainerState, mountpoint: string | null }>> {
+  await sweepRunMounts()
   const out = []
   for (const c of store.containers.list()) {
     const state = await reconcile(store, c)
