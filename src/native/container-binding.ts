@@ -17,6 +17,8 @@ export interface ProcessEntry {
   noNewPrivs: boolean
   /** Compiled BPF (compileSeccomp), or null for none. */
   seccomp: Buffer | null
+  /** A pty of the container's devpts for the process; PID 1 then relays it. */
+  tty?: boolean
 }
 
 /** A seccomp rule as the addon takes it: values are decimal strings (64-bit). */

@@ -36,6 +36,7 @@ export interface RunSpec {
   readOnly: boolean
   /** cgroup.procs files the init joins (filled in by runContainer). */
   cgroupProcs: string[]
+  tty: boolean
 }
 
 /** Isolation flags, as docker names them; all optional, docker's defaults otherwise. */
@@ -116,7 +117,7 @@ export function runSpec (root: string, config: ContainerConfig | undefined, flag
     if (e.includes('=')) put(e)
     else if (process.env[e] !== undefined) put(`${e}=${process.env[e]}`)
   }
-  if (process.stdin.isTTY && !env.has('TERM')) put(`TERM=${process.env.TERM ?? 'xterm'}`)
+  if (flags.tty && !env.has('TERM')) put(`TERM=${process.env.TERM ?? 'xterm'}`)
   return { root, argv, env: [...env.values()], cwd: flags.workdir || c.WorkingDir || '/', uid: user.uid, gid: user.gid, groups: user.groups, hostname: flags.hostname, ...isolation(flags) }
 }
 
@@ -190,5 +191,5 @@ export function isolation (flags: IsolationFlags): Isolation {
   if (flags.memory !== undefined) parseBytes(flags.memory)
   if (flags.pidsLimit !== undefined && !Number.isInteger(flags.pidsLimit)) throw errnoError('EINVAL', `--pids-limit ${flags.pidsLimit}: not an integer`)
   if (flags.cpus !== undefined && !(flags.cpus > 0)) throw errnoError('EINVAL', `--cpus ${flags.cpus}: must be a positive number`)
-  return { capNames, caps: capNumbers(capNames), seccomp, noNewPrivs, privileged, network, binds, tmpfs, readOnly: !!flags.readOnly, cgroupProcs: [] }
+  return { capNames, caps: capNumbers(capNames), seccomp, noNewPrivs, privileged, network, binds, tmpfs, readOnly: !!flags.readOnly, cgroupProcs: [], tty: !!flags.tty }
 }

@@ -127,7 +127,14 @@ export const runCommand: CommandModule<object, Args> = {
         process.stdout.write(c.id + '\n')
         return
       }
-      process.exitCode = await runOwned(store, c, loadImage(store, image.manifestDigest), { flags, autoRemove: a.rm })
+      // With -t the container's pty does the line discipline: this terminal passes keys through raw.
+      const raw = !!a.t && process.stdin.isTTY
+      if (raw) process.stdin.setRawMode(true)
+      try {
+        process.exitCode = await runOwned(store, c, loadImage(store, image.manifestDigest), { flags, autoRemove: a.rm })
+      } finally {
+        if (raw) process.stdin.setRawMode(false)
+      }
     } catch (err) {
       report(err)
       process.exitCode = 125
