@@ -81,8 +81,6 @@ export interface Native {
 
   mount(source: string, target: string, fstype: string, flags: number, data: string): void
   sethostname(name: string): void
-  /** chroot(root), chdir(cwd), setgroups/setgid/setuid, execve (PATH from env). Returns only by throwing. */
-  execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
   fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean): void
   fuseUnmount(): void
   /** Holds (true) or releases new changes to the upper layer, native and JS alike. */

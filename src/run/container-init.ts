@@ -25,6 +25,7 @@ export const MASKED_PATHS = ['/proc/asound', '/proc/acpi', '/proc/kcore', '/proc
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']
 
 const NOSUID_NODEV_NOEXEC = C.MS_NOSUID | C.MS_NODEV | C.MS_NOEXEC
+const MS_STRICT = (C as unknown as Record<string, number>).MS_STRICTATIME
 
 function dir (p: string, mode = 0o755): void {
   if (!fs.existsSync(p)) fs.mkdirSync(p, { recursive: true, mode })
@@ -62,8 +63,6 @@ function mountDev (R: string): void {
   fs.symlinkSync('/proc/kcore', `${dev}/core`)
   for (const [i, n] of ['stdin', 'stdout', 'stderr'].entries()) fs.symlinkSync(`/proc/self/fd/${i}`, `${dev}/${n}`)
 }
-
-const MS_STRICT = (C as unknown as Record<string, number>).MS_STRICTATIME
 
 export function containerInit (spec: RunSpec): never {
   for (const procs of spec.cgroupProcs) fs.writeFileSync(procs, '0')

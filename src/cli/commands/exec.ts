@@ -27,6 +27,8 @@ export const execCommand: CommandModule<object, Args> = {
     try {
       const store = openStore(a)
       const c = store.containers.get(a.container)
+      // Said, not silently dropped: exec has no pty of its own yet (run -t has).
+      if (a.t) process.stderr.write('strata: warning: exec -t allocates no pty yet; the command gets this process\'s stdio\n')
       const argv = [...(a.command ?? []), ...((a as { '--'?: string[] })['--'] ?? []).map(String)]
       process.exitCode = await execInContainer(store, c, { argv, env: a.e === undefined ? [] : [a.e].flat(), user: a.u, workdir: a.w, stdin: a.i || a.t ? 'inherit' : 'ignore' })
     } catch (err) {
