@@ -20,13 +20,16 @@ t.test('a host user gets nothing from a running container\'s mount', async (t) =
   const e = { ...env, STRATA_RUN_DIR: runDir }
   const user = `st${crypto.randomBytes(3).toString('hex')}`
   execFileSync('useradd', ['-M', '-s', '/bin/sh', user])
+  let id = ''
+  // One teardown, in order: the container goes first (while its mount is
+  // still there for its owner to unmount), then the user, then the dir.
   t.teardown(() => {
+    if (id) spawnSync(strata, ['container', 'rm', '-f', id], { env: e })
     spawnSync('userdel', [user])
     for (const m of mountsUnder(runDir).reverse()) spawnSync('umount', ['-l', m])
     fs.rmSync(runDir, { recursive: true, force: true })
   })
-  const id = execFileSync(strata, ['run', '-d', 'bb:1', 'sleep', '60'], { env: e, encoding: 'utf8' }).trim()
-  t.teardown(() => { spawnSync(strata, ['container', 'rm', '-f', id], { env: e }) })
+  id = execFileSync(strata, ['run', '-d', 'bb:1', 'sleep', '60'], { env: e, encoding: 'utf8' }).trim()
   const mnt = `${runDir}/run/${id}`
   t.ok(mountsUnder(runDir).includes(mnt), 'the container is mounted there')
   t.equal(fs.statSync(`${mnt}/bin/suid-euid`).mode & 0o4000, 0o4000, 'the image has a setuid binary')
