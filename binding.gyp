@@ -10,12 +10,21 @@
         "native/fuse-session.cc",
         "native/lower-opens.cc",
         "native/pause-gate.cc",
-        "native/exec-in-root.cc"
+        "native/exec-in-root.cc",
+        "native/container-syscalls.cc",
+        "native/enter-process.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter", "<!@(pkg-config --cflags fuse3)"],
-      "libraries": ["<!@(pkg-config --libs fuse3)", "-lpthread"]
+      "libraries": ["<!@(pkg-config --libs fuse3)", "<!@(pkg-config --libs libseccomp)", "-lpthread"]
+    },
+    {
+      "target_name": "strata-nsexec",
+      "type": "executable",
+      "sources": ["native/nsexec-main.cc", "native/enter-process.cc"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
     }
   ]
 }

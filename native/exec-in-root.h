@@ -1,4 +1,4 @@
-// mount, sethostname and execInRoot for `strata run`.
+// mount and sethostname for `strata run`.
 #pragma once
 #include <napi.h>
 

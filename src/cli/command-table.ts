@@ -36,7 +36,15 @@ export const COMMANDS: CommandEntry[] = [
   { command: 'info', describe: 'Show the store and the system strata runs on', load: async () => (await import('./commands/info.js')).infoCommand },
   { command: 'completion [shell]', describe: 'Print a shell completion script (bash or zsh)', load: async () => (await import('./commands/completion.js')).completionCommand },
   { command: 'bench', describe: 'Benchmark strata against kernel overlayfs and fuse-overlayfs', load: async () => (await import('./commands/bench.js')).benchCommand },
+  { command: 'exec <container> [command..]', describe: 'Run a command in a running container', load: async () => (await import('./commands/exec.js')).execCommand },
+  { command: 'stop <container..>', describe: 'Stop running containers (SIGTERM, then SIGKILL after -t seconds)', load: async () => (await import('./commands/lifecycle.js')).stopCommand },
+  { command: 'kill <container..>', describe: 'Send a signal to running containers', load: async () => (await import('./commands/lifecycle.js')).killCommand },
+  { command: 'start <container..>', describe: 'Start stopped containers', load: async () => (await import('./commands/lifecycle.js')).startCommand },
+  { command: 'restart <container..>', describe: 'Restart containers', load: async () => (await import('./commands/lifecycle.js')).restartCommand },
+  { command: 'wait <container..>', describe: 'Wait for containers to stop, then print their exit codes', load: async () => (await import('./commands/lifecycle.js')).waitCommand },
+  { command: 'logs <container>', describe: "Show a detached container's output", load: async () => (await import('./commands/lifecycle.js')).logsCommand },
   { command: '__init', describe: false, load: async () => (await import('./commands/run.js')).initCommand },
+  { command: '__supervise <id>', describe: false, load: async () => (await import('./commands/run.js')).superviseCommand },
 ]
 
 /** docker's top-level verbs → the strata command that does the work. */

@@ -10,6 +10,7 @@ import { report } from './report.js'
 import { version } from './package-version.js'
 import { withStrictFlags } from './strict-flags.js'
 import { fromFuseOverlayfs } from './fuse-overlayfs-argv.js'
+import { RUN_VALUE_FLAGS } from './run-value-flags.js'
 
 /** `strata SRC /mnt -o opts` (from mount.fuse) → `strata mount -o opts /mnt`. */
 export function fromMountHelper (argv: string[]): string[] {
@@ -33,14 +34,15 @@ export function fromDockerVerb (argv: string[]): string[] {
 }
 
 /** Options of `run` that take a value (so the image is the first other word). */
-const RUN_VALUE_OPTIONS = new Set(['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--root'])
+const RUN_VALUE_OPTIONS = new Set(RUN_VALUE_FLAGS)
 
 /**
- * `strata run [opts] IMAGE CMD ARGS…`: everything after the image is the
- * command's, options included (as docker has it), so mark it with "--".
+ * `strata run [opts] IMAGE CMD ARGS…` (and `exec [opts] CONTAINER CMD…`):
+ * everything after the image is the command's, options included (as docker
+ * has it), so mark it with "--".
  */
 export function splitRunCommand (argv: string[]): string[] {
-  if (argv[0] !== 'run' || argv.includes('--')) return argv
+  if ((argv[0] !== 'run' && argv[0] !== 'exec') || argv.includes('--')) return argv
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i]
     if (RUN_VALUE_OPTIONS.has(a)) { i++; continue }

@@ -75,8 +75,6 @@ export interface Native {
 
   mount(source: string, target: string, fstype: string, flags: number, data: string): void
   sethostname(name: string): void
-  /** chroot(root), chdir(cwd), setgroups/setgid/setuid, execve (PATH from env). Returns only by throwing. */
-  execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
   /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0). */
   fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean): void
   /** The digest of native/fuse-requests.json this addon was built from. */

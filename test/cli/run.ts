@@ -43,13 +43,13 @@ t.test('namespaces, exit status, cleanup', async (t) => {
   const [pid, devs, cmdline] = r.stdout.split('\n')
   const id = JSON.parse(execFileSync(strata, ['container', 'inspect', 'job'], { env: { ...process.env, STRATA_ROOT: `${dir}/store` }, encoding: 'utf8' }))[0].Id
   t.equal(pid, `pid=1 host=${id.slice(0, 12)}`, 'PID 1 in its own PID namespace, hostname of its own')
-  t.equal(devs, 'fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ', 'a minimal /dev')
+  t.equal(devs, 'core fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero ', "docker's default /dev")
   t.match(cmdline, /^\/bin\/sh -c /, '/proc is the container\'s')
   t.equal(run('run', '--rm', 'busy:1', '/nonexistent').status, 127, 'command not found: 127')
   t.notOk(fs.readFileSync('/proc/mounts', 'utf8').includes(`${dir}/run`), 'nothing left mounted')
   t.same(fs.readdirSync(`${dir}/run/run`), [], 'no run dirs left')
-  t.match(run('container', 'ls').stdout, /\sjob\n/, 'without --rm the container stays')
-  t.notMatch(run('container', 'ls').stdout, /strata_/, 'with --rm it goes')
+  t.match(run('container', 'ls', '-a').stdout, /\sjob\n/, 'without --rm the container stays')
+  t.notMatch(run('container', 'ls', '-a').stdout, /strata_/, 'with --rm it goes')
 })
 
 t.test('signals reach the command', async (t) => {

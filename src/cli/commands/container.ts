@@ -1,28 +1,69 @@
-// strata container …: create, ls, rm, inspect.
-import type { CommandModule } from 'yargs'
+// strata container …: create, ls (ps), rm, inspect, prune, and the
+// lifecycle verbs (stop, kill, start, restart, wait, logs, exec). ls shows
+// docker's columns; without -a only running containers, as docker.
+import type { Argv, CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
 import { errnoError } from '../../base/errno-error.js'
 import { isMounted } from '../../fuse/mount-options.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { ago, shortId, table } from '../format.js'
 import { mountedAt } from '../../fuse/mount-daemon.js'
+import { reconcile } from '../../run/container-reconcile.js'
+import { stopContainer } from '../../run/container-control.js'
+import { sweepRunMounts } from '../../run/run-container.js'
+import type { ContainerState } from '../../run/container-state.js'
+import type { Store } from '../../store/store.js'
+import type { ContainerRecord } from '../../store/container-store.js'
+import { execCommand } from './exec.js'
+import { killCommand, logsCommand, restartCommand, startCommand, stopCommand, waitCommand } from './lifecycle.js'
 
 interface CreateArgs extends RootArgs { image: string, name?: string }
-interface ListArgs extends RootArgs { format?: string, q?: boolean }
+interface ListArgs extends RootArgs { format?: string, q?: boolean, a?: boolean, 'no-trunc'?: boolean }
 interface RmArgs extends RootArgs { container: string[], f?: boolean }
 interface InspectArgs extends RootArgs { container: string[] }
+
+/** docker's STATUS column. */
+export function statusText (s: ContainerState, now = Date.now()): string {
+  if (s.status === 'running') return `Up ${ago(s.startedAt, now).replace(/ ago$/, '').replace(/^Less than a second$/, 'Less than a second')}`
+  if (s.status === 'exited') return `Exited (${s.exitCode ?? 0}) ${ago(s.finishedAt, now)}`
+  return 'Created'
+}
+
+/** docker's COMMAND column: quoted, cut to 20 characters unless --no-trunc. */
+function commandText (s: ContainerState, full: boolean): string {
+  const argv = s.command ?? [...(s.flags?.entrypoint ? [s.flags.entrypoint] : []), ...(s.flags?.command ?? [])]
+  const text = argv.join(' ')
+  return `"${full || text.length <= 20 ? text : text.slice(0, 19) + '…'}"`
+}
+
+async function states (store: Store): Promise<Array<ContainerRecord & { state: ContainerState, mountpoint: string | null }>> {
+  await sweepRunMounts()
+  const out = []
+  for (const c of store.containers.list()) {
+    const state = await reconcile(store, c)
+    if (!store.containers.find(c.id)) continue // removed by --rm during the repair
+    out.push({ ...c, state, mountpoint: mountedAt(store.containers.upper(c)) })
+  }
+  return out
+}
 
 const inspect: CommandModule<object, InspectArgs> = {
   command: 'inspect <container..>',
   describe: 'Show containers in detail, as JSON',
   builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).example('$0 container inspect web', '')),
-  handler: (a) => {
+  handler: async (a) => {
     const store = openStore(a)
-    const out = a.container.map((n) => {
+    const out = []
+    for (const n of a.container) {
       const c = store.containers.get(n)
-      return { Id: c.id, Name: c.name, Created: c.created, Image: c.imageName, ImageManifest: c.manifest,
-        UpperDir: store.containers.upper(c), WorkDir: store.containers.work(c), MountedOn: mountedAt(store.containers.upper(c)) }
-    })
+      const s = await reconcile(store, c)
+      out.push({
+        Id: c.id, Name: c.name, Created: c.created, Image: c.imageName, ImageManifest: c.manifest,
+        State: { Status: s.status, Running: s.status === 'running', Pid: s.initPid ?? 0, ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '' },
+        Path: s.command?.[0] ?? '', Args: s.command?.slice(1) ?? [],
+        UpperDir: store.containers.upper(c), WorkDir: store.containers.work(c), MountedOn: mountedAt(store.containers.upper(c)),
+      })
+    }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
   },
 }
@@ -42,46 +83,83 @@ const create: CommandModule<object, CreateArgs> = {
   },
 }
 
-const ls: CommandModule<object, ListArgs> = {
+export const lsCommand: CommandModule<object, ListArgs> = {
   command: 'ls',
-  aliases: ['list'],
-  describe: 'List containers',
-  builder: (y) => withRoot(y.option('format', { type: 'string', choices: ['table', 'json'], default: 'table' }).option('q', { alias: 'quiet', type: 'boolean' }).example('$0 container ls --format json', '')),
-  handler: (a) => {
+  aliases: ['list', 'ps'],
+  describe: 'List containers (running ones; -a: all)',
+  builder: (y) => withRoot(y.option('format', { type: 'string', choices: ['table', 'json'], default: 'table' })
+    .option('q', { alias: 'quiet', type: 'boolean', describe: 'IDs only' })
+    .option('a', { alias: 'all', type: 'boolean', describe: 'also containers that are not running' })
+    .option('no-trunc', { type: 'boolean' })
+    .example('$0 container ls -a', '').example('$0 container ls --format json', '')),
+  handler: async (a) => {
     const store = openStore(a)
-    const cs = store.containers.list().map((c) => ({ ...c, mountpoint: mountedAt(store.containers.upper(c)) }))
+    const cs = (await states(store)).filter((c) => a.a || c.state.status === 'running').reverse()
     if (a.format === 'json') process.stdout.write(JSON.stringify(cs, null, 2) + '\n')
-    else if (a.q) process.stdout.write(cs.map((c) => c.id.slice(0, 12) + '\n').join(''))
-    else process.stdout.write(table([['CONTAINER ID', 'IMAGE', 'CREATED', 'MOUNTED ON', 'NAME'], ...cs.map((c) => [c.id.slice(0, 12), c.imageName, ago(c.created), c.mountpoint ?? '', c.name])]))
+    else if (a.q) process.stdout.write(cs.map((c) => (a['no-trunc'] ? c.id : c.id.slice(0, 12)) + '\n').join(''))
+    else {
+      process.stdout.write(table([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+        ...cs.map((c) => [a['no-trunc'] ? c.id : c.id.slice(0, 12), c.imageName, commandText(c.state, !!a['no-trunc']), ago(c.created), statusText(c.state), '', c.name])]))
+    }
   },
+}
+
+/** Removes one container: a running one only with force (stopped first, SIGKILL as docker rm -f). */
+async function removeContainer (store: Store, c: ContainerRecord, force: boolean): Promise<void> {
+  const s = await reconcile(store, c)
+  if (!store.containers.find(c.id)) return
+  if (s.status === 'running') {
+    if (!force) throw errnoError('EBUSY', `container ${c.name} is running: stop it first (or rm -f)`)
+    await stopContainer(store, c, 0)
+    if (!store.containers.find(c.id)) return // it was --rm
+  }
+  await store.locked(async () => {
+    const mnt = mountedAt(store.containers.upper(c))
+    if (mnt && isMounted(mnt)) {
+      if (!force) throw errnoError('EBUSY', `container ${c.name} is mounted on ${mnt}: strata umount it first (or rm -f)`)
+      const { unmount } = await import('../../fuse/mount-daemon.js')
+      await unmount(mnt)
+    }
+    store.containers.remove(c)
+  })
 }
 
 const rm: CommandModule<object, RmArgs> = {
   command: 'rm <container..>',
   describe: 'Remove containers (and their writable layers)',
-  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).option('f', { alias: 'force', type: 'boolean', describe: 'also when mounted: unmount first' }).example('$0 container rm web', '')),
+  builder: (y) => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }).option('f', { alias: 'force', type: 'boolean', describe: 'also when running or mounted: kill / unmount first' }).example('$0 container rm -f web', '')),
   handler: async (a) => {
     const store = openStore(a)
     for (const name of a.container) {
-      await store.locked(async () => {
-        const c = store.containers.get(name)
-        const mnt = mountedAt(store.containers.upper(c))
-        if (mnt && isMounted(mnt)) {
-          if (!a.f) throw errnoError('EBUSY', `container ${c.name} is mounted on ${mnt}: strata umount it first (or rm -f)`)
-          const { unmount } = await import('../../fuse/mount-daemon.js')
-          await unmount(mnt)
-        }
-        store.containers.remove(c)
-        process.stdout.write(c.name + '\n')
-      })
+      const c = store.containers.get(name)
+      await removeContainer(store, c, !!a.f)
+      process.stdout.write(name + '\n')
     }
+  },
+}
+
+const prune: CommandModule<object, RootArgs & { f?: boolean }> = {
+  command: 'prune',
+  describe: 'Remove all containers that are not running (nor mounted)',
+  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'do not ask (strata never asks)' })) as Argv<RootArgs & { f?: boolean }>,
+  handler: async (a) => {
+    const store = openStore(a)
+    const gone: string[] = []
+    for (const c of await states(store)) {
+      if (c.state.status === 'running' || c.mountpoint) continue
+      await store.locked(() => store.containers.remove(c))
+      gone.push(c.id)
+    }
+    process.stdout.write(gone.length ? `Deleted Containers:\n${gone.join('\n')}\n` : '')
   },
 }
 
 export const containerCommand: CommandModule = {
   command: 'container <command>',
   describe: 'Manage containers (writable layers on images)',
-  builder: (y) => y.command(create as CommandModule).command(ls as CommandModule).command(rm as CommandModule).command(inspect as CommandModule).demandCommand(1, 'name a container command')
-    .example('$0 container create --name web debian:12', ''),
+  builder: (y) => [create, lsCommand, rm, inspect, prune, stopCommand, killCommand, startCommand, restartCommand, waitCommand, logsCommand, execCommand]
+    .reduce((acc, c) => acc.command(c as CommandModule), y).demandCommand(1, 'name a container command')
+    .example('$0 container create --name web debian:12', '')
+    .example('$0 container ls -a', ''),
   handler: () => {},
 }
