@@ -4,6 +4,7 @@
 // repaired), 1 when problems are left.
 import type { CommandModule } from 'yargs'
 import { checkStore } from '../../image/check-store.js'
+import { repairContainers } from '../../run/container-reconcile.js'
 import { Store, defaultRoot } from '../../store/store.js'
 import { withRoot, type RootArgs } from '../store-option.js'
 import { systemDfCommand } from './system-df.js'
@@ -23,7 +24,12 @@ const check: CommandModule<object, Args> = {
   handler: async (a) => {
     // Not swept on open: the leftovers of dead commands are part of the report.
     const store = new Store(a.root ?? defaultRoot(), { sweep: false })
-    const problems = await store.locked(() => checkStore(store, { repair: a.repair ?? false, deep: a.deep ?? false }))
+    // Containers whose owner died (client, supervisor) and mounts of dead runs first: the check then sees their final state.
+    const reconciled = a.repair ? await repairContainers(store) : []
+    const problems = [
+      ...reconciled.map((name) => ({ kind: 'container', name, what: 'running, but its owner process died: marked exited, its mount and processes cleaned up', repaired: true })),
+      ...await store.locked(() => checkStore(store, { repair: a.repair ?? false, deep: a.deep ?? false })),
+    ]
     const left = problems.filter((p) => !p.repaired).length
     if (a.json) process.stdout.write(JSON.stringify(problems, null, 2) + '\n')
     else {
