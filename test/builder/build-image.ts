@@ -198,7 +198,7 @@ t.test('a failing RUN stops the build with its status and leaves nothing behind'
   t.match(r.stderr, /oops\n/)
   t.match(r.stderr, "The command '/bin/sh -c echo before; echo oops >&2; exit 3' returned a non-zero code: 3\n")
   t.same(leftovers(), { mounts: [], containers: '', runDirs: [] }, 'no mount, no container, no run dir')
-  t.match(run('image', 'inspect', 'bad:1').stderr, /no image bad:1/, 'nothing tagged')
+  t.match(run('image', 'inspect', 'bad:1').stderr, /No such object: bad:1/, 'nothing tagged')
   const q = run('build', '-q', `${dir}/ctx`)
   t.equal(q.status, 3)
   t.equal(q.stdout, '', '-q prints no steps')
