@@ -5,6 +5,7 @@
 import type { CommandModule } from 'yargs'
 import { buildImage, RunFailed } from '../../builder/build-image.js'
 import { stdinContext, type StdinContext } from '../../builder/stdin-context.js'
+import { stdinWord } from '../stdin-word.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 
@@ -28,7 +29,7 @@ export const imageBuildCommand: CommandModule<object, Args> = {
   command: 'build <context>',
   describe: 'Build an image from a Dockerfile',
   builder: (y) => withRoot(y
-    .positional('context', { type: 'string', demandOption: true, describe: 'directory COPY and ADD take files from; - reads a tar (or a Dockerfile alone) from stdin' })
+    .positional('context', { type: 'string', demandOption: true, coerce: stdinWord, describe: 'directory COPY and ADD take files from; - reads a tar (or a Dockerfile alone) from stdin' })
     // Not array options: those would swallow the context after them.
     .option('t', { alias: 'tag', type: 'string', describe: 'name the image repository[:tag]; repeatable' })
     .option('f', { alias: 'file', type: 'string', describe: 'the Dockerfile (default: CONTEXT/Dockerfile); - reads it from stdin' })
@@ -52,8 +53,7 @@ export const imageBuildCommand: CommandModule<object, Args> = {
       }
       buildArgs[kv.slice(0, i)] = kv.slice(i + 1)
     }
-    // yargs hands a bare "-" positional over as ''; no directory is named ''.
-    const context = a.context === '' ? '-' : a.context
+    const context = a.context
     if (context === '-' && a.f === '-') throw errnoError('EINVAL', 'stdin cannot be both the context and the Dockerfile (-f - with a context of -)')
     const store = openStore(a)
     let fromStdin: StdinContext | null = null

@@ -37,13 +37,14 @@ export const imageSaveCommand: CommandModule<object, SaveArgs> = {
 export const imageLoadCommand: CommandModule<object, LoadArgs> = {
   command: 'load',
   describe: 'Load images from a docker-archive or OCI layout tar (digests verified)',
-  builder: (y) => withRoot(y.option('i', { alias: 'input', type: 'string', describe: 'archive to read (default: stdin)' })
+  builder: (y) => withRoot(y.option('i', { alias: 'input', type: 'string', describe: 'archive to read (default, or -: stdin)' })
     .option('q', { alias: 'quiet', type: 'boolean' })
     .example('$0 image load -i greeter.tar', '')),
   handler: async (a) => {
     const store = openStore(a)
-    if (a.i && !fs.existsSync(a.i)) throw errnoError('ENOENT', `no such file: ${a.i}`)
-    const loaded = await withProgress('Loading', (progress) => loadImages(store, a.i ? fs.createReadStream(a.i) : process.stdin, progress))
+    const file = a.i === '-' ? undefined : a.i
+    if (file && !fs.existsSync(file)) throw errnoError('ENOENT', `no such file: ${file}`)
+    const loaded = await withProgress('Loading', (progress) => loadImages(store, file ? fs.createReadStream(file) : process.stdin, progress))
     if (a.q) return
     for (const l of loaded) {
       if (l.names.length) for (const n of l.names) process.stdout.write(`Loaded image: ${n}\n`)
