@@ -48,6 +48,12 @@ export function checkFormat (format: string | undefined): void {
   }
 }
 
+/** Go's time.Time String(), which docker prints for CreatedAt: "2023-10-26 09:08:17 +0000 UTC". */
+export function goTime (iso: string): string {
+  const d = new Date(iso)
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC').replace(/Z$/, ' +0000 UTC')
+}
+
 export function humanSize (bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB']
   let v = bytes

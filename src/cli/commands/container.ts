@@ -6,7 +6,7 @@ import { resolveImage } from '../../image/resolve-image.js'
 import { errnoError } from '../../base/errno-error.js'
 import { isMounted } from '../../fuse/mount-options.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
-import { ago, shortId, table } from '../format.js'
+import { ago, checkFormat, formatRows, goTime, shortId } from '../format.js'
 import { mountedAt } from '../../fuse/mount-daemon.js'
 import { reconcile } from '../../run/container-reconcile.js'
 import { stopContainer } from '../../run/container-control.js'
@@ -87,20 +87,40 @@ export const lsCommand: CommandModule<object, ListArgs> = {
   command: 'ls',
   aliases: ['list', 'ps'],
   describe: 'List containers (running ones; -a: all)',
-  builder: (y) => withRoot(y.option('format', { type: 'string', choices: ['table', 'json'], default: 'table' })
+  builder: (y) => withRoot(y.option('format', { type: 'string', describe: 'table (default), json (one object a line, docker\'s keys), or a Go template: \'{{.Names}}\t{{.Status}}\', \'table {{.ID}}\t{{.Command}}\'' })
     .option('q', { alias: 'quiet', type: 'boolean', describe: 'IDs only' })
     .option('a', { alias: 'all', type: 'boolean', describe: 'also containers that are not running' })
     .option('no-trunc', { type: 'boolean' })
-    .example('$0 container ls -a', '').example('$0 container ls --format json', '')),
+    .example('$0 container ls -a', '').example('$0 ps -a --format \'{{.Names}}: {{.Status}}\'', '')),
   handler: async (a) => {
+    checkFormat(a.format)
     const store = openStore(a)
     const cs = (await states(store)).filter((c) => a.a || c.state.status === 'running').reverse()
-    if (a.format === 'json') process.stdout.write(JSON.stringify(cs, null, 2) + '\n')
-    else if (a.q) process.stdout.write(cs.map((c) => (a['no-trunc'] ? c.id : c.id.slice(0, 12)) + '\n').join(''))
-    else {
-      process.stdout.write(table([['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-        ...cs.map((c) => [a['no-trunc'] ? c.id : c.id.slice(0, 12), c.imageName, commandText(c.state, !!a['no-trunc']), ago(c.created), statusText(c.state), '', c.name])]))
+    const full = !!a['no-trunc']
+    if (a.q) {
+      process.stdout.write(cs.map((c) => (full ? c.id : c.id.slice(0, 12)) + '\n').join(''))
+      return
     }
+    // The fields of docker ps --format, by docker's names.
+    const rows = cs.map((c) => ({
+      ID: full ? c.id : c.id.slice(0, 12),
+      Image: c.imageName,
+      Command: commandText(c.state, full),
+      CreatedAt: goTime(c.created),
+      RunningFor: ago(c.created),
+      Ports: '',
+      State: c.state.status,
+      Status: statusText(c.state),
+      Size: '0B',
+      Names: c.name,
+      Labels: '',
+      Mounts: '',
+      Networks: c.state.flags?.network ?? 'none',
+    }))
+    process.stdout.write(formatRows(rows, a.format, {
+      table: 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}',
+      headers: { ID: 'CONTAINER ID', RunningFor: 'CREATED', CreatedAt: 'CREATED AT' },
+    }))
   },
 }
 

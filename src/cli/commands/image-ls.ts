@@ -11,7 +11,7 @@ import { repoDigests } from '../../registry/repo-digests.js'
 import { errnoError } from '../../base/errno-error.js'
 import type { Store } from '../../store/store.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
-import { ago, checkFormat, formatRows, humanSize, shortId } from '../format.js'
+import { ago, checkFormat, formatRows, goTime, humanSize, shortId } from '../format.js'
 
 interface Args extends RootArgs { reference?: string, a?: boolean, q?: boolean, digests?: boolean, trunc?: boolean, filter?: string | string[], format?: string }
 
@@ -82,12 +82,6 @@ function context (store: Store, r: Row, trunc: boolean): Record<string, string> 
     UniqueSize: 'N/A',
     VirtualSize: size,
   }
-}
-
-/** Go's time.Time String(), which docker prints for CreatedAt: "2023-10-26 09:08:17 +0000 UTC". */
-export function goTime (iso: string): string {
-  const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC').replace(/Z$/, ' +0000 UTC')
 }
 
 export const IMAGE_HEADERS = { ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', VirtualSize: 'VIRTUAL SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE' }

@@ -1,6 +1,7 @@
 // Regressions of issue 12: "-" means stdin for image import, build and load
-// (yargs-parser used to hand the command ''), and a container mounted once
-// is not mounted a second time (two daemons on one upper disagree).
+// (yargs-parser used to hand the command ''), a container mounted once is not
+// mounted a second time (two daemons on one upper disagree), and container
+// ls takes docker's --format (templates, json with docker's keys).
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -44,4 +45,17 @@ t.test('stdin as "-", and a container mounted only once', async (t) => {
   t.equal(again.status, 0, `once unmounted it mounts elsewhere (${again.stderr.trim()})`)
   t.equal(fs.readFileSync(`${dir}/m2/etc/motd`, 'utf8'), 'hello\n')
   t.equal(run(['umount', `${dir}/m2`]).status, 0)
+
+  const ps = run(['ps', '-a'])
+  t.match(ps.stdout, /^CONTAINER ID {3}IMAGE {3,}COMMAND {3,}CREATED {3,}STATUS {3,}PORTS {3,}NAMES\n[0-9a-f]{12} {3}bb:1 {3,}"" {3,}.* ago {3,}Created {3,}dbl\n$/, 'docker\'s columns')
+  t.match(run(['ps', '-a', '--format', '{{.Names}}: {{.Status}} ({{.State}})']).stdout, /^dbl: Created \(created\)\n$/)
+  t.match(run(['ps', '-a', '--format', 'table {{.Names}}\t{{.Image}}']).stdout, /^NAMES {3,}IMAGE\ndbl {3,}bb:1\n$/, 'table TEMPLATE has headers')
+  const json = JSON.parse(run(['ps', '-a', '--format', 'json']).stdout) as Record<string, string>
+  t.same(Object.keys(json).sort(), ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'Mounts', 'Names', 'Networks', 'Ports', 'RunningFor', 'Size', 'State', 'Status'], 'docker\'s keys')
+  t.equal(json.Names, 'dbl')
+  t.match(json.CreatedAt, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC$/)
+  t.equal(run(['ps', '--format', 'json']).stdout, '', 'without -a, no running container: nothing')
+  const bad = run(['ps', '--format', '{{.Names'])
+  t.equal(bad.status, 1)
+  t.match(bad.stderr, /template parsing error/)
 })
