@@ -10,7 +10,7 @@
 // --from source, transitively) are skipped, as BuildKit skips them; docker's
 // classic builder builds every stage up to the target, which costs time and
 // makes a broken unused stage fail the build.
-import { errnoError } from '../base/errno-error.js'
+import { errnoError, withContext } from '../base/errno-error.js'
 import type { Store } from '../store/store.js'
 import { resolveImage } from '../image/resolve-image.js'
 import { dockerfileError, parseInstruction, type Instruction } from './dockerfile-parser.js'
@@ -68,10 +68,10 @@ const WORDS: Record<string, (ins: Instruction, vars: Vars, escape: string) => un
 
 /** Adds "FILE:LINE: " after the errno code unless the message has it. */
 export function atLine (err: unknown, label: string, line: number): Error {
-  const e = err as Error
-  const m = /^(E[A-Z0-9]+: )?([\s\S]*)$/.exec(e.message)!
-  if (!m[2].startsWith(`${label}:`)) e.message = `${m[1] ?? ''}${label}:${line}: ${m[2]}`
-  return e
+  // An error without an errno code is a bug of strata's: it goes up as it is.
+  if (typeof (err as { code?: unknown } | null)?.code !== 'string') return err as Error
+  const text = String((err as Error).message).replace(/^E[A-Z0-9]+: /, '')
+  return text.startsWith(`${label}:`) ? err as Error : withContext(err, `${label}:${line}`)
 }
 
 /** One instruction's own shape, whatever the build's state. */

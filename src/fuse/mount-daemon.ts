@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
-import { errnoError } from '../base/errno-error.js'
+import { errnoError, errnoErrorOf } from '../base/errno-error.js'
 import { isMounted, isRealRoot } from './mount-options.js'
 
 function runDir (): string {
@@ -92,9 +92,7 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
     return child.pid!
   }
   const why = result.startsWith('error ') ? result.slice(6) : `the mount daemon exited (${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'no output'})`
-  const e = errnoError(/^(E[A-Z]+):/.exec(why)?.[1] ?? 'EIO', why)
-  e.message = why
-  throw e
+  throw errnoErrorOf(why)
 }
 
 function fusermountU (mountpoint: string, lazy: boolean): void {
@@ -106,7 +104,6 @@ function fusermountU (mountpoint: string, lazy: boolean): void {
   }
 }
 
-/** Running, not merely a zombie waiting for init to reap it. */
 /** Where the strata mount serving `upperdir` is, if one is. */
 export function mountedAt (upperdir: string): string | null {
   let names: string[]
