@@ -12,7 +12,8 @@
         "native/pause-gate.cc",
         "native/exec-in-root.cc",
         "native/container-syscalls.cc",
-        "native/enter-process.cc"
+        "native/enter-process.cc",
+        "native/pty-relay.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],
@@ -22,7 +23,7 @@
     {
       "target_name": "strata-nsexec",
       "type": "executable",
-      "sources": ["native/nsexec-main.cc", "native/enter-process.cc"],
+      "sources": ["native/nsexec-main.cc", "native/enter-process.cc", "native/pty-relay.cc"],
       "defines": ["_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
     }

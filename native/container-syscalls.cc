@@ -5,6 +5,7 @@
 // init only installs bytes.
 #include "container-syscalls.h"
 #include "enter-process.h"
+#include "pty-relay.h"
 #include "errors.h"
 
 #include <fcntl.h>
@@ -165,95 +166,6 @@ Napi::Value CompileSeccomp(const Napi::CallbackInfo& info) {
   return out;
 }
 
-volatile sig_atomic_t gotSignal = 0;
-void OnSignal(int sig) { gotSignal = sig; }
-
-bool WriteAll(int fd, const char* p, ssize_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= w;
-  }
-  return true;
-}
-
-// run -t: the command gets a pty of the container's own devpts (already
-// /dev/pts after pivot_root) as its controlling terminal, in a session of
-// its own. This process stays as PID 1, with no capabilities and
-// no_new_privs, and relays bytes between our stdio (the client's terminal)
-// and the pty master, the window size, and the signals a PID 1 receives;
-// it exits with the command's status once the pty has drained.
-[[noreturn]] void RunWithPty(const ProcessSpec& spec, Napi::Env env) {
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) { perror("strata: /dev/ptmx"); _exit(125); }
-  char name[64];
-  if (ptsname_r(master, name, sizeof name) != 0) { perror("strata: ptsname"); _exit(125); }
-  struct winsize ws;
-  if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-  pid_t child = fork();
-  if (child < 0) { perror("strata: fork"); _exit(125); }
-  if (child == 0) {
-    setsid();
-    int slave = open(name, O_RDWR);
-    if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) { perror("strata: pty"); _exit(125); }
-    for (int fd = 0; fd <= 2; fd++) dup2(slave, fd);
-    if (slave > 2) close(slave);
-    std::string what;
-    int err = EnterProcess(spec, &what);
-    fprintf(stderr, "strata: %s %s: %s\n", what.c_str(), spec.argv[0].c_str(), strerror(err));
-    _exit(err == ENOENT ? 127 : err == EACCES || err == ENOEXEC ? 126 : 125);
-  }
-  // The relay keeps nothing a container process could borrow.
-  for (int c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct none[2];
-  memset(none, 0, sizeof none);
-  syscall(SYS_capset, &hdr, none);
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  sigset_t all;
-  sigemptyset(&all);
-  sigprocmask(SIG_SETMASK, &all, nullptr);
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD};
-  for (int sg : sigs) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = OnSignal;
-    sigaction(sg, &sa, nullptr);
-  }
-  bool inOpen = true;
-  int status = 0;
-  bool exited = false;
-  char buf[8192];
-  for (;;) {
-    int sig = gotSignal;
-    gotSignal = 0;
-    if (sig == SIGWINCH) {
-      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-    } else if (sig && sig != SIGCHLD) {
-      kill(child, sig);
-    }
-    if (!exited && waitpid(child, &status, WNOHANG) == child) exited = true;
-    struct pollfd fds[2] = {{master, POLLIN, 0}, {0, POLLIN, 0}};
-    int n = poll(fds, inOpen ? 2 : 1, exited ? 0 : 200);
-    if (n < 0 && errno == EINTR) continue;
-    if (fds[0].revents & POLLIN) {
-      ssize_t r = read(master, buf, sizeof buf);
-      if (r > 0) { WriteAll(1, buf, r); continue; }
-    }
-    if (exited && !(fds[0].revents & POLLIN)) break;  // drained
-    if (fds[0].revents & (POLLHUP | POLLERR) && exited) break;
-    if (inOpen && (fds[1].revents & (POLLIN | POLLHUP))) {
-      ssize_t r = read(0, buf, sizeof buf);
-      if (r > 0) WriteAll(master, buf, r);
-      else inOpen = false;
-    }
-  }
-  (void)env;
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
 // enterContainer({cwd, uid, gid, groups, argv, env, caps, noNewPrivs, seccomp, tty}):
 // returns only by throwing.
 Napi::Value EnterContainer(const Napi::CallbackInfo& info) {
@@ -275,7 +187,7 @@ Napi::Value EnterContainer(const Napi::CallbackInfo& info) {
     auto b = bpf.As<Napi::Buffer<uint8_t>>();
     spec.seccomp.assign(b.Data(), b.Data() + b.Length());
   }
-  if (o.Get("tty").ToBoolean()) RunWithPty(spec, env);
+  if (o.Get("tty").ToBoolean()) RunWithPty(spec);
   std::string what;
   int err = EnterProcess(spec, &what);
   return ThrowErrno(env, err, what.c_str(), spec.argv.empty() ? "" : spec.argv[0]);

@@ -7,7 +7,8 @@
 // did (enter-process.cc). The parent passes signals on and exits with the
 // child's status (128 + signal when killed).
 //
-// usage: strata-nsexec PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV…
+// usage: strata-nsexec [--tty] PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV…
+// (--tty: the process gets a pty of the container's devpts, pty-relay.cc)
 // GROUPS, CAPS and CGROUPS (cgroup.procs files) are comma lists ("" none);
 // BPF is a file of seccomp BPF or "-"; the environment is the process's.
 //
@@ -17,6 +18,7 @@
 // parent (PR_SET_PDEATHSIG), and the exit status is the init's, 128 + signal
 // when it was killed (unshare reports a killed child as 1).
 #include "enter-process.h"
+#include "pty-relay.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -92,8 +94,10 @@ int NewContainer(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "--new") == 0) return NewContainer(argc, argv);
+  bool tty = argc >= 2 && strcmp(argv[1], "--tty") == 0;
+  if (tty) { argv[1] = argv[0]; argv++; argc--; }
   if (argc < 12 || strcmp(argv[10], "--") != 0) {
-    fprintf(stderr, "usage: strata-nsexec PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV...\n");
+    fprintf(stderr, "usage: strata-nsexec [--tty] PID UID GID GROUPS CWD CAPS NNP BPF CGROUPS -- ARGV...\n");
     return 125;
   }
   std::string pid = argv[1];
@@ -133,6 +137,8 @@ int main(int argc, char** argv) {
     if (setns(fds[i], 0) < 0) return Die(kinds[i], errno);
     close(fds[i]);
   }
+  // Forks itself: the command's process is then inside the PID namespace.
+  if (tty) strata::RunWithPty(spec);
   child = fork();
   if (child < 0) return Die("fork", errno);
   if (child == 0) {

@@ -21,6 +21,8 @@ export interface ExecOptions {
   user?: string
   workdir?: string
   stdin?: 'inherit' | 'ignore'
+  /** A pty of the container's devpts as the command's controlling terminal (exec -t). */
+  tty?: boolean
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
@@ -46,7 +48,7 @@ export async function execInContainer (store: Store, c: ContainerRecord, opts: E
     fs.writeFileSync(bpf, Buffer.from(p.seccomp, 'base64'), { mode: 0o600 })
   }
   try {
-    const child = spawn(nsexecPath, [String(s.initPid), String(user.uid), String(user.gid), user.groups.join(','), opts.workdir || p.cwd,
+    const child = spawn(nsexecPath, [...(opts.tty ? ['--tty'] : []), String(s.initPid), String(user.uid), String(user.gid), user.groups.join(','), opts.workdir || p.cwd,
       p.caps.join(','), p.noNewPrivs ? '1' : '0', bpf, p.cgroupProcs.join(','), '--', ...opts.argv], {
       stdio: [opts.stdin ?? 'inherit', 'inherit', 'inherit'], env: Object.fromEntries(env),
     })

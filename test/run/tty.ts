@@ -1,5 +1,5 @@
-// run -t: the command gets a pty of the container's own devpts as its
-// controlling terminal; output and exit status come through the relay.
+// run -t and exec -t: the command gets a pty of the container's own devpts
+// as its controlling terminal; output and exit status come through the relay.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { containerFixture, strata } from '../fixtures/container-image.js'
@@ -14,4 +14,16 @@ t.test('run -t allocates a pty inside the container', async (t) => {
   // Under a terminal (script(1) gives one): the window size reaches the container.
   const s = spawnSync('script', ['-qec', `stty cols 97 rows 33; ${strata} run --rm -it bb:1 stty size`, '/dev/null'], { env, encoding: 'utf8', input: '', timeout: 60000 })
   t.match(s.stdout, /33 97/, `the terminal's size (${s.stderr})`)
+})
+
+t.test('exec -t allocates a pty of the running container\'s devpts', async (t) => {
+  const { env, run, ok } = containerFixture(t)
+  ok('run', '-d', '--name', 'ttyd', 'bb:1', 'sleep', '60')
+  const r = run('exec', '-t', 'ttyd', 'sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; exit 4')
+  t.equal(r.stdout, '/dev/pts/0\r\nstdio-is-tty\r\n', `a pty of the container's own devpts (${r.stderr.trim()})`)
+  t.equal(r.status, 4, 'the command\'s exit status comes through')
+  t.equal(run('exec', 'ttyd', 'tty').stdout, 'not a tty\n', 'without -t: no tty')
+  const s = spawnSync('script', ['-qec', `stty cols 91 rows 27; ${strata} exec -it ttyd stty size`, '/dev/null'], { env, encoding: 'utf8', input: '', timeout: 60000 })
+  t.match(s.stdout, /27 91/, `the terminal's size reaches it (${s.stderr})`)
+  ok('rm', '-f', 'ttyd')
 })

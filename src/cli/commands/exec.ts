@@ -20,17 +20,15 @@ export const execCommand: CommandModule<object, Args> = {
     .option('u', { alias: 'user', type: 'string', describe: 'user[:group] (names from the container)' })
     .option('w', { alias: 'workdir', type: 'string', describe: 'working directory inside the container' })
     .option('i', { alias: 'interactive', type: 'boolean', describe: 'keep stdin open' })
-    .option('t', { alias: 'tty', type: 'boolean', describe: 'use this terminal' })
+    .option('t', { alias: 'tty', type: 'boolean', describe: 'a pty of the container\'s as the command\'s terminal' })
     .example('$0 exec -it web /bin/sh', '')
     .example('$0 exec -u nobody -w /tmp web id', '')) as Argv<Args>,
   handler: async (a) => {
     try {
       const store = openStore(a)
       const c = store.containers.get(a.container)
-      // Said, not silently dropped: exec has no pty of its own yet (run -t has).
-      if (a.t) process.stderr.write('strata: warning: exec -t allocates no pty yet; the command gets this process\'s stdio\n')
       const argv = [...(a.command ?? []), ...((a as { '--'?: string[] })['--'] ?? []).map(String)]
-      process.exitCode = await execInContainer(store, c, { argv, env: a.e === undefined ? [] : [a.e].flat(), user: a.u, workdir: a.w, stdin: a.i || a.t ? 'inherit' : 'ignore' })
+      process.exitCode = await execInContainer(store, c, { argv, env: a.e === undefined ? [] : [a.e].flat(), user: a.u, workdir: a.w, stdin: a.i || a.t ? 'inherit' : 'ignore', tty: a.t === true })
     } catch (err) {
       report(err)
       process.exitCode = 125
