@@ -18,6 +18,11 @@ import { removeCgroups } from './cgroups.js'
 /** The container's state, repaired first if its owner is gone. */
 export async function reconcile (store: Store, c: ContainerRecord): Promise<ContainerState> {
   const s = readState(store, c)
+  if (s.status === 'created' && s.autoRemove && s.ownerPid && !ownerAlive(s)) {
+    // A run --rm whose client died before the container started: it goes.
+    await store.locked(() => store.containers.remove(c))
+    return s
+  }
   if (s.status !== 'running' || ownerAlive(s)) return s
   if (s.initPid && processStart(s.initPid)) {
     try { process.kill(s.initPid, 'SIGKILL') } catch { /* gone */ }
@@ -37,7 +42,8 @@ export async function repairContainers (store: Store): Promise<string[]> {
   const out: string[] = (await sweepRunMounts()).map((m) => path.basename(m))
   for (const c of store.containers.list()) {
     const s = readState(store, c)
-    if (s.status === 'running' && !ownerAlive(s)) { await reconcile(store, c); out.push(c.name) }
+    const orphan = s.status === 'running' || (s.status === 'created' && s.autoRemove && s.ownerPid)
+    if (orphan && !ownerAlive(s)) { await reconcile(store, c); out.push(c.name) }
   }
   return out
 }

@@ -7,6 +7,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import { spawn } from 'node:child_process'
 import { containerFixture, mountsUnder, strata } from '../fixtures/container-image.js'
+import { mulberry32 } from '../fixtures/mulberry32.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -117,4 +118,27 @@ t.test('kill -9 of the run client, the supervisor or the FUSE daemon leaves noth
   t.match(state('fuse').Error, /FUSE daemon .* died/, 'and says why')
   t.ok(await until(() => mountsUnder(`${dir}/run`).length === 0), 'unmounted')
   t.same(containerProcs(ids), [], 'no container process left')
+})
+
+t.test('kill -9 of the run client at random moments of its start-up leaves nothing behind', async (t) => {
+  const { dir, env, ok } = containerFixture(t)
+  // Seeded, so a failing moment can be replayed: STRATA_TEST_SEED=<n>.
+  const seed = Number(process.env.STRATA_TEST_SEED ?? Date.now() % 100000)
+  const rand = mulberry32(seed)
+  t.comment(`seed ${seed}`)
+  for (let i = 0; i < 6; i++) {
+    const delay = rand.int(1500)
+    const rm = i % 2 === 0
+    const client = spawn(strata, ['run', ...(rm ? ['--rm'] : []), '--name', `k${i}`, 'bb:1', 'sleep', '60'], { env, stdio: 'ignore' })
+    await sleep(delay)
+    client.kill('SIGKILL')
+    await new Promise((resolve) => client.once('exit', resolve))
+    ok('ps', '-a') // the next command repairs
+    const ids = ok('container', 'ls', '-a', '-q', '--no-trunc').split('\n').filter(Boolean)
+    t.ok(await until(() => containerProcs(ids).length === 0), `killed after ${delay} ms: no container process left`)
+    t.ok(await until(() => mountsUnder(`${dir}/run`).length === 0), `killed after ${delay} ms: nothing mounted`)
+    const states = ids.map((id) => JSON.parse(ok('container', 'inspect', id))[0].State.Status as string)
+    t.ok(states.every((s) => s === 'exited' || s === 'created'), `killed after ${delay} ms: every container exited or never started (${states.join(', ')})`)
+    if (rm) t.notMatch(ok('ps', '-a'), new RegExp(`\\sk${i}\\n`), `killed after ${delay} ms: --rm is honoured`)
+  }
 })

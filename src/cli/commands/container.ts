@@ -18,7 +18,7 @@ import { execCommand } from './exec.js'
 import { killCommand, logsCommand, restartCommand, startCommand, stopCommand, waitCommand } from './lifecycle.js'
 
 interface CreateArgs extends RootArgs { image: string, name?: string }
-interface ListArgs extends RootArgs { format?: string, q?: boolean, a?: boolean, 'no-trunc'?: boolean }
+interface ListArgs extends RootArgs { format?: string, q?: boolean, a?: boolean, trunc?: boolean }
 interface RmArgs extends RootArgs { container: string[], f?: boolean }
 interface InspectArgs extends RootArgs { container: string[] }
 
@@ -90,13 +90,14 @@ export const lsCommand: CommandModule<object, ListArgs> = {
   builder: (y) => withRoot(y.option('format', { type: 'string', describe: 'table (default), json (one object a line, docker\'s keys), or a Go template: \'{{.Names}}\t{{.Status}}\', \'table {{.ID}}\t{{.Command}}\'' })
     .option('q', { alias: 'quiet', type: 'boolean', describe: 'IDs only' })
     .option('a', { alias: 'all', type: 'boolean', describe: 'also containers that are not running' })
-    .option('no-trunc', { type: 'boolean' })
+    // yargs reads --no-trunc as trunc=false.
+    .option('trunc', { type: 'boolean', default: true, describe: 'shorten IDs and commands (--no-trunc: do not)' })
     .example('$0 container ls -a', '').example('$0 ps -a --format \'{{.Names}}: {{.Status}}\'', '')),
   handler: async (a) => {
     checkFormat(a.format)
     const store = openStore(a)
     const cs = (await states(store)).filter((c) => a.a || c.state.status === 'running').reverse()
-    const full = !!a['no-trunc']
+    const full = a.trunc === false
     if (a.q) {
       process.stdout.write(cs.map((c) => (full ? c.id : c.id.slice(0, 12)) + '\n').join(''))
       return

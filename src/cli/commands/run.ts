@@ -11,7 +11,7 @@ import { runOwned } from '../../run/run-owned.js'
 import { startSupervisor } from '../../run/container-control.js'
 import { containerInit } from '../../run/container-init.js'
 import { isolation, type RunFlags } from '../../run/run-spec.js'
-import { updateState } from '../../run/container-state.js'
+import { updateState, processStart } from '../../run/container-state.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { report } from '../report.js'
@@ -112,13 +112,15 @@ export const runCommand: CommandModule<object, Args> = {
       const probe = runFlags(a, command, '')
       // Resolved and the container created under the store lock, so the
       // image cannot go between the two (the container pins it from then on).
-      const { c, image } = await store.locked(() => {
+      const { c, image, flags } = await store.locked(() => {
         const image = resolveImage(store, a.image)
         const c = store.containers.create(a.name, image.manifestDigest, image.names[0] ?? a.image)
-        return { c, image }
+        const flags = { ...probe, hostname: a.hostname ?? c.id.slice(0, 12) }
+        // Owned by this client until it runs (or hands it to a supervisor): a
+        // --rm container whose client dies before it starts goes too.
+        updateState(store, c, { status: 'created', flags, autoRemove: a.rm, ownerPid: process.pid, ownerStart: processStart(process.pid) ?? undefined })
+        return { c, image, flags }
       })
-      const flags = { ...probe, hostname: a.hostname ?? c.id.slice(0, 12) }
-      updateState(store, c, { status: 'created', flags, autoRemove: a.rm })
       if (a.d) {
         const s = await startSupervisor(store, c)
         if (s.status === 'exited' && s.error) throw errnoError('EIO', s.error)
