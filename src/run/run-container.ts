@@ -48,7 +48,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
   fs.mkdirSync(mnt, { recursive: true })
   let mounted = false
   try {
-    await mountInBackground(parseMountArgs({ mountpoint: mnt, ...storeLayers(store, c.id), options: [] }))
+    await mountInBackground(parseMountArgs({ mountpoint: mnt, ...storeLayers(store, c.id), options: [], ownContainer: true }))
     mounted = true
     const spec = runSpec(mnt, image.config.config, opts.flags)
     const out = opts.onOutput ? 'pipe' : 'inherit'

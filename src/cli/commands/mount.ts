@@ -40,7 +40,7 @@ export const mountCommand: CommandModule<object, Args> = {
     const options = a.o === undefined ? [] : [a.o].flat()
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
-      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true })
+      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true, ownContainer: true })
     process.exitCode = await mountOrServe(req, a.f === true || a.debug === true, await layerOpener(req))
   },
 }
