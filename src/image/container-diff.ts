@@ -59,7 +59,7 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
       const sub = dirId(m)
       if (sub !== null) walkMerged(u, sub, p, dirId(e))
       if (!e) changes.splice(at, 0, { kind: 'A', path: p })
-      else if (changes.length > at || metaDiffers(m.attr, e.attr)) changes.splice(at, 0, { kind: 'C', path: p })
+      else if (changes.length > at || metaDiffers(m.attr, e.attr) || !capOf(u, m).equals(capOf(lower, e))) changes.splice(at, 0, { kind: 'C', path: p })
     }
   }
   const walk = (dir: string, rel: string, lowerId: number | null): void => {
@@ -82,6 +82,15 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
   }
   walk(upper, '', ROOT_ID)
   return changes
+}
+
+/** File capabilities, which docker's diff compares too (empty when none). */
+function capOf (u: UnionFs, e: Entry): Buffer {
+  try {
+    return u.getxattr(e.node.id, 'security.capability')
+  } catch {
+    return Buffer.alloc(0)
+  }
 }
 
 /** docker's naive diff test: owner, mode, device; for non-directories also size and mtime. */

@@ -114,6 +114,8 @@ t.test('changes inside a renamed dir, renames back and forth', async (t) => {
     'mv /usr/x /usr/y', 'mv /usr/y /usr/x', 'echo back > /usr/x/sub/back', // and back again
     'mkdir /opt/app', 'echo fresh > /opt/app/fresh', // a new dir at the old name
   ].join('\n'))
+  // Only a file capability changes (copy-up keeps size and mtime): diff compares it, as docker's.
+  execFileSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200200000000000000000000000000000', `${dir}/mnt/usr/x/f`])
   fs.renameSync(`${dir}/mnt/srv/app2`, `${dir}/mnt/srv/app3`)
   fs.renameSync(`${dir}/mnt/srv/app3`, `${dir}/mnt/app4`)
   const live = tree(`${dir}/mnt`)
@@ -127,7 +129,7 @@ t.test('changes inside a renamed dir, renames back and forth', async (t) => {
     'A /app4', 'A /app4/a', 'A /app4/bb', 'A /app4/bb/d', 'A /app4/bb/e', 'A /app4/bb/hard', 'A /app4/new',
     'C /opt', 'C /opt/app', 'A /opt/app/fresh', 'C /srv',
     // Renamed away and back: only what really changed shows.
-    'C /usr', 'C /usr/x', 'C /usr/x/sub', 'A /usr/x/sub/back', '',
+    'C /usr', 'C /usr/x', 'C /usr/x/f', 'C /usr/x/sub', 'A /usr/x/sub/back', '',
   ].join('\n'), 'diff after renames back and forth')
 })
 
