@@ -35,7 +35,7 @@ export async function commitContainer (store: Store, c: ContainerRecord, name: s
     const empty = await hold(async () => {
       if (fs.readdirSync(upper).length === 0) return true
       // The image's layers, top first: a renamed directory's content is there.
-      const lowers = [...base.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
+      const lowers = (): string[] => [...base.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
       await archiveLayerToFile(upper, tar, { lowers })
       return false
     })

@@ -61,15 +61,17 @@ function typeOf (mode: number): TarType | null {
 export interface ArchiveOptions {
   /**
    * The layer dirs `dir` is an upper over, top first: needed to write a
-   * renamed directory's content. Without them a redirect is refused (EXDEV).
+   * renamed directory's content, so asked for only when one is met (a
+   * commit without redirects never needs its image's layers complete).
+   * Without them a redirect is refused (EXDEV).
    */
-  lowers?: string[]
+  lowers?: () => string[]
   onProgress?: (s: ArchiveStats) => void
 }
 
 /** Streams the tree under `dir` as a layer tar into `out` (not ended). */
 export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOptions = {}): Promise<ArchiveStats> {
-  const { lowers = [], onProgress } = opts
+  const { lowers, onProgress } = opts
   const tar = new TarWriter(out)
   const links = new Map<string, string>()
   const stats: ArchiveStats = { entries: 0, bytes: 0 }
@@ -109,9 +111,9 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
           if (native.getxattr(sub, '', REDIRECT_XATTR) !== null) {
             // Its lower contents are not in this tree; without the lowers a
             // layer made from it would lose them. Refuse rather than lose data.
-            if (lowers.length === 0) throw errnoError('EXDEV', `${path}: a renamed directory (${REDIRECT_XATTR}) needs the image's layers to go into a layer`)
+            if (!lowers) throw errnoError('EXDEV', `${path}: a renamed directory (${REDIRECT_XATTR}) needs the image's layers to go into a layer`)
             await tar.add(emptyHeader(path + '/' + OCI_OPAQUE, 'file'))
-            const u = merged()
+            const u = merged(lowers)
             await walkMerged(u, lookupPath(u, path), path + '/')
             continue
           }
@@ -162,7 +164,7 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
   // layer (read-only, nothing written to it or a work dir) over the lowers;
   // the union follows the upper's redirects as it follows a layer's.
   let union: UnionFs | null = null
-  const merged = (): UnionFs => (union ??= new UnionFs([new DirLayer(dir), ...lowers.map((l) => new DirLayer(l))], null))
+  const merged = (layers: () => string[]): UnionFs => (union ??= new UnionFs([new DirLayer(dir), ...layers().map((l) => new DirLayer(l))], null))
 
   const lookupPath = (u: UnionFs, path: string): number => {
     let id = ROOT_ID

@@ -25,7 +25,7 @@ const tree = (root: string): string => execFileSync('sh', ['-c',
 async function archive (dir: string, lowers?: string[]): Promise<Buffer> {
   const chunks: Buffer[] = []
   const out = new Writable({ write (c, _e, cb) { chunks.push(c); cb() } })
-  await archiveLayer(dir, out, { lowers })
+  await archiveLayer(dir, out, lowers ? { lowers: () => lowers } : {})
   return Buffer.concat(chunks)
 }
 
@@ -67,7 +67,7 @@ function setup (t: T) {
     run('mount', image, `${dir}/mnt2`)
     const mounted = tree(`${dir}/mnt2`)
     run('umount', `${dir}/mnt2`)
-    const bundle = `${dir}/bundle-${name}`
+    const bundle = `${dir}/bundle-${image.replace(/:/g, '-')}`
     execFileSync('umoci', ['unpack', '--image', `${dir}/store/oci:${image}`, bundle], { stdio: 'pipe' })
     return { mounted, unpacked: tree(`${bundle}/rootfs`) }
   }
@@ -82,8 +82,11 @@ t.test('renamed lower dirs: commit, diff, umoci', async (t) => {
   fs.renameSync(`${dir}/mnt/opt/app`, `${dir}/mnt/srv/app2`)
   chroot('mv /usr/x /usr/y')
   const live = tree(`${dir}/mnt`)
+  const whileMounted = committed('web', 'moved:0')
+  t.equal(whileMounted.mounted, live, 'committed while the container is mounted (its writes held): the same tree')
   run('umount', `${dir}/mnt`)
   const up = upper('web')
+  await t.rejects(archive(up), { code: 'EXDEV' }, 'a redirect without the image\'s layers is refused, never written half')
   t.equal(execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.redirect', `${up}/srv/app2`], { encoding: 'latin1' }), '/opt/app', 'a move to another parent: an absolute redirect')
   t.equal(execFileSync('getfattr', ['--only-values', '-n', 'trusted.overlay.redirect', `${up}/usr/y`], { encoding: 'latin1' }), 'x', 'within one parent: the old name')
   t.notOk(fs.existsSync(`${up}/srv/app2/a`), 'the renamed dir\'s lower content stayed in the lowers')

@@ -55,7 +55,7 @@ export const run: Handler = async (b, stage, ins) => {
     const upper = store.containers.upper(c)
     const empty = fs.readdirSync(upper).length === 0
     // The base's layers, top first: a directory the step renamed is written from them.
-    const lowers = [...image.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
+    const lowers = (): string[] => [...image.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
     if (!empty) await archiveLayerToFile(upper, tar, { lowers })
     next = await commitStep(b, stage, key, createdBy, empty ? null : tar)
   } finally {
