@@ -14,6 +14,7 @@ import { native, C, S_MODE, S_UID, S_GID, S_RDEV, S_SIZE, S_MTIME, S_MTIME_NS, t
 import { REDIRECT_XATTR, S_IFMT, S_IFDIR } from '../union/whiteout.js'
 import { DirLayer } from '../union/dir-layer.js'
 import { loadImage } from './resolve-image.js'
+import { errnoError } from '../base/errno-error.js'
 
 export interface Change { kind: 'A' | 'C' | 'D', path: string }
 
@@ -37,11 +38,16 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
   const lower = new UnionFs(layers, null)
   const dirId = (e: Entry | null): number | null => e && (e.attr[S_MODE] & S_IFMT) === S_IFDIR ? e.node.id : null
   let merged: UnionFs | null = null
-  const mergedId = (rel: string): number => {
-    merged ??= new UnionFs([new DirLayer(upper), ...layers], null)
+  /** The merged view (made once) and its node at `rel`. */
+  const mergedAt = (rel: string): { u: UnionFs, id: number } => {
+    const u = merged ??= new UnionFs([new DirLayer(upper), ...layers], null)
     let id = ROOT_ID
-    for (const part of rel.slice(1).split('/')) id = merged.lookup(id, part)!.node.id
-    return id
+    for (const part of rel.slice(1).split('/')) {
+      const e = u.lookup(id, part)
+      if (!e) throw errnoError('ENOENT', `${rel}: not in the merged view of container ${c.name}`)
+      id = e.node.id
+    }
+    return { u, id }
   }
   // A renamed directory's content, as the merged view shows it, compared
   // with what the image has at the same path as docker's naive diff does:
@@ -53,7 +59,8 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
     u.releasedir(h)
     for (const n of names) {
       const p = `${rel}/${n}`
-      const m = u.lookup(id, n)!
+      const m = u.lookup(id, n)
+      if (!m) continue
       const e = lowerId === null ? null : lower.lookup(lowerId, n)
       const at = changes.length
       const sub = dirId(m)
@@ -75,8 +82,8 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
       if (!st.isDirectory()) continue
       if (native.getxattr(C.AT_FDCWD, path.join(dir, n), REDIRECT_XATTR) === null) walk(path.join(dir, n), p, dirId(e))
       else {
-        const id = mergedId(p)
-        walkMerged(merged!, id, p, dirId(e))
+        const { u, id } = mergedAt(p)
+        walkMerged(u, id, p, dirId(e))
       }
     }
   }

@@ -163,8 +163,11 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
   // The merged view, made at the first redirect met: the upper as the top
   // layer (read-only, nothing written to it or a work dir) over the lowers;
   // the union follows the upper's redirects as it follows a layer's.
-  let union: UnionFs | null = null
-  const merged = (layers: () => string[]): UnionFs => (union ??= new UnionFs([new DirLayer(dir), ...layers().map((l) => new DirLayer(l))], null))
+  const made: UnionFs[] = []
+  const merged = (layers: () => string[]): UnionFs => {
+    if (made.length === 0) made.push(new UnionFs([new DirLayer(dir), ...layers().map((l) => new DirLayer(l))], null))
+    return made[0]
+  }
 
   const lookupPath = (u: UnionFs, path: string): number => {
     let id = ROOT_ID
@@ -216,7 +219,7 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
       // subtree and the rest of the upper stay links.
       const at = u.lowerLocation(e.node)
       const raw = at ? native.fstatat(at.dirfd, at.name, C.AT_SYMLINK_NOFOLLOW) : st
-      const key = `${raw[S_DEV]}:${raw[S_INO]}`
+      const key = `${String(raw[S_DEV])}:${String(raw[S_INO])}`
       const first = links.get(key)
       if (first !== undefined) {
         h.type = 'link'
@@ -254,7 +257,7 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
     await tar.finish()
   } finally {
     native.close(root)
-    if (union) for (const l of (union as UnionFs).layers) native.close(l.root)
+    for (const u of made) for (const l of u.layers) native.close(l.root)
   }
   return stats
 }
