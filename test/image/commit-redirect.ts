@@ -17,9 +17,9 @@ import { archiveLayer } from '../../src/image/layer-archive.js'
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 type T = Parameters<Parameters<typeof t.test>[1]>[0]
 
-/** Type, mode, owner, size, link target and count, user xattrs and content hash of everything below `root`. */
+/** Type, mode, owner, size, link target and count, user xattrs and content hash of everything below `root`, in name order (not readdir order). */
 const tree = (root: string): string => execFileSync('sh', ['-c',
-  'cd "$1" && find . -mindepth 1 -printf "%p %y %m %U:%G %s %l\\n" | sort && find . -mindepth 1 ! -type d -printf "%p %n\\n" | sort && find . -type f -exec sha1sum {} + | sort && getfattr -R -h -d -m "^user\\." . 2>/dev/null | grep -v "^$" ; true',
+  'cd "$1" && find . -mindepth 1 -printf "%p %y %m %U:%G %s %l\\n" | sort && find . -mindepth 1 ! -type d -printf "%p %n\\n" | sort && find . -type f -exec sha1sum {} + | sort && find . -mindepth 1 | sort | while read -r f; do getfattr -h -d -m "^user\\." "$f" 2>/dev/null; done | grep -v "^$"; true',
   'sh', root], { encoding: 'utf8' })
 
 async function archive (dir: string, lowers?: string[]): Promise<Buffer> {
@@ -71,11 +71,27 @@ function setup (t: T) {
     execFileSync('umoci', ['unpack', '--image', `${dir}/store/oci:${image}`, bundle], { stdio: 'pipe' })
     return { mounted, unpacked: tree(`${bundle}/rootfs`) }
   }
-  return { dir, env, run, upper, chroot, committed }
+  /**
+   * The oracle: the tree kernel overlayfs shows for `up` over the image's
+   * layers, with its redirects followed (`up` as the top lower layer, so
+   * that nothing writes to it).
+   */
+  const kernelTree = (up: string, image: string): string => {
+    const layerDirs = (JSON.parse(run('image', 'inspect', image))[0].RootFS.diff_ids as string[]).reverse().map((d) => `${dir}/store/layers/${d.slice(7)}`)
+    const k = `${dir}/kmnt`
+    fs.mkdirSync(k, { recursive: true })
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${[up, ...layerDirs].join(':')},redirect_dir=follow`, k])
+    try {
+      return tree(k)
+    } finally {
+      execFileSync('umount', [k])
+    }
+  }
+  return { dir, env, run, upper, chroot, committed, kernelTree }
 }
 
 t.test('renamed lower dirs: commit, diff, umoci', async (t) => {
-  const { dir, run, upper, chroot, committed } = setup(t)
+  const { dir, run, upper, chroot, committed, kernelTree } = setup(t)
   run('container', 'create', '--name', 'web', 'base:2')
   run('mount', 'web', `${dir}/mnt`)
   // rename(2) itself, not mv's copying fallback: the upper must hold redirects.
@@ -97,6 +113,8 @@ t.test('renamed lower dirs: commit, diff, umoci', async (t) => {
     'C /usr', 'D /usr/x', 'A /usr/y', 'A /usr/y/f', 'A /usr/y/sub', 'A /usr/y/sub/g', 'A /usr/y/sub/h', '',
   ].join('\n'), 'diff: D at the old path, A for the new one and all it holds')
 
+  t.equal(kernelTree(up, 'base:2'), live, 'kernel overlayfs shows the container\'s upper as strata did')
+
   const { mounted, unpacked } = committed('web', 'moved:1')
   t.equal(mounted, live, 'the committed image, mounted by strata, shows the container\'s tree')
   t.equal(unpacked, live, 'umoci unpack of the committed image gives the same tree')
@@ -107,7 +125,7 @@ t.test('renamed lower dirs: commit, diff, umoci', async (t) => {
 })
 
 t.test('changes inside a renamed dir, renames back and forth', async (t) => {
-  const { dir, run, chroot, committed } = setup(t)
+  const { dir, run, upper, chroot, committed, kernelTree } = setup(t)
   run('container', 'create', '--name', 'w2', 'base:2')
   run('mount', 'w2', `${dir}/mnt`)
   fs.renameSync(`${dir}/mnt/opt/app`, `${dir}/mnt/srv/app2`)
@@ -125,6 +143,7 @@ t.test('changes inside a renamed dir, renames back and forth', async (t) => {
   run('umount', `${dir}/mnt`)
   t.match(live, /\.\/app4\/bb d 700 .*\n\.\/app4\/bb\/d f 644 0:0 9 \n\.\/app4\/bb\/e d /, 'the changes made inside show')
   t.notMatch(live, /\.\/opt\/app\/a /, 'nothing of the old content at the recreated old name')
+  t.equal(kernelTree(upper('w2'), 'base:2'), live, 'kernel overlayfs shows the same tree from that upper')
   const { mounted, unpacked } = committed('w2', 'moved:2')
   t.equal(mounted, live, 'strata mount of the commit shows the container\'s tree')
   t.equal(unpacked, live, 'umoci unpack of the commit shows the container\'s tree')
@@ -144,8 +163,8 @@ t.test('strata run and build RUN steps write redirects, and commit them', async 
   const live = tree(`${dir}/mnt`)
   run('umount', `${dir}/mnt`)
   const { mounted, unpacked } = committed('r', 'ran:1')
-  t.equal(mounted, live)
-  t.equal(unpacked, live)
+  t.equal(mounted, live, 'the commit of the run container, mounted by strata, shows its tree')
+  t.equal(unpacked, live, 'and umoci unpacks the same tree')
 
   run('mount', 'base:2', `${dir}/mnt`)
   const app = tree(`${dir}/mnt/opt/app`)
@@ -192,5 +211,5 @@ t.test('a commit without redirects is byte for byte what it was', async (t) => {
   run('commit', 'plain', 'plain:1')
   const ids = JSON.parse(run('image', 'inspect', 'plain:1'))[0].RootFS.diff_ids as string[]
   t.equal(ids[ids.length - 1], 'sha256:' + crypto.createHash('sha256').update(without).digest('hex'), 'the committed layer is the plain archive of the upper')
-  t.notOk(mountedType(`${dir}/mnt`))
+  t.notOk(mountedType(`${dir}/mnt`), 'nothing left mounted')
 })
