@@ -52,16 +52,20 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
   // A renamed directory's content, as the merged view shows it, compared
   // with what the image has at the same path as docker's naive diff does:
   // new paths are A; an entry there before is C when its metadata differs
-  // (a directory: or anything inside changed).
+  // (a directory: or anything inside changed); one it no longer has is D.
   const walkMerged = (u: UnionFs, id: number, rel: string, lowerId: number | null): void => {
-    const h = u.opendir(id)
-    const names = [...u.dirHandle(h).listing.names].sort()
-    u.releasedir(h)
-    for (const n of names) {
+    const names = new Set(listing(u, id))
+    const before = lowerId === null ? [] : listing(lower, lowerId)
+    for (const n of [...new Set([...names, ...before])].sort()) {
       const p = `${rel}/${n}`
+      const e = lowerId === null ? null : lower.lookup(lowerId, n)
+      if (!names.has(n)) {
+        // What the image had here and the moved dir has not.
+        if (e) changes.push({ kind: 'D', path: p })
+        continue
+      }
       const m = u.lookup(id, n)
       if (!m) continue
-      const e = lowerId === null ? null : lower.lookup(lowerId, n)
       const at = changes.length
       const sub = dirId(m)
       if (sub !== null) walkMerged(u, sub, p, dirId(e))
@@ -89,6 +93,15 @@ export function containerDiff (store: Store, c: ContainerRecord): Change[] {
   }
   walk(upper, '', ROOT_ID)
   return changes
+}
+
+function listing (u: UnionFs, id: number): string[] {
+  const h = u.opendir(id)
+  try {
+    return u.dirHandle(h).listing.names
+  } finally {
+    u.releasedir(h)
+  }
 }
 
 /** File capabilities, which docker's diff compares too (empty when none). */

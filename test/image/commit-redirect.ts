@@ -155,6 +155,29 @@ t.test('changes inside a renamed dir, renames back and forth', async (t) => {
   ].join('\n'), 'diff after renames back and forth')
 })
 
+t.test('two lower dirs exchanged (RENAME_EXCHANGE): both written with their merged content', async (t) => {
+  const { dir, run, upper, committed, kernelTree } = setup(t)
+  run('container', 'create', '--name', 'x', 'base:2')
+  run('mount', 'x', `${dir}/mnt`)
+  // renameat2(2) through glibc: Node has no RENAME_EXCHANGE.
+  execFileSync('python3', ['-c', `import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, sys.argv[1].encode(), -100, sys.argv[2].encode(), 2)
+sys.exit(0 if r == 0 else os.strerror(ctypes.get_errno()))`, `${dir}/mnt/opt/app`, `${dir}/mnt/usr/x`])
+  const live = tree(`${dir}/mnt`)
+  run('umount', `${dir}/mnt`)
+  t.match(live, /\.\/usr\/x\/b\/d f 644/, 'the app dir is at /usr/x')
+  t.match(live, /\.\/opt\/app\/sub\/h f 644/, 'and the x dir at /opt/app')
+  t.equal(kernelTree(upper('x'), 'base:2'), live, 'kernel overlayfs agrees')
+  t.equal(run('diff', 'x'), [
+    'C /opt', 'C /opt/app', 'D /opt/app/a', 'D /opt/app/b', 'A /opt/app/f', 'D /opt/app/link', 'A /opt/app/sub', 'A /opt/app/sub/g', 'A /opt/app/sub/h',
+    'C /usr', 'C /usr/x', 'A /usr/x/a', 'A /usr/x/b', 'A /usr/x/b/d', 'A /usr/x/b/hard', 'D /usr/x/f', 'A /usr/x/link', 'D /usr/x/sub', '',
+  ].join('\n'), 'diff compares each name with what the image had there, as docker\'s naive diff')
+  const { mounted, unpacked } = committed('x', 'swapped:1')
+  t.equal(mounted, live, 'strata mount of the commit shows the container\'s tree')
+  t.equal(unpacked, live, 'umoci unpack of the commit shows the container\'s tree')
+})
+
 t.test('strata run and build RUN steps write redirects, and commit them', async (t) => {
   const { dir, run, upper, committed } = setup(t)
   run('run', '--name', 'r', 'base:2', '/bin/sh', '-c', 'mv /opt/app /srv/app2 && mv /usr/x /usr/y')
