@@ -79,6 +79,12 @@ export interface MountArgs {
    * fusermount), no device nodes or setuid unless -o dev,suid asks.
    */
   byName?: boolean
+  /**
+   * A container of strata's own store, which strata itself commits and
+   * diffs (and so can write renamed directories out): redirect_dir=on
+   * unless the options say otherwise. Raw mounts keep the kernel default.
+   */
+  ownContainer?: boolean
 }
 
 function checkDir (what: string, p: string): string {
@@ -155,6 +161,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   const mountpoint = checkDir('mountpoint', a.mountpoint)
   if (isMounted(mountpoint)) throw errnoError('EBUSY', `mountpoint ${mountpoint} is busy: something is already mounted there`)
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
+  if (a.ownContainer && kernelOverlay.redirect_dir === undefined) kernelOverlay.redirect_dir = 'on'
   const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
   // Only real root may set trusted.* xattrs: everyone else uses the
   // user.overlay.* forms, as the kernel's overlayfs does with userxattr.

@@ -34,7 +34,9 @@ export async function commitContainer (store: Store, c: ContainerRecord, name: s
   try {
     const empty = await hold(async () => {
       if (fs.readdirSync(upper).length === 0) return true
-      await archiveLayerToFile(upper, tar)
+      // The image's layers, top first: a renamed directory's content is there.
+      const lowers = (): string[] => [...base.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
+      await archiveLayerToFile(upper, tar, { lowers })
       return false
     })
     return await changeStore(store, async () => {

@@ -129,7 +129,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
   const limits = { memory: opts.flags.memory !== undefined ? parseBytes(opts.flags.memory) : undefined, pidsLimit: opts.flags.pidsLimit, cpus: opts.flags.cpus }
   let cgroups: ReturnType<typeof createCgroups> | null = null
   try {
-    daemonPid = await mountInBackground(parseMountArgs({ mountpoint: mnt, ...storeLayers(store, c.id), options: [] }))
+    daemonPid = await mountInBackground(parseMountArgs({ mountpoint: mnt, ...storeLayers(store, c.id), options: [], ownContainer: true }))
     mounted = true
     const spec = runSpec(mnt, image.config.config, opts.flags)
     cgroups = createCgroups(c.id, limits, spec.privileged)

@@ -45,7 +45,8 @@ export const run: Handler = async (b, stage, ins) => {
   const tar = tempName(path.join(store.tmp, 'build-run.tar'))
   let next: Stage
   try {
-    const status = await runContainer(store, c, loadImage(store, base.manifest!), {
+    const image = loadImage(store, base.manifest!)
+    const status = await runContainer(store, c, image, {
       flags: { command: argv, entrypoint: '', env: argEnv, hostname: short(c.id) },
       stdin: 'ignore',
       onOutput: b.output,
@@ -53,7 +54,9 @@ export const run: Handler = async (b, stage, ins) => {
     if (status !== 0) throw new RunFailed(`The command '${argv.join(' ')}' returned a non-zero code: ${status}`, status)
     const upper = store.containers.upper(c)
     const empty = fs.readdirSync(upper).length === 0
-    if (!empty) await archiveLayerToFile(upper, tar)
+    // The base's layers, top first: a directory the step renamed is written from them.
+    const lowers = (): string[] => [...image.config.rootfs.diff_ids].reverse().map((d) => store.layers.require(d))
+    if (!empty) await archiveLayerToFile(upper, tar, { lowers })
     next = await commitStep(b, stage, key, createdBy, empty ? null : tar)
   } finally {
     fs.rmSync(tar, { force: true })

@@ -42,7 +42,7 @@ export const mountCommand: CommandModule<object, Args> = {
     const options = a.o === undefined ? [] : [a.o].flat()
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
-      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true })
+      : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true, ownContainer: true })
     // Two daemons on one upper would each cache their own view of it and disagree.
     const already = req.upperdir ? mountedAt(req.upperdir) : null
     if (already) throw errnoError('EBUSY', `${a.mountpoint === undefined ? `upperdir ${req.upperdir}` : a.what} is already mounted at ${already} (strata umount ${already} first, or use that mount)`)
