@@ -24,7 +24,7 @@ export function errnoError (code: string, message: string): ErrnoError {
 }
 
 /** The positive errno number for an error, or 0 when it carries none. */
-export function errnoOf(err: unknown): number {
+export function errnoOf (err: unknown): number {
   const code = (err as { code?: unknown } | null)?.code
   if (typeof code !== 'string') return 0
   return (os.constants.errno as Record<string, number>)[code] ?? 0

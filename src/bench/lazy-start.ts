@@ -26,7 +26,7 @@ function strata (root: string, args: string[], onFirstOutput?: () => void): Prom
     child.stdout.on('data', (d: Buffer) => { if (!out) onFirstOutput?.(); out += d })
     child.stderr.on('data', (d: Buffer) => { err += d })
     child.on('error', reject)
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`strata ${args.join(' ')}: exit ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)))
+    child.on('close', (code) => { code === 0 ? resolve(out) : reject(new Error(`strata ${args.join(' ')}: exit ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)) })
   })
 }
 

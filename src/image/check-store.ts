@@ -65,10 +65,10 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   // Temp names of dead commands.
   for (const [dir, names] of [[store.tmp, store.staleTemp()], [store.blobs.dir, store.blobs.staleTemp()],
     [store.layers.dir, store.layers.staleTemp()], [store.containers.dir, store.containers.staleTemp()]] as const) {
-    for (const n of names) note('temp', rel(path.join(dir, n)), `${rel(path.join(dir, n))} was left by a command that died`, () => removeDoomed(dir, n))
+    for (const n of names) note('temp', rel(path.join(dir, n)), `${rel(path.join(dir, n))} was left by a command that died`, () => { removeDoomed(dir, n) })
   }
   for (const n of store.layers.strayMarks()) {
-    note('stray-mark', rel(path.join(store.layers.dir, n)), `${rel(path.join(store.layers.dir, n))} marks a layer dir that is gone`, () => fs.rmSync(path.join(store.layers.dir, n), { force: true }))
+    note('stray-mark', rel(path.join(store.layers.dir, n)), `${rel(path.join(store.layers.dir, n))} marks a layer dir that is gone`, () => { fs.rmSync(path.join(store.layers.dir, n), { force: true }) })
   }
 
   // Blobs, re-hashed.
@@ -77,7 +77,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   for (const d of store.blobs.list()) {
     if (await store.blobs.verify(d)) continue
     bad.add(d)
-    note('corrupt-blob', d, `blob ${d} does not match its digest`, () => store.blobs.remove(d))
+    note('corrupt-blob', d, `blob ${d} does not match its digest`, () => { store.blobs.remove(d) })
   }
 
   // The index.
@@ -104,7 +104,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
 
   // Containers.
   for (const id of store.containers.broken()) {
-    note('broken-container', rel(path.join(store.containers.dir, id)), `container dir ${id} has no config.json (half-made or half-removed)`, () => store.containers.removeDir(id))
+    note('broken-container', rel(path.join(store.containers.dir, id)), `container dir ${id} has no config.json (half-made or half-removed)`, () => { store.containers.removeDir(id) })
   }
   const images = new Map<string, string>()
   for (const e of entries) if (!images.has(e.digest) || e.annotations?.[REF_NAME]) images.set(e.digest, e.annotations?.[REF_NAME] ?? e.digest)
@@ -166,13 +166,13 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   // Orphans: what no image, container or build cache entry reaches.
   const keep = reachable(store)
   for (const d of store.blobs.list()) {
-    if (!keep.blobs.has(d) && !bad.has(d)) note('orphan-blob', d, `blob ${d} is used by no image`, () => store.blobs.remove(d))
+    if (!keep.blobs.has(d) && !bad.has(d)) note('orphan-blob', d, `blob ${d} is used by no image`, () => { store.blobs.remove(d) })
   }
   for (const d of store.layers.list()) {
-    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is used by no image`, () => store.layers.remove(d))
+    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is used by no image`, () => { store.layers.remove(d) })
   }
   for (const d of store.layers.incomplete()) {
-    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is incomplete and used by no image`, () => store.layers.remove(d))
+    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is incomplete and used by no image`, () => { store.layers.remove(d) })
   }
 
   // Pause requests whose requester (.pause) or daemon (.paused) died.
@@ -182,7 +182,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
     const f = path.join(mounts, n)
     let pid = 0
     try { pid = Number(fs.readFileSync(f, 'utf8').trim()) } catch { continue }
-    if (!alive(pid)) note('stale-pause', f, `${f}: pause file of process ${pid}, which is gone`, () => fs.rmSync(f, { force: true }))
+    if (!alive(pid)) note('stale-pause', f, `${f}: pause file of process ${pid}, which is gone`, () => { fs.rmSync(f, { force: true }) })
   }
   return problems
 }

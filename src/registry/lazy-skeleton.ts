@@ -87,7 +87,7 @@ export async function buildSkeleton (toc: Toc, tocHeader: TarHeader, tocJson: Bu
         const fd = native.openat(dir, base, C.O_WRONLY | C.O_NOFOLLOW, 0)
         try {
           const before = native.fstat(fd)
-          await keepingXattrs(fd, () => native.ftruncate(fd, size))
+          await keepingXattrs(fd, () => { native.ftruncate(fd, size) })
           native.setxattr(dir, base, LAZY_XATTR, Buffer.from(name, 'utf8'), 0)
           native.futimens(fd, before[S_ATIME], before[S_ATIME_NS], before[S_MTIME], before[S_MTIME_NS])
         } finally {

@@ -48,7 +48,7 @@ t.test('both spellings, read-only, and umount', async (t) => {
   t.ok(fs.existsSync(`${d.u}/new`), 'the write landed in the upper dir')
   okMount(t, run(['mount', '--lowerdir', `${d.l2}:${d.l1}`, d.m]), d.m)
   t.match(fs.readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(` ${d.m} [^\\n]*ro`), 'no upper: mounted read-only')
-  t.throws(() => fs.writeFileSync(`${d.m}/x`, 'x'), { code: 'EROFS' })
+  t.throws(() => { fs.writeFileSync(`${d.m}/x`, 'x') }, { code: 'EROFS' })
   t.equal(fs.readFileSync(`${d.m}/top`, 'utf8'), 'top')
   t.equal(run(['umount', d.m]).status, 0)
   const again = run(['umount', d.m])
@@ -137,7 +137,7 @@ t.test('foreground: -f serves until SIGTERM, then unmounts; --debug logs request
   // Our process does not serve this mount, so touching it here is safe.
   t.equal(fs.readFileSync(`${d.m}/base`, 'utf8'), 'base')
   daemon.kill('SIGTERM')
-  const code = await new Promise((r) => daemon.on('exit', (c) => r(c)))
+  const code = await new Promise((r) => daemon.on('exit', (c) => { r(c) }))
   t.equal(code, 0, 'exits cleanly')
   t.equal(mountedType(d.m), undefined, 'and leaves no mount')
   t.match(log, /LOOKUP ino=1 name="base"/, '--debug logs each request')

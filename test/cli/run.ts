@@ -59,7 +59,7 @@ t.test('signals reach the command', async (t) => {
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   for (let i = 0; i < 200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50))
   child.kill('SIGTERM')
-  const code = await new Promise((r) => child.on('exit', (c) => r(c)))
+  const code = await new Promise((r) => child.on('exit', (c) => { r(c) }))
   t.equal(code, 7, 'the trap ran and its status came back')
   t.match(out, /got TERM/)
 })

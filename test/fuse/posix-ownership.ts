@@ -128,7 +128,7 @@ if (process.getuid?.() !== 0) {
 
   t.test('a directory renamed onto a whiteout, exchanged, and moved back', async (t) => {
     const u = await both(t)
-    const script = "import os\n" +
+    const script = 'import os\n' +
       "os.rename('d', 'e')\n" + // leaves a whiteout at d
       "os.mkdir('x')\n" +
       "os.rename('e', 'd')\n" + // back onto its own whiteout

@@ -94,7 +94,7 @@ t.test('opening the store removes the temp files of dead processes only: another
   const env = { ...process.env, STRATA_ROOT: root }
   execFileSync(strata, ['image', 'ls'], { env })
   // A PID that is gone: a child that has exited (and been reaped).
-  const gone = spawnSync('true').pid!
+  const gone = spawnSync('true').pid
   const live = process.pid
   const made = [
     `layers/.tmp-${gone}-aaaa/`, `layers/.tmp-${live}-bbbb/`,

@@ -38,7 +38,8 @@ function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirec
   fs.chownSync(path.join(dir, 'l1/etc/passwd'), 1234, 5678)
   fs.chmodSync(path.join(dir, 'l1/etc/passwd'), 0o4750)
   execFileSync('touch', ['-d', '@1500000000.123456789', path.join(dir, 'l1/etc/passwd')])
-  const upper = path.join(dir, 'upper'), work = path.join(dir, 'work')
+  const upper = path.join(dir, 'upper')
+  const work = path.join(dir, 'work')
   const u = new UnionFs([new DirLayer(path.join(dir, 'l2')), new DirLayer(path.join(dir, 'l1'))], new UpperDir(upper, work), { timeout: 1, ...opts })
   return { fs: u, dir, upper, work }
 }

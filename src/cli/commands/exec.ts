@@ -22,7 +22,7 @@ export const execCommand: CommandModule<object, Args> = {
     .option('i', { alias: 'interactive', type: 'boolean', describe: 'keep stdin open' })
     .option('t', { alias: 'tty', type: 'boolean', describe: 'use this terminal' })
     .example('$0 exec -it web /bin/sh', '')
-    .example('$0 exec -u nobody -w /tmp web id', '')) as Argv<Args>,
+    .example('$0 exec -u nobody -w /tmp web id', '')),
   handler: async (a) => {
     try {
       const store = openStore(a)
