@@ -1,7 +1,7 @@
 // The mount and umount commands as a user meets them: both option
 // spellings, mount(8) with -t fuse.strata and fstab, read-only unions, and
 // bad input — every refusal names the thing at fault and leaves no mount.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,7 +16,7 @@ const run = (args: string[], opts: { cmd?: string } = {}): SpawnSyncReturns<stri
 
 interface Dirs { root: string, l1: string, l2: string, u: string, w: string, m: string }
 
-function dirs (t: Tap.Test): Dirs {
+function dirs (t: Test): Dirs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-'))
   const d = { root, l1: `${root}/l1`, l2: `${root}/l2`, u: `${root}/u`, w: `${root}/w`, m: `${root}/m` }
   for (const p of [d.l1, d.l2, d.u, d.w, d.m]) fs.mkdirSync(p)
@@ -31,9 +31,8 @@ function dirs (t: Tap.Test): Dirs {
   return d
 }
 
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
 
-const okMount = (t: Tap.Test, r: SpawnSyncReturns<string>, m: string): void => {
+const okMount = (t: Test, r: SpawnSyncReturns<string>, m: string): void => {
   t.equal(r.status, 0, `mounted (${r.stderr.trim()})`)
   t.equal(mountedType(m), 'fuse.strata')
 }

@@ -1,7 +1,7 @@
 // Unit tests of the overlay logic on temp dirs, calling UnionFs directly
 // (no FUSE): lookup through layers, whiteouts both forms, opaque dirs,
 // copy-up keeping metadata, removal rules, rename rules, stable inodes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -13,7 +13,7 @@ import { native, S_INO, S_MODE, S_MTIME, S_MTIME_NS, S_NLINK, STAT_LEN } from '.
 
 interface Fixture { fs: UnionFs, dir: string, upper: string, work: string }
 
-function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirectDir?: boolean } = {}): Fixture {
+function layers (t: Test, opts: { redirectDir?: boolean } = {}): Fixture {
   const dir = t.testdir({
     l1: {
       etc: { motd: 'base motd\n', passwd: 'root\n', 'gone.conf': 'x' },
@@ -184,7 +184,7 @@ t.test('rename: files across layers leave a whiteout', async (t) => {
   await u.mkdir(ROOT_ID, 'mine', 0o755, ROOT_CALLER)
   await u.rename(ROOT_ID, 'mine', ROOT_ID, 'mine2', 0)
   t.ok(exists(u, 'mine2') && !exists(u, 'mine'), 'an upper-only dir moves')
-  await t.rejects(u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', fs.constants.RENAME_NOREPLACE ?? 1), { code: 'EEXIST' })
+  await t.rejects(u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', 1 /* RENAME_NOREPLACE: Node's fs.constants lacks it */), { code: 'EEXIST' })
   await u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', 2 /* RENAME_EXCHANGE */)
   t.equal(await read(u, 'etc/motd'), 'root\n')
   t.equal(await read(u, 'passwd2'), 'top motd\n', 'exchanged')
