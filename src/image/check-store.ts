@@ -57,7 +57,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
       if (typeof said === 'string') p.what += `: ${said}`
     }
     const r = fix()
-    if (r instanceof Promise) return r.then(done, (err: Error) => { p.what += ` (repair failed: ${err.message})` })
+    if (r instanceof Promise) return r.then(done, (err: unknown) => { p.what += ` (repair failed: ${(err as Error).message})` })
     done(r)
   }
   const rel = (p: string): string => path.relative(store.root, p)

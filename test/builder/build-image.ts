@@ -6,7 +6,6 @@
 // a tar), and failures that stop the build and leave nothing behind.
 import t from 'tap'
 import fs from 'node:fs'
-import path from 'node:path'
 import crypto from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { buildEnv } from '../fixtures/build-env.js'

@@ -15,7 +15,6 @@ const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-
 interface Dirs { root: string, l: string, u: string, w: string, m: string, env: NodeJS.ProcessEnv }
 
 function dirs (t: Test): Dirs {

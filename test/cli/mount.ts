@@ -31,7 +31,6 @@ function dirs (t: Test): Dirs {
   return d
 }
 
-
 const okMount = (t: Test, r: SpawnSyncReturns<string>, m: string): void => {
   t.equal(r.status, 0, `mounted (${r.stderr.trim()})`)
   t.equal(mountedType(m), 'fuse.strata')

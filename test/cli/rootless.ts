@@ -14,7 +14,6 @@ import { mountsUnder } from '../fixtures/mount-overlay.js'
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
 
-
 const fuseOpenToAll = (): boolean => (fs.statSync('/dev/fuse').mode & 0o006) === 0o006
 /** Records under real root's run dir that name a path under `root` (other tests use that dir too). */
 const runRecords = (root: string): string[] => {

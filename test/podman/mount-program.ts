@@ -45,7 +45,6 @@ const ok = (t: Test, r: SpawnSyncReturns<string>, what: string): string => {
   return r.stdout
 }
 
-
 t.teardown(() => {
   podman('rm', '-a', '-f')
   podman('umount', '-a', '-f')

@@ -17,7 +17,6 @@ const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
 const RUN = ['--network', 'none', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096']
 
-
 const name = `strpm${process.pid % 100000}`
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-podman-rl-'))
 fs.chmodSync(dir, 0o755)

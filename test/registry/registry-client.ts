@@ -24,7 +24,6 @@ async function fake (t: Test, handler: Handler): Promise<Fake> {
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen }
 }
 
-
 const reply = (res: http.ServerResponse, status: number, headers: Record<string, string> = {}, body = ''): void => {
   res.writeHead(status, headers)
   res.end(body)

@@ -1,7 +1,7 @@
 // strata container …: create, ls (ps), rm, inspect, prune, and the
 // lifecycle verbs (stop, kill, start, restart, wait, logs, exec). ls shows
 // docker's columns; without -a only running containers, as docker.
-import type { Argv, CommandModule } from 'yargs'
+import type { CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
 import { errnoError } from '../../base/errno-error.js'
 import { isMounted } from '../../fuse/mount-options.js'

@@ -2,7 +2,7 @@
 // container's namespaces, capabilities and seccomp filter. The exit status
 // is the command's; strata's own errors exit 125 (126/127: cannot run / not
 // found), as docker's.
-import type { Argv, CommandModule } from 'yargs'
+import type { CommandModule } from 'yargs'
 import { execInContainer } from '../../run/exec-container.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { report } from '../report.js'
