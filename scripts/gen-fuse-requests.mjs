@@ -130,6 +130,7 @@ function ts () {
     }
     out.push(`    case FuseOp.${r.op}: return { op, id, ino${parts.map((p) => ', ' + p).join('')} }`)
   }
+  // eslint-disable-next-line no-template-curly-in-string -- generated TypeScript source, a template literal on purpose
   out.push('  }', '  throw new Error(`unknown FUSE request ${op as number}`)', '}', '')
   return out.join('\n')
 }

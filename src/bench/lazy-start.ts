@@ -103,7 +103,7 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).message}\n`)
   process.exitCode = 1
 })

@@ -108,6 +108,7 @@ export async function extractBlobVerified (blob: string, dir: string, diffID: st
   const view: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({
       next: () => source.next().then(step),
+      // eslint-disable-next-line @typescript-eslint/require-await -- an AsyncIterator returns a promise
       return: async () => ({ done: true as const, value: undefined }),
     }),
   }

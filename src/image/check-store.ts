@@ -48,10 +48,12 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   const repair = opts.repair ?? false
   const problems: Problem[] = []
   // A fix may say what it did (appended to the message).
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a fix says what it did, or returns nothing
   const note = (kind: ProblemKind, name: string, what: string, fix?: () => void | string | Promise<void>): Promise<void> | void => {
     const p: Problem = { kind, name, what, repaired: false }
     problems.push(p)
     if (!repair || !fix) return
+    // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a fix says what it did, or returns nothing
     const done = (said?: void | string): void => {
       p.repaired = true
       if (typeof said === 'string') p.what += `: ${said}`

@@ -150,7 +150,7 @@ export function openLayerSource (dir: string): LayerSource {
     setTimeout(() => {
       fillLayer(lazy.storeRoot, lazy.source).then(
         () => process.stderr.write(`strata: layer ${lazy.source.diffID} is complete; later mounts use it whole\n`),
-        (err) => process.stderr.write(`strata: background fill of layer ${lazy.source.diffID} failed: ${(err as Error).message}\n`))
+        (err: unknown) => process.stderr.write(`strata: background fill of layer ${lazy.source.diffID} failed: ${(err as Error).message}\n`))
     }, delay).unref()
   }
   return layer

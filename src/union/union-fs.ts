@@ -537,6 +537,7 @@ export class UnionFs {
    * a directory made there is opaque, so nothing below resurrects.
    */
   private async createEntry (parent: Node, name: string, caller: Caller, mode: number,
+    // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- make returns an fd, or nothing for calls that make no fd
     make: (dir: number, name: string, perm: number) => number | void): Promise<{ node: Node, fd: number }> {
     if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)

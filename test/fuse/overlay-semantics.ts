@@ -61,6 +61,7 @@ t.test('OCI whiteout forms in a lower are honoured', async (t) => {
 
 t.test('copy-up keeps data, metadata, xattrs, capabilities; read-only opens do not copy up', async (t) => {
   const cap = '0x0100000200040000000000000000000000000000' // cap_net_bind_service+ep
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- 'link' is a file in a fixture tree, not String.prototype.link
   const u = await strataUnion(t, [{ bin: { tool: 'ELF...', link: 'x' }, big: Buffer.alloc(8 << 20, 0x5a) }], ([l]) => {
     fs.chownSync(`${l}/bin/tool`, 101, 202) // before the capability: chown drops it
     fs.chmodSync(`${l}/bin/tool`, 0o4755)

@@ -168,7 +168,6 @@ t.test('faults while reading: 500s and a corrupt byte give EIO and cache nothing
   t.ok(r.ok && r.data.toString() === '#!/bin/sh\n', 'a stalled connection is given up and the read resumed')
   t.equal(stall.hits, 1)
 
-  b
   await umount()
 })
 

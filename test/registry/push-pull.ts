@@ -116,6 +116,7 @@ t.test('push, pull back, run; skopeo and umoci read what strata pushed; HEAD ski
 
   // On a terminal: one line per layer, redrawn in place (script(1) gives a pty).
   const tty = await exec('script', ['-qec', `${strataBin} image pull ${ref}`, '/dev/null'], { env: { ...process.env, STRATA_ROOT: path.join(dir, 'store-tty') } })
+  // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
   t.match(tty.stdout, /\x1b\[/, 'the terminal gets cursor control')
   t.match(tty.stdout, /[0-9a-f]{12}: Pull complete/)
   t.match(tty.stdout, new RegExp(`Digest: ${digest}[^]*Status: Downloaded newer image for ${ref.replace(/\./g, '\\.')}`), 'Digest and Status come after the layers')

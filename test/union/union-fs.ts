@@ -21,6 +21,7 @@ function layers (t: Test, opts: { redirectDir?: boolean } = {}): Fixture {
       opq: { old: 'old' },
       'oci-opq': { hidden: 'h' },
       'oci-gone': 'g',
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- 'big' is a file in a fixture tree, not String.prototype.big
       big: Buffer.alloc(3 << 20, 7),
     },
     l2: {

@@ -10,7 +10,7 @@ import { resolveImage, loadImage } from '../../image/resolve-image.js'
 import { runOwned } from '../../run/run-owned.js'
 import { startSupervisor } from '../../run/container-control.js'
 import { containerInit } from '../../run/container-init.js'
-import { isolation, type RunFlags } from '../../run/run-spec.js'
+import { isolation, type RunFlags, type RunSpec } from '../../run/run-spec.js'
 import { updateState } from '../../run/container-state.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
@@ -179,7 +179,7 @@ export const initCommand: CommandModule = {
   describe: false,
   handler: () => {
     try {
-      containerInit(JSON.parse(process.env.STRATA_INIT_SPEC ?? 'null'))
+      containerInit(JSON.parse(process.env.STRATA_INIT_SPEC ?? 'null') as RunSpec)
     } catch (err) {
       // As shells and docker do: 127 for a command not found, 126 for one that cannot run.
       const code = (err as { code?: string }).code
