@@ -39,6 +39,7 @@ export function goString (v: Value): string {
   if (v === null) return '<nil>'
   if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`
   if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goString((v as Record<string, Value>)[k])}`).join(' ')}]`
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects and arrays returned above; what is left is a scalar
   return String(v)
 }
 

@@ -182,6 +182,7 @@ export const native: Native = load()
 // An addon built from another request declaration would hand JS shifted
 // fields: refuse it rather than serve a mount with it.
 if (native.fuseRequestsDigest !== FUSE_REQUESTS_DIGEST) {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- an addon built from older sources may lack the field
   throw Object.assign(new Error(`strata: the native addon was built from another native/fuse-requests.json (${String(native.fuseRequestsDigest)}, want ${FUSE_REQUESTS_DIGEST}); run scripts/build`), { code: 'ENOEXEC' })
 }
 export const C = native.constants
