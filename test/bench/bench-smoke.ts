@@ -15,7 +15,7 @@ import type { BenchResult } from '../../src/bench/run-bench.js'
 const bench = fileURLToPath(new URL('../../scripts/bench', import.meta.url))
 const rows = ['mount', 'umount', 'cli-version', 'daemon-peak-rss', 'find-warm-8L']
 
-t.test('scripts/bench --quick --json yields every row for all three systems', (t) => {
+t.test('scripts/bench --quick --json yields every row for all three systems', async (t) => {
   const dir = t.testdir({})
   const work = path.join(dir, 'work')
   const chart = path.join(dir, 'chart.svg')

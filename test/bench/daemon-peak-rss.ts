@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { daemonPids, parseVmHwm, peakRssMiB } from '../../src/bench/daemon-peak-rss.js'
 
-t.test('parseVmHwm reads kB as MiB', (t) => {
+t.test('parseVmHwm reads kB as MiB', async (t) => {
   t.equal(parseVmHwm('Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t   30720 kB\nVmRSS:\t 100 kB\n'), 30)
   t.throws(() => parseVmHwm('Name:\tx\n'), /VmHWM/)
 })

@@ -44,7 +44,7 @@ const xmllint = (() => {
   }
 })()
 
-t.test('the chart is well-formed XML with a bar per system per value', (t) => {
+t.test('the chart is well-formed XML with a bar per system per value', async (t) => {
   const svg = formatChart(result)
   if (xmllint) {
     // --noout prints nothing and exits 0 only for well-formed input.
@@ -78,7 +78,7 @@ t.test('the chart is well-formed XML with a bar per system per value', (t) => {
   t.ok(Math.abs((widths.get('k') ?? 0) - Number(line?.[1])) < 0.2, 'kernel bar ends on the kernel line')
 })
 
-t.test('the table lists every row, ratios and layer growth', (t) => {
+t.test('the table lists every row, ratios and layer growth', async (t) => {
   const text = formatTable(result)
   for (const r of result.results) t.match(text, r.op)
   const seq = text.split('\n').find((l) => l.startsWith('seqread-cold')) ?? ''
@@ -92,7 +92,7 @@ t.test('the table lists every row, ratios and layer growth', (t) => {
   t.match(text, /find-cold\s+4\.31x\s+3\.89x\s+4\.00x\s+no/)
 })
 
-t.test('layerGrowth divides the most lowers by the fewest, per workload', (t) => {
+t.test('layerGrowth divides the most lowers by the fewest, per workload', async (t) => {
   const g = layerGrowth(result)
   t.equal(g.length, 1)
   t.equal(g[0].workload, 'find-cold')

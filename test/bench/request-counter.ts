@@ -10,7 +10,7 @@ import { countOpcodes, RequestCounter, requestCountingUnavailable } from '../../
 import { fuseConnection, isMounted } from '../../src/bench/mount-system.js'
 import { topOpcodes } from '../../src/bench/format-table.js'
 
-t.test('countOpcodes reads trace lines', (t) => {
+t.test('countOpcodes reads trace lines', async (t) => {
   const lines = [
     '   cat-1234 [001] ..... 5.1: fuse_request_send: connection 52 req 8 opcode 1 (FUSE_LOOKUP) len 45',
     '   cat-1234 [001] ..... 5.2: fuse_request_send: connection 52 req 10 opcode 15 (FUSE_READ) len 80',

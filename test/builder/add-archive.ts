@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { buildEnv } from '../fixtures/build-env.js'
 
-t.test('ADD unpacks .tar.xz and .tar.bz2', (t) => {
+t.test('ADD unpacks .tar.xz and .tar.bz2', async (t) => {
   const { dir, ok, write } = buildEnv(t)
   fs.mkdirSync(`${dir}/src/pkg`, { recursive: true })
   fs.writeFileSync(`${dir}/src/pkg/x.txt`, 'from xz\n')
@@ -22,7 +22,7 @@ t.test('ADD unpacks .tar.xz and .tar.bz2', (t) => {
   t.equal(ok('run', '--rm', 'arch:1', 'cat', '/xz/pkg/x.txt', '/bz/pkg/x.txt', '/fake/fake.tar.xz'), 'from xz\nfrom bzip2\nnot compressed at all\n')
 })
 
-t.test('usrmerged /bin: followed, or replaced by a bin/ entry', (t) => {
+t.test('usrmerged /bin: followed, or replaced by a bin/ entry', async (t) => {
   const { dir, ok, run, write } = buildEnv(t, { usrmerge: true })
   fs.mkdirSync(`${dir}/src/bin`, { recursive: true })
   fs.writeFileSync(`${dir}/src/bin/x`, 'x\n')
@@ -44,7 +44,7 @@ t.test('usrmerged /bin: followed, or replaced by a bin/ entry', (t) => {
   t.not(run('run', '--rm', 'um:2', '/usr/bin/test', '-L', '/bin').status, 0, 'no longer a symlink')
 })
 
-t.test('ADD refuses .wh. entries', (t) => {
+t.test('ADD refuses .wh. entries', async (t) => {
   const { dir, run, write, snap, ok } = buildEnv(t)
   fs.mkdirSync(`${dir}/src/etc`, { recursive: true })
   fs.writeFileSync(`${dir}/src/etc/.wh.passwd`, '')

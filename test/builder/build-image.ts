@@ -14,7 +14,7 @@ const setup = buildEnv
 
 const steps = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('Step ') || l.startsWith(' ---> '))
 
-t.test('the seed example: a static hello binary FROM scratch', (t) => {
+t.test('the seed example: a static hello binary FROM scratch', async (t) => {
   const { dir, ok, inspect, write } = setup(t)
   fs.writeFileSync(`${dir}/hello.c`, '#include <unistd.h>\nint main(void) { write(1, "Hello from a static binary!\\n", 28); return 0; }\n')
   execFileSync('gcc', ['-static', '-O2', '-o', `${dir}/ctx/hello`, `${dir}/hello.c`])
@@ -50,7 +50,7 @@ t.test('the seed example: a static hello binary FROM scratch', (t) => {
   t.match(again, `Successfully built ${shortId}\n`, 'and gives the same image')
 })
 
-t.test('RUN on a FROM scratch image (no layers under the container)', (t) => {
+t.test('RUN on a FROM scratch image (no layers under the container)', async (t) => {
   const { dir, ok, write } = setup(t)
   fs.copyFileSync('/bin/busybox', `${dir}/ctx/busybox`)
   write({ Dockerfile: 'FROM scratch\nCOPY busybox /bin/\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /made && echo yes > /made/here"]\n' })
@@ -59,7 +59,7 @@ t.test('RUN on a FROM scratch image (no layers under the container)', (t) => {
   t.equal(ok('run', '--rm', 'made:1', '/bin/busybox', 'cat', '/made/here'), 'yes\n')
 })
 
-t.test('RUN on busybox and every config instruction', (t) => {
+t.test('RUN on busybox and every config instruction', async (t) => {
   const { dir, ok, inspect, write } = setup(t)
   write({
     'greet.txt': 'greetings\n',
@@ -120,7 +120,7 @@ t.test('RUN on busybox and every config instruction', (t) => {
   t.notMatch(ok('image', 'ls'), /<none>/, 'intermediate images are not listed')
 })
 
-t.test('the cache: hits, a changed line, changed content, --no-cache, GC and prune', (t) => {
+t.test('the cache: hits, a changed line, changed content, --no-cache, GC and prune', async (t) => {
   const { dir, ok, run, write, inspect } = setup(t)
   const dockerfile = (runLine: string): string => `FROM busy:1\nENV A=1\nCOPY f.txt /f.txt\n${runLine}\nCMD ["cat", "/f.txt"]\n`
   write({ 'f.txt': 'one\n', Dockerfile: dockerfile('RUN echo ran > /ran') })
@@ -162,7 +162,7 @@ t.test('the cache: hits, a changed line, changed content, --no-cache, GC and pru
   t.equal(ok('system', 'check').includes('problem'), false, 'the store is consistent')
 })
 
-t.test('the build context: .dockerignore, directories, globs, ADD of a tar', (t) => {
+t.test('the build context: .dockerignore, directories, globs, ADD of a tar', async (t) => {
   const { dir, ok, write } = setup(t)
   write({
     'a.txt': 'a',
@@ -192,7 +192,7 @@ t.test('the build context: .dockerignore, directories, globs, ADD of a tar', (t)
   t.equal(ok('run', '--rm', 'ctx:1', 'cat', '/unpacked/x/y.txt'), 'y')
 })
 
-t.test('a failing RUN stops the build with its status and leaves nothing behind', (t) => {
+t.test('a failing RUN stops the build with its status and leaves nothing behind', async (t) => {
   const { dir, run, write, leftovers } = setup(t)
   write({ Dockerfile: 'FROM busy:1\nENV X=1\nRUN echo before; echo oops >&2; exit 3\nCMD ["true"]\n' })
   const r = run('build', '-t', 'bad:1', `${dir}/ctx`)
@@ -209,7 +209,7 @@ t.test('a failing RUN stops the build with its status and leaves nothing behind'
   t.match(q.stderr, /oops\n[\s\S]*returned a non-zero code: 3/, "but a failing RUN's output is shown")
 })
 
-t.test('bad Dockerfiles get an error naming the line and change nothing', (t) => {
+t.test('bad Dockerfiles get an error naming the line and change nothing', async (t) => {
   const { dir, run, write, leftovers, ok } = setup(t)
   write({ 'a.txt': 'a', 'Dockerfile.ok': 'FROM busy:1\n' })
   const snap = (): string => execFileSync('sh', ['-c', `cd ${dir}/store && find . -path ./lock -prune -o -print | sort && cat oci/index.json`], { encoding: 'utf8' })

@@ -4,7 +4,7 @@ import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { buildEnv } from '../fixtures/build-env.js'
 
-t.test('-f - reads the Dockerfile from stdin', (t) => {
+t.test('-f - reads the Dockerfile from stdin', async (t) => {
   const { dir, ok, runIn, write } = buildEnv(t)
   write({ 'a.txt': 'from the context dir\n', Dockerfile: 'FROM busy:1\nRUN echo wrong-dockerfile\n' })
   const r = runIn('FROM busy:1\nCOPY a.txt /a.txt\nCMD ["cat", "/a.txt"]\n', 'build', '-f', '-', '-t', 'stdin:1', `${dir}/ctx`)
@@ -13,7 +13,7 @@ t.test('-f - reads the Dockerfile from stdin', (t) => {
   t.equal(ok('run', '--rm', 'stdin:1'), 'from the context dir\n')
 })
 
-t.test('- reads the context from stdin', (t) => {
+t.test('- reads the context from stdin', async (t) => {
   const { dir, ok, runIn, write } = buildEnv(t)
   write({ 'a.txt': 'from the tar\n', 'other.df': 'FROM busy:1\nCOPY a.txt /other\nCMD ["cat", "/other"]\n', Dockerfile: 'FROM busy:1\nCOPY a.txt /a.txt\nCMD ["cat", "/a.txt"]\n' })
   const tar = execFileSync('tar', ['-C', `${dir}/ctx`, '-c', '.'])

@@ -5,7 +5,7 @@ import t from 'tap'
 import fs from 'node:fs'
 import { buildEnv } from '../fixtures/build-env.js'
 
-t.test('SHELL: RUN, CMD and ENTRYPOINT use it; inherited', (t) => {
+t.test('SHELL: RUN, CMD and ENTRYPOINT use it; inherited', async (t) => {
   const { dir, ok, write, inspect } = buildEnv(t)
   write({
     myshell: '#!/bin/sh\necho "myshell $*" >> /shell-log\nexec /bin/sh "$@"\n',
@@ -27,7 +27,7 @@ t.test('SHELL: RUN, CMD and ENTRYPOINT use it; inherited', (t) => {
   t.match(ok('run', '--rm', 'sh:2'), /myshell -c echo child\n/)
 })
 
-t.test('HEALTHCHECK stored as docker does; NONE', (t) => {
+t.test('HEALTHCHECK stored as docker does; NONE', async (t) => {
   const { dir, ok, write, inspect } = buildEnv(t)
   write({ Dockerfile: 'FROM busy:1\nHEALTHCHECK --interval=5m --timeout=3s --start-period=1m30s --retries=5 CMD wget -q http://localhost/ || exit 1\n' })
   ok('build', '-t', 'hc:1', `${dir}/ctx`)
@@ -40,7 +40,7 @@ t.test('HEALTHCHECK stored as docker does; NONE', (t) => {
   t.same(inspect('hc:2').Config.Healthcheck, { Test: ['NONE'] })
 })
 
-t.test('ONBUILD stored; triggers run in a child build', (t) => {
+t.test('ONBUILD stored; triggers run in a child build', async (t) => {
   const { dir, ok, write, inspect } = buildEnv(t)
   write({ Dockerfile: 'FROM busy:1\nONBUILD COPY trig.txt /trig.txt\nonbuild RUN echo triggered > /onbuild-ran\n', 'trig.txt': 'from the child context\n' })
   const out = ok('build', '-t', 'ob:1', `${dir}/ctx`)

@@ -8,7 +8,7 @@ import { expandWords, expandWord, expandPairs } from '../../src/builder/expand-w
 import { Dockerignore } from '../../src/builder/dockerignore.js'
 import { pathPattern } from '../../src/builder/path-pattern.js'
 
-t.test('continuations, comments, blank lines, keyword case, line numbers', (t) => {
+t.test('continuations, comments, blank lines, keyword case, line numbers', async (t) => {
   const { instructions: ins } = parseDockerfile([
     '# a comment',
     'from busybox:1',
@@ -30,7 +30,7 @@ t.test('continuations, comments, blank lines, keyword case, line numbers', (t) =
   t.equal(ins[3].original, 'CMD ["/bin/sh", "-c", "echo hi"]')
 })
 
-t.test('escape directive, flags, exec form edge cases', (t) => {
+t.test('escape directive, flags, exec form edge cases', async (t) => {
   const { instructions: ins, escape } = parseDockerfile('# escape=`\nFROM x\nRUN dir `\n  c:\\\nCOPY --chown=1:2 --chmod=755 a b\nRUN [ -f /x ] && echo yes\n')
   t.equal(escape, '`')
   t.equal(ins[1].args, 'dir   c:\\', 'backtick continues, backslash is literal')
@@ -40,7 +40,7 @@ t.test('escape directive, flags, exec form edge cases', (t) => {
   t.equal(parseDockerfile('FROM x\n# escape=`\nRUN a \\\n b').instructions[1].args, 'a  b', 'a directive after an instruction is a comment')
 })
 
-t.test('errors name the file and line', (t) => {
+t.test('errors name the file and line', async (t) => {
   t.throws(() => parseDockerfile('FROM x\n\nFOO bar\n', 'Dockerfile'), { message: 'Dockerfile:3: unknown instruction: FOO', code: 'EINVAL' })
   t.throws(() => parseDockerfile('FROM x\nCMD ["/hello"\n'), { message: /Dockerfile:2: malformed JSON array: \["\/hello"/ })
   t.throws(() => parseDockerfile("FROM x\nENTRYPOINT ['/hello']\n"), { message: /Dockerfile:2: malformed JSON/ }, 'single quotes are not JSON')
@@ -48,7 +48,7 @@ t.test('errors name the file and line', (t) => {
   t.throws(() => parseDockerfile('FROM x\nCOPY --chown a b\n'), { message: /:2: option --chown needs a value/ })
 })
 
-t.test('SHELL, HEALTHCHECK and ONBUILD parse; HEALTHCHECK takes options', (t) => {
+t.test('SHELL, HEALTHCHECK and ONBUILD parse; HEALTHCHECK takes options', async (t) => {
   const { instructions: ins } = parseDockerfile('FROM x\nSHELL ["/bin/bash", "-c"]\nHEALTHCHECK --interval=5m --retries=3 CMD curl -f http://l/\nonbuild RUN echo hi\n')
   t.same(ins.map((i) => i.cmd), ['FROM', 'SHELL', 'HEALTHCHECK', 'ONBUILD'])
   t.same(ins[1].json, ['/bin/bash', '-c'])
@@ -58,11 +58,11 @@ t.test('SHELL, HEALTHCHECK and ONBUILD parse; HEALTHCHECK takes options', (t) =>
   t.equal(parseInstruction('copy --from=b /a /b', 7).flags.from, 'b', 'one instruction alone (an ONBUILD trigger) parses the same way')
 })
 
-t.test('every instruction the parser knows has a handler, and no other', (t) => {
+t.test('every instruction the parser knows has a handler, and no other', async (t) => {
   t.same(Object.keys(HANDLERS).sort(), [...KNOWN].sort())
 })
 
-t.test('variable substitution', (t) => {
+t.test('variable substitution', async (t) => {
   const v = new Map([['A', 'x y'], ['B', 'b'], ['E', '']])
   // eslint-disable-next-line no-template-curly-in-string -- Dockerfile ${VAR} forms, for the parser to expand
   t.same(expandWords('$B ${B}c ${A}', v), ['b', 'bc', 'x y'], 'a value is never split into words')
@@ -77,7 +77,7 @@ t.test('variable substitution', (t) => {
   t.throws(() => expandWords('${B', v), { code: 'EINVAL' })
 })
 
-t.test('.dockerignore patterns, like docker', (t) => {
+t.test('.dockerignore patterns, like docker', async (t) => {
   const ig = new Dockerignore('# comment\n\n*.log\n/secret\nnode_modules\n**/tmp/**\n!keep.log\ndocs\n!docs/README.md\n')
   const ex = (p: string): boolean => ig.excludes(p)
   t.ok(ex('a.log'), '*.log at the top')

@@ -6,7 +6,7 @@ import { parseHealthcheck, parseDuration, formatDuration } from '../../src/build
 
 const hc = (line: string) => parseHealthcheck(parseInstruction(line, 1))
 
-t.test('Go durations', (t) => {
+t.test('Go durations', async (t) => {
   t.equal(parseDuration('30s', 'x'), 30e9)
   t.equal(parseDuration('1m30s', 'x'), 90e9)
   t.equal(parseDuration('1.5h', 'x'), 5400e9)
@@ -17,7 +17,7 @@ t.test('Go durations', (t) => {
   t.same([0, 3e9, 90e9, 3600e9, 1.5e9, 500e6].map(formatDuration), ['0s', '3s', '1m30s', '1h0m0s', '1.5s', '500ms'], "Go's spelling")
 })
 
-t.test('the config shape docker writes', (t) => {
+t.test('the config shape docker writes', async (t) => {
   t.same(hc('HEALTHCHECK --interval=5m --timeout=3s CMD curl -f http://localhost/ || exit 1'),
     { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], Interval: 300e9, Timeout: 3e9 }, 'shell form as CMD-SHELL; unset durations left out')
   t.same(hc('HEALTHCHECK --start-period=10s --start-interval=1s --retries=4 CMD ["/bin/check", "-q"]'),
@@ -26,7 +26,7 @@ t.test('the config shape docker writes', (t) => {
   t.same(hc('HEALTHCHECK --retries=0 CMD true'), { Test: ['CMD-SHELL', 'true'] }, 'zero retries is the default, left out')
 })
 
-t.test('bad healthchecks', (t) => {
+t.test('bad healthchecks', async (t) => {
   t.throws(() => hc('HEALTHCHECK --interval=1us CMD true'), { message: /cannot be less than 1ms/ })
   t.throws(() => hc('HEALTHCHECK --retries=x CMD true'), { message: /--retries takes a whole number/ })
   t.throws(() => hc('HEALTHCHECK NONE now'), { message: /NONE takes no arguments/ })

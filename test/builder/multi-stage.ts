@@ -9,7 +9,7 @@ import { buildEnv } from '../fixtures/build-env.js'
 
 const HELLO_C = '#include <unistd.h>\nint main(void) { write(1, "Hello from a static binary!\\n", 28); return 0; }\n'
 
-t.test('a builder stage binary runs FROM scratch; unused stages skipped', (t) => {
+t.test('a builder stage binary runs FROM scratch; unused stages skipped', async (t) => {
   const { dir, ok, write, inspect, leftovers } = buildEnv(t)
   fs.writeFileSync(`${dir}/hello.c`, HELLO_C)
   execFileSync('gcc', ['-static', '-O2', '-o', `${dir}/ctx/hello`, `${dir}/hello.c`])
@@ -45,7 +45,7 @@ t.test('a builder stage binary runs FROM scratch; unused stages skipped', (t) =>
   t.equal(again.match(/ ---> Using cache\n/g)?.length, 5, 'a second build takes every step of both stages from the cache')
 })
 
-t.test('--target builds that stage and what it needs', (t) => {
+t.test('--target builds that stage and what it needs', async (t) => {
   const { dir, ok, run, write, inspect, snap } = buildEnv(t)
   write({
     Dockerfile: [
@@ -72,7 +72,7 @@ t.test('--target builds that stage and what it needs', (t) => {
   t.equal(snap(), before, 'the store is as it was')
 })
 
-t.test('COPY --from an image in the store', (t) => {
+t.test('COPY --from an image in the store', async (t) => {
   const { dir, ok, write } = buildEnv(t)
   write({ Dockerfile: 'FROM scratch\nCOPY --from=busy:1 /bin/busybox /etc/passwd /x/\nCMD ["/x/busybox", "cat", "/x/passwd"]\n' })
   ok('build', '-t', 'fromimg:1', `${dir}/ctx`)
@@ -80,7 +80,7 @@ t.test('COPY --from an image in the store', (t) => {
   t.equal(ok('run', '--rm', 'fromimg:1', '/x/busybox', 'stat', '-c', '%a %u', '/x/busybox'), '755 0\n', 'with their mode')
 })
 
-t.test('stage errors are found before any step runs', (t) => {
+t.test('stage errors are found before any step runs', async (t) => {
   const { dir, run, write, leftovers, snap } = buildEnv(t)
   write({ 'a.txt': 'a' })
   const before = snap()

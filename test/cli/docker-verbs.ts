@@ -12,7 +12,7 @@ import { cliStore, rootfs, strataBin } from '../fixtures/cli-store.js'
 const s = cliStore(t)
 s.ok(['import', rootfs(s.dir, 'r1', 'one'), 'hello:1'])
 
-t.test('image verbs', (t) => {
+t.test('image verbs', async (t) => {
   t.match(s.ok(['images']), /^hello\s+1\s/m, 'import and images')
   s.ok(['tag', 'hello:1', 'hello:2'])
   t.match(s.ok(['history', 'hello:1']), /^IMAGE\s+CREATED\s+CREATED BY/)
@@ -28,7 +28,7 @@ t.test('image verbs', (t) => {
   t.match(s.ok(['images']), /^hello\s+1\s/m, 'loaded back')
 })
 
-t.test('container verbs', (t) => {
+t.test('container verbs', async (t) => {
   const cid = s.ok(['create', '--name', 'web', 'hello:1']).trim()
   t.match(s.ok(['ps']), /^CONTAINER ID/, 'ps lists containers')
   t.match(s.ok(['ps', '-q']), cid.slice(0, 12))
@@ -41,7 +41,7 @@ t.test('container verbs', (t) => {
   t.equal(s.ok(['ps', '-q']), '')
 })
 
-t.test('version and info', (t) => {
+t.test('version and info', async (t) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
   t.equal(s.ok(['--version']), pkg.version + '\n')
   t.match(s.ok(['version']), new RegExp(`^Client:\\n Version:\\s+${pkg.version.replace(/\./g, '\\.')}\\n`))
@@ -50,7 +50,7 @@ t.test('version and info', (t) => {
   t.equal(s.ok(['info', '--format', '{{.Images}} {{.Containers}}']), '1 0\n')
 })
 
-t.test('completion', (t) => {
+t.test('completion', async (t) => {
   const bash = s.ok(['completion', 'bash'])
   t.match(bash, /complete -o bashdefault -o default -F _strata_yargs_completions strata/)
   t.match(bash, /strata --get-yargs-completions/)

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { fromFuseOverlayfs } from '../../src/cli/fuse-overlayfs-argv.js'
 
-t.test('fuse-overlayfs lines become strata mount', (t) => {
+t.test('fuse-overlayfs lines become strata mount', async (t) => {
   t.same(fromFuseOverlayfs(['-o', 'lowerdir=a:b,upperdir=u,workdir=w', '/m']), ['mount', '-o', 'lowerdir=a:b,upperdir=u,workdir=w', '/m'])
   t.same(fromFuseOverlayfs(['-olowerdir=a', '-o', 'upperdir=u,workdir=w,volatile', '/m']), ['mount', '-o', 'lowerdir=a', '-o', 'upperdir=u,workdir=w,volatile', '/m'])
   t.same(fromFuseOverlayfs(['-f', '-d', '-o', 'lowerdir=a', '/m']), ['mount', '-o', 'lowerdir=a', '-f', '--debug', '/m'])
@@ -13,7 +13,7 @@ t.test('fuse-overlayfs lines become strata mount', (t) => {
   t.same(fromFuseOverlayfs(['-V']), ['--version'])
 })
 
-t.test('other lines are left alone', (t) => {
+t.test('other lines are left alone', async (t) => {
   for (const argv of [
     [], ['mount', '-o', 'lowerdir=a', '/m'], ['image', 'ls'], ['--help'], ['--version'],
     ['strata', '/m', '-o', 'lowerdir=a'], // mount.fuse's form, handled by fromMountHelper

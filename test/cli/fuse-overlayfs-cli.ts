@@ -81,7 +81,7 @@ t.test('the -o command line mounts; plain umount and fusermount3 -u unmount', as
   t.equal(await new Promise((r) => fg.on('exit', r)), 0, 'and exits 0 once unmounted')
 })
 
-t.test('probing: -V, --version, --help', (t) => {
+t.test('probing: -V, --version, --help', async (t) => {
   const d = dirs(t)
   const pkg = JSON.parse(fs.readFileSync(`${repo}/package.json`, 'utf8')) as { version: string }
   for (const a of ['-V', '--version']) {
@@ -94,7 +94,7 @@ t.test('probing: -V, --version, --help', (t) => {
   t.match(h.stdout, /mount/)
 })
 
-t.test('bad options fail naming the option, and mount nothing', (t) => {
+t.test('bad options fail naming the option, and mount nothing', async (t) => {
   const d = dirs(t)
   for (const [opt, msg] of [
     ['frobnicate', /unknown mount option "frobnicate"/],
@@ -116,7 +116,7 @@ t.test('bad options fail naming the option, and mount nothing', (t) => {
 
 // fuse-overlayfs's order, LAYER:MOUNT:COUNT: here the layers hold host ids
 // 100000+ and the mount shows them from 0, as a user namespace would.
-t.test('uidmapping/gidmapping: layer owners read as mapped owners, and back', (t) => {
+t.test('uidmapping/gidmapping: layer owners read as mapped owners, and back', async (t) => {
   const d = dirs(t)
   fs.chownSync(`${d.l}/f`, 100000, 100002)
   fs.writeFileSync(`${d.l}/unmapped`, '')
@@ -144,7 +144,7 @@ t.test('uidmapping/gidmapping: layer owners read as mapped owners, and back', (t
   umountOk(t, d)
 })
 
-t.test('squash_to_root, squash_to_uid/gid: every owner reads as one', (t) => {
+t.test('squash_to_root, squash_to_uid/gid: every owner reads as one', async (t) => {
   const d = dirs(t)
   fs.chownSync(`${d.l}/f`, 1234, 4321)
   mountOk(t, d, 'squash_to_root')
@@ -161,7 +161,7 @@ t.test('squash_to_root, squash_to_uid/gid: every owner reads as one', (t) => {
   umountOk(t, d)
 })
 
-t.test('static_nlink: directories report st_nlink 1', (t) => {
+t.test('static_nlink: directories report st_nlink 1', async (t) => {
   const d = dirs(t)
   for (const s of ['a', 'b', 'c']) fs.mkdirSync(`${d.l}/${s}`)
   mountOk(t, d, '')
@@ -232,7 +232,7 @@ t.test('volatile and fsync=0: no fsync reaches the upper; volatile marks it dirt
   umountOk(t, d)
 })
 
-t.test('mount by name: nosuid,nodev unless -o suid,dev; raw layers keep dev,suid', (t) => {
+t.test('mount by name: nosuid,nodev unless -o suid,dev; raw layers keep dev,suid', async (t) => {
   const d = dirs(t)
   fs.mkdirSync(`${d.root}/img`)
   fs.writeFileSync(`${d.root}/img/hello`, 'hi')

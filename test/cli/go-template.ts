@@ -14,7 +14,7 @@ function podman (format: string): { out: string, ok: boolean } {
   return { out: r.stdout.replace(/\n$/, ''), ok: r.status === 0 }
 }
 
-t.test('each template prints what Go prints (podman version --format is the oracle)', (t) => {
+t.test('each template prints what Go prints (podman version --format is the oracle)', async (t) => {
   const data = JSON.parse(podman('{{json .}}').out) as { Client: Record<string, unknown> }
   t.ok(data.Client?.Version, 'podman printed its version object')
   const templates = [
@@ -54,7 +54,7 @@ t.test('each template prints what Go prints (podman version --format is the orac
   }
 })
 
-t.test('docker\'s table and json forms', (t) => {
+t.test('docker\'s table and json forms', async (t) => {
   const rows = [{ Repository: 'hello', Tag: '1', ID: 'e2d71318cf8d', Size: '4.61kB' }, { Repository: 'a-much-longer-name', Tag: 'latest', ID: '0123456789ab', Size: '1MB' }]
   const spec = { table: 'table {{.Repository}}\t{{.Tag}}', headers: { ID: 'IMAGE ID' } }
   // docker's tabwriter: a cell is padded by 3, to at least 10.
@@ -66,7 +66,7 @@ t.test('docker\'s table and json forms', (t) => {
   t.equal(formatRows([], undefined, spec), 'REPOSITORY   TAG\n', 'no rows: the header alone, as docker')
 })
 
-t.test('a bad template fails when parsed, naming the fault', (t) => {
+t.test('a bad template fails when parsed, naming the fault', async (t) => {
   const bad: Array<[string, RegExp]> = [
     ['{{.Repository', /unclosed action/],
     ['{{if .X}}no end', /no \{\{end\}\}/],

@@ -17,7 +17,7 @@ const [alpha, beta] = [id('alpha:1'), id('beta:1')]
 const dangling = s.ok(['image', 'ls', '-q', '--no-trunc', '--filter', 'dangling=true']).trim()
 const short = (x: string): string => x.slice(7, 19)
 
-t.test('the table: newest first, a row per name, <none> for no name', (t) => {
+t.test('the table: newest first, a row per name, <none> for no name', async (t) => {
   const lines = s.ok(['images']).trimEnd().split('\n')
   t.match(lines[0], /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/)
   const rows = lines.slice(1).map((l) => l.split(/\s{2,}/))
@@ -31,7 +31,7 @@ t.test('the table: newest first, a row per name, <none> for no name', (t) => {
   t.equal(s.ok(['image', 'ls', ...f]), s.ok(['images', ...f]), 'images is image ls')
 })
 
-t.test('-q, --no-trunc, -a, --digests', (t) => {
+t.test('-q, --no-trunc, -a, --digests', async (t) => {
   t.same(s.ok(['images', '-q']).trim().split('\n'), [short(dangling), short(beta), short(alpha)], 'one ID per image')
   t.same(s.ok(['images', '-q', '--no-trunc']).trim().split('\n'), [dangling, beta, alpha])
   t.match(s.ok(['images', '--no-trunc']), beta, 'full IDs in the table')
@@ -40,7 +40,7 @@ t.test('-q, --no-trunc, -a, --digests', (t) => {
   t.equal(s.run(['images', '-a']).status, 0)
 })
 
-t.test('the REPOSITORY[:TAG] argument and the reference filter', (t) => {
+t.test('the REPOSITORY[:TAG] argument and the reference filter', async (t) => {
   const names = (...args: string[]): string[] => s.ok(['images', '--format', '{{.Repository}}:{{.Tag}}', ...args]).trim().split('\n').filter(Boolean)
   t.same(names('beta'), ['beta:1'])
   t.same(names('beta:1'), ['beta:1'])
@@ -51,7 +51,7 @@ t.test('the REPOSITORY[:TAG] argument and the reference filter', (t) => {
   t.same(names('--filter', 'reference=alpha', '--filter', 'reference=beta'), ['beta:1', 'alpha:1'], 'one key: any may match')
 })
 
-t.test('dangling, label, before and since', (t) => {
+t.test('dangling, label, before and since', async (t) => {
   const ids = (...f: string[]): string[] => s.ok(['images', '-q', ...f.flatMap((x) => ['--filter', x])]).trim().split('\n').filter(Boolean)
   t.same(ids('dangling=true'), [short(dangling)])
   t.same(ids('dangling=false'), [short(beta), short(alpha)])
@@ -64,7 +64,7 @@ t.test('dangling, label, before and since', (t) => {
   t.same(ids('since=alpha:1', 'dangling=false'), [short(beta)], 'different keys: all must match')
 })
 
-t.test('--format: json with docker\'s keys, table, templates', (t) => {
+t.test('--format: json with docker\'s keys, table, templates', async (t) => {
   const json = s.ok(['images', '--format', 'json', 'alpha']).trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>)
   t.equal(json.length, 1, 'one object per line')
   t.same(Object.keys(json[0]).sort(), ['Containers', 'CreatedAt', 'CreatedSince', 'Digest', 'ID', 'Repository', 'SharedSize', 'Size', 'Tag', 'UniqueSize', 'VirtualSize'])
@@ -77,7 +77,7 @@ t.test('--format: json with docker\'s keys, table, templates', (t) => {
   t.equal(s.ok(['images', '--format', '{{if eq .Tag "1"}}one{{else}}other{{end}}', 'beta']), 'one\n')
 })
 
-t.test('-a: also the intermediate images a build keeps in its cache', (t) => {
+t.test('-a: also the intermediate images a build keeps in its cache', async (t) => {
   const b = cliStore(t)
   b.ok(['image', 'import', rootfs(b.dir, 'r1', 'one'), 'base:1'])
   const ctx = rootfs(b.dir, 'ctx', '')

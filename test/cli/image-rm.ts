@@ -13,7 +13,7 @@ import { cliStore, rootfs } from '../fixtures/cli-store.js'
 
 const idOf = (s: ReturnType<typeof cliStore>, ref: string): string => (JSON.parse(s.ok(['image', 'inspect', ref])) as Array<{ Id: string }>)[0].Id
 
-t.test('image prune prints image IDs; prune -a also takes named images no container uses', (t) => {
+t.test('image prune prints image IDs; prune -a also takes named images no container uses', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', rootfs(s.dir, 'r1', 'one'), 'keep:1'])
   s.ok(['image', 'import', rootfs(s.dir, 'r2', 'two'), 'used:1'])
@@ -31,7 +31,7 @@ t.test('image prune prints image IDs; prune -a also takes named images no contai
   t.equal(s.ok(['image', 'prune']), 'Total reclaimed space: 0B\n', 'nothing to prune')
 })
 
-t.test('rmi -f of an image a container uses untags it; it stays listed as <none>', (t) => {
+t.test('rmi -f of an image a container uses untags it; it stays listed as <none>', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', rootfs(s.dir, 'r1', 'one'), 'busy:1'])
   const id = idOf(s, 'busy:1')
@@ -46,7 +46,7 @@ t.test('rmi -f of an image a container uses untags it; it stays listed as <none>
   t.match(s.ok(['image', 'prune']), `deleted: ${id}`, 'once the container is gone, prune takes it')
 })
 
-t.test('rmi of several: each is tried, each failure reported', (t) => {
+t.test('rmi of several: each is tried, each failure reported', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', rootfs(s.dir, 'r1', 'one'), 'a:1'])
   const r = s.run(['rmi', 'nosuch:1', 'a:1'])
@@ -55,7 +55,7 @@ t.test('rmi of several: each is tried, each failure reported', (t) => {
   t.match(r.stdout, /^Untagged: a:1\nDeleted: sha256:/)
 })
 
-t.test('inspect prints the images it found and fails for the others', (t) => {
+t.test('inspect prints the images it found and fails for the others', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', rootfs(s.dir, 'r1', 'one'), 'a:1'])
   const r = s.run(['image', 'inspect', 'a:1', 'nosuch'])
@@ -67,7 +67,7 @@ t.test('inspect prints the images it found and fails for the others', (t) => {
   t.equal(s.ok(['image', 'inspect', '--format', '{{json .Config.Labels}}', 'a:1']), 'null\n')
 })
 
-t.test('history: -H, --no-trunc, -q, --format', (t) => {
+t.test('history: -H, --no-trunc, -q, --format', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', '-m', 'from a dir', rootfs(s.dir, 'r1', 'one'), 'h:1'])
   const human = s.ok(['image', 'history', '-H', 'h:1'])
@@ -80,7 +80,7 @@ t.test('history: -H, --no-trunc, -q, --format', (t) => {
   t.match(JSON.parse(s.ok(['history', '--format', 'json', 'h:1'])), { Comment: 'from a dir' })
 })
 
-t.test('logout with no server', (t) => {
+t.test('logout with no server', async (t) => {
   const s = cliStore(t)
   t.equal(s.ok(['logout']), 'Not logged in to any registry\n')
   const auth = (hosts: string[]): void => { fs.writeFileSync(s.env.STRATA_AUTH_FILE!, JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { auth: Buffer.from('u:p').toString('base64') }])) })) }
@@ -93,7 +93,7 @@ t.test('logout with no server', (t) => {
   t.match(r.stderr, /logged in to 2 registries \(a:1, b:2\): name one/)
 })
 
-t.test('a broken archive: one line on stderr, no stack trace', (t) => {
+t.test('a broken archive: one line on stderr, no stack trace', async (t) => {
   const s = cliStore(t)
   for (const [what, manifest] of [['an object', { Config: 'c.json' }], ['an entry without Layers', [{ Config: 'c.json' }]]] as const) {
     const d = fs.mkdtempSync(path.join(s.dir, 'arch-'))

@@ -36,7 +36,7 @@ const okMount = (t: Test, r: SpawnSyncReturns<string>, m: string): void => {
   t.equal(mountedType(m), 'fuse.strata')
 }
 
-t.test('both spellings, read-only, and umount', (t) => {
+t.test('both spellings, read-only, and umount', async (t) => {
   const d = dirs(t)
   okMount(t, run(['mount', '-o', `lowerdir=${d.l2}:${d.l1},upperdir=${d.u},workdir=${d.w}`, d.m]), d.m)
   t.same(fs.readdirSync(d.m).sort(), ['base', 'top'])
@@ -54,7 +54,7 @@ t.test('both spellings, read-only, and umount', (t) => {
   t.match(again.stderr, `${d.m} is not mounted`)
 })
 
-t.test('mount(8): -t fuse.strata, fstab, generic options', (t) => {
+t.test('mount(8): -t fuse.strata, fstab, generic options', async (t) => {
   const d = dirs(t)
   okMount(t, run(['-t', 'fuse.strata', 'strata', d.m, '-o', `rw,dev,suid,noatime,lowerdir=${d.l2}:${d.l1},upperdir=${d.u},workdir=${d.w}`], { cmd: 'mount' }), d.m)
   t.equal(fs.readFileSync(`${d.m}/base`, 'utf8'), 'base')
@@ -67,7 +67,7 @@ t.test('mount(8): -t fuse.strata, fstab, generic options', (t) => {
   t.equal(run([d.m], { cmd: 'umount' }).status, 0, 'umount(8) works too')
 })
 
-t.test('bad input: a clear error naming the thing, and no mount left', (t) => {
+t.test('bad input: a clear error naming the thing, and no mount left', async (t) => {
   const d = dirs(t)
   const tmpfs = `${d.root}/tmpfs`
   fs.mkdirSync(tmpfs)

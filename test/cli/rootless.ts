@@ -59,7 +59,7 @@ const work = (m: string): string => [
   `test ! -e ${m}/gone`, `test "$(ls ${m}/d)" = ""`, `test "$(cat ${m}/f)" = "$(printf 'lower\\nmore')"`,
 ].join(' && ')
 
-t.test('a plain user mounts through fusermount3', (t) => {
+t.test('a plain user mounts through fusermount3', async (t) => {
   if (!fuseOpenToAll()) { t.plan(0, '/dev/fuse is not open to users (scripts/setup makes it 0666, as Debian udev does)'); return }
   const name = `strl${process.pid % 100000}`
   const add = spawnSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', name], { encoding: 'utf8' })
@@ -119,7 +119,7 @@ t.test('a plain user mounts through fusermount3', (t) => {
   t.same(mountsUnder(d.root), [], 'unmounted')
 })
 
-t.test('root of a user namespace (unshare -Urm) mounts', (t) => {
+t.test('root of a user namespace (unshare -Urm) mounts', async (t) => {
   const d = layers(t, 0)
   const state = `${d.root}/state`
   const L = `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w}`

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 
-t.test('debian minbase inside strata run', { timeout: 900000 }, (t) => {
+t.test('debian minbase inside strata run', { timeout: 900000 }, async (t) => {
   const dir = t.testdir({ hello: { DEBIAN: { control: 'Package: strata-hello\nVersion: 1.0\nArchitecture: all\nMaintainer: strata <s@x>\nDescription: a test package\n' }, usr: { bin: { 'strata-hello': '#!/bin/sh\necho hello from a deb\n' } } } })
   const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   t.teardown(() => {

@@ -22,7 +22,7 @@ function setup (t: Test) {
   return { dir, env, run }
 }
 
-t.test('the image config and the flags make the process', (t) => {
+t.test('the image config and the flags make the process', async (t) => {
   const { dir, env, run } = setup(t)
   t.equal(run('run', '--rm', 'busy:1').stdout, 'default cmd\n', "the image's Cmd by default")
   execFileSync(strata, ['image', 'import', `${dir}/rootfs`, 'app:1',
@@ -36,7 +36,7 @@ t.test('the image config and the flags make the process', (t) => {
   t.equal(r.stdout, 'plain -c x', '--entrypoint "" clears it; options after the image belong to the command')
 })
 
-t.test('namespaces, exit status, cleanup', (t) => {
+t.test('namespaces, exit status, cleanup', async (t) => {
   const { dir, run } = setup(t)
   const r = run('run', '--name', 'job', 'busy:1', '/bin/sh', '-c', 'echo pid=$$ host=$(hostname); ls /dev | tr "\\n" " "; echo; cat /proc/1/cmdline | tr "\\0" " "; echo; exit 3')
   t.equal(r.status, 3, 'the exit status is the command\'s')

@@ -8,7 +8,7 @@ import { cliStore, rootfs, snapshot } from '../fixtures/cli-store.js'
 const rows = (out: string): Record<string, Record<string, string>> =>
   Object.fromEntries(out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>).map((r) => [r.Type, r]))
 
-t.test('system df: totals, active, sizes, reclaimable', (t) => {
+t.test('system df: totals, active, sizes, reclaimable', async (t) => {
   const s = cliStore(t)
   t.match(s.ok(['system', 'df']), /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+0\s+0\s+0B\s+0B \(0%\)\nContainers\s+0\s+0\s+0B\s+0B \(0%\)\nBuild Cache\s+0\s+0\s+0B\s+0B\n$/)
   // Two images of 100 kB files, one shared by a container; the container writes 50 kB.
@@ -31,7 +31,7 @@ t.test('system df: totals, active, sizes, reclaimable', (t) => {
   t.equal(s.ok(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}']), 'Images=2\nContainers=1\nBuild Cache=0\n')
 })
 
-t.test('system prune asks first; -f removes unmounted containers and dangling images; -a all unused', (t) => {
+t.test('system prune asks first; -f removes unmounted containers and dangling images; -a all unused', async (t) => {
   const s = cliStore(t)
   s.ok(['image', 'import', rootfs(s.dir, 'r1', 'one'), 'a:1'])
   s.ok(['image', 'import', rootfs(s.dir, 'r2', 'two')])

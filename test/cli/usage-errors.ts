@@ -56,7 +56,7 @@ function commands (): Array<{ cmd: string, usage: string }> {
 /** The required positionals of a usage line, filled with real names. */
 const positionals = (usage: string): string[] => [...usage.matchAll(/<([^>.]+)(\.\.)?>/g)].map((m) => VALUES[m[1]] ?? 'x')
 
-t.test('every command refuses a bogus flag before it does anything', (t) => {
+t.test('every command refuses a bogus flag before it does anything', async (t) => {
   const all = commands()
   const paths = all.map((c) => c.cmd)
   t.ok(paths.length > 35, `found ${paths.length} commands`)
@@ -71,7 +71,7 @@ t.test('every command refuses a bogus flag before it does anything', (t) => {
   }
 })
 
-t.test('every command\'s help has examples', (t) => {
+t.test('every command\'s help has examples', async (t) => {
   for (const { cmd } of commands()) {
     const r = s.run([...cmd.split(' '), '--help'])
     t.equal(r.status, 0, `${cmd} --help`)
@@ -79,7 +79,7 @@ t.test('every command\'s help has examples', (t) => {
   }
 })
 
-t.test('the command named in "See …" is the one that was run', (t) => {
+t.test('the command named in "See …" is the one that was run', async (t) => {
   t.match(s.run(['image', 'rm', '--no-prune', 'hello:victim']).stderr, "unknown flag: --no-prune\nSee 'strata image rm --help'.")
   t.match(s.run(['rmi', '--no-prune', 'hello:victim']).stderr, "See 'strata image rm --help'.", 'a verb names the command that does the work')
   t.match(s.run(['image', 'ls', '-x']).stderr, 'unknown flag: -x')
@@ -87,7 +87,7 @@ t.test('the command named in "See …" is the one that was run', (t) => {
   t.same(s.ok(['image', 'ls', '--format', '{{.Tag}}']).split('\n').sort(), ['', '2', 'victim'], 'image rm --no-prune untagged nothing')
 })
 
-t.test('bad values and missing arguments stop too', (t) => {
+t.test('bad values and missing arguments stop too', async (t) => {
   const cases: Array<[string[], number, RegExp]> = [
     [['image', 'rm'], 125, /"strata image rm" requires at least 1 argument\nSee 'strata image rm --help'/],
     [['image', 'tag', 'hello:victim'], 125, /requires at least 2 arguments/],

@@ -191,11 +191,11 @@ if (process.getuid?.() !== 0) {
   const what = `kernel overlayfs vs ${IMPL}: ${SEEDS.length} sequence(s) of ${OPS} ops, seeds ${SEEDS[0]}..${SEEDS[SEEDS.length - 1]}`
   // Ops and snapshots are synchronous, so sequences never interleave; running
   // several at once only overlaps their mount/unmount latency.
-  t.test(what, { jobs: STEPWISE ? 1 : JOBS }, t => {
+  t.test(what, { jobs: STEPWISE ? 1 : JOBS }, async t => {
     for (const seed of SEEDS) t.test(`seed ${seed}`, t => runSequence(t, seed))
   })
 
-  t.test('no mounts or child processes left behind', t => {
+  t.test('no mounts or child processes left behind', async t => {
     t.same(mountsUnder(dir), [], 'no mounts under the test dir')
     const children = readdirSync('/proc')
       .filter(p => /^\d+$/.test(p))

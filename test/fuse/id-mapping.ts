@@ -5,7 +5,7 @@
 import t from 'tap'
 import { IdMapping, parseIdRanges, OVERFLOW_ID } from '../../src/fuse/id-mapping.js'
 
-t.test('ranges parse as layer:mount:count triplets', (t) => {
+t.test('ranges parse as layer:mount:count triplets', async (t) => {
   t.same(parseIdRanges('uidmapping', '0:100000:65536'), [{ layer: 0, mount: 100000, count: 65536 }])
   t.same(parseIdRanges('uidmapping', ':0:100000:65536'), [{ layer: 0, mount: 100000, count: 65536 }], 'containers/storage\'s leading ":"')
   t.same(parseIdRanges('uidmapping', '0:1000:1:1:100000:65535'), [
@@ -15,7 +15,7 @@ t.test('ranges parse as layer:mount:count triplets', (t) => {
   }
 })
 
-t.test('reads map layer ids to mount ids, writes mount ids to layer ids', (t) => {
+t.test('reads map layer ids to mount ids, writes mount ids to layer ids', async (t) => {
   // podman --uidmap 0:100000:65536 (layer 0 is host 100000), gid 0 apart.
   const m = new IdMapping({ uidmap: parseIdRanges('u', '0:100000:65536'), gidmap: parseIdRanges('g', '0:2000:1:1:300001:9') })
   t.ok(m.active)
@@ -32,7 +32,7 @@ t.test('reads map layer ids to mount ids, writes mount ids to layer ids', (t) =>
   for (let id = 0; id < 65536; id += 997) t.equal(m.uidIn(m.uidOut(id)), id, `uid ${id} round-trips`)
 })
 
-t.test('squash rewrites reads only; no mapping is the identity', (t) => {
+t.test('squash rewrites reads only; no mapping is the identity', async (t) => {
   const s = new IdMapping({ squashUid: 0, squashGid: 7 })
   t.ok(s.active)
   t.equal(s.uidOut(1234), 0)

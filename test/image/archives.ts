@@ -37,7 +37,7 @@ const layerDirs = (root: string): number => fs.readdirSync(`${root}/layers`).fil
 
 const tree = (root: string): string => execFileSync('sh', ['-c', 'cd "$1" && find . -mindepth 1 -printf "%p %y %m %s %l\\n" | sort && find . -type f -exec sha1sum {} + | sort', 'sh', root], { encoding: 'utf8' })
 
-t.test('docker-archive: skopeo reads it, and load gives the same image back', (t) => {
+t.test('docker-archive: skopeo reads it, and load gives the same image back', async (t) => {
   const { dir, a, b, id } = world(t)
   a.run('image', 'save', '-o', `${dir}/g.tar`, 'greeter:1')
   const inspect = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${dir}/g.tar`], { encoding: 'utf8' }))
@@ -51,7 +51,7 @@ t.test('docker-archive: skopeo reads it, and load gives the same image back', (t
   b.run('umount', `${dir}/mnt`)
 })
 
-t.test('OCI archive: umoci unpacks it like strata mounts it; skopeo-made archives load', (t) => {
+t.test('OCI archive: umoci unpacks it like strata mounts it; skopeo-made archives load', async (t) => {
   const { dir, a, b, id } = world(t)
   a.run('image', 'save', '--format', 'oci', '-o', `${dir}/o.tar`, 'greeter:1')
   fs.mkdirSync(`${dir}/layout`)
@@ -69,7 +69,7 @@ t.test('OCI archive: umoci unpacks it like strata mounts it; skopeo-made archive
   t.same([...new Set(ids)], [id], 'every route gives back the same image ID')
 })
 
-t.test('tampered and truncated archives are refused, naming the blob; nothing stays', (t) => {
+t.test('tampered and truncated archives are refused, naming the blob; nothing stays', async (t) => {
   const { dir, a, b } = world(t)
   a.run('image', 'save', '-o', `${dir}/g.tar`, 'greeter:1')
   b.run('image', 'import', `${dir}/rootfs`, 'other:1')
@@ -88,7 +88,7 @@ t.test('tampered and truncated archives are refused, naming the blob; nothing st
   t.equal(snap(), before, 'the store is as it was')
 })
 
-t.test('rm untags, refuses while a container uses the image, deletes with the last name; prune reclaims', (t) => {
+t.test('rm untags, refuses while a container uses the image, deletes with the last name; prune reclaims', async (t) => {
   const { dir, a } = world(t)
   a.run('image', 'tag', 'greeter:1', 'greeter:latest')
   t.match(a.run('image', 'rm', 'greeter:latest'), /^Untagged: greeter:latest\n$/)
@@ -109,7 +109,7 @@ t.test('rm untags, refuses while a container uses the image, deletes with the la
   t.notMatch(a.run('image', 'ls'), /<none>/)
 })
 
-t.test('a Docker 25+ archive (an OCI layout with a manifest.json) loads', (t) => {
+t.test('a Docker 25+ archive (an OCI layout with a manifest.json) loads', async (t) => {
   const { dir, a, b, id } = world(t)
   a.run('image', 'save', '--format', 'oci', '-o', `${dir}/o.tar`, 'greeter:1')
   fs.mkdirSync(`${dir}/d25`)

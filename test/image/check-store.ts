@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 
-t.test('check and repair', (t) => {
+t.test('check and repair', async (t) => {
   const dir = t.testdir({ rootfs: { etc: { a: 'a' } } })
   const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   const run = (...args: string[]): { out: string, code: number | null } => {
@@ -36,7 +36,7 @@ t.test('check and repair', (t) => {
   t.match(r.out, `blob sha256:${victim} does not match its digest`)
 })
 
-t.test('a layer dir without its completion mark is never reused (a half-removed layer of a crash)', (t) => {
+t.test('a layer dir without its completion mark is never reused (a half-removed layer of a crash)', async (t) => {
   const dir = t.testdir({ rootfs: { bin: { sh: 'shell' }, etc: { a: 'a', b: 'b', c: 'c' } } })
   const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   execFileSync(strata, ['image', 'import', `${dir}/rootfs`, 'a:1'], { env })
@@ -52,7 +52,7 @@ t.test('a layer dir without its completion mark is never reused (a half-removed 
   t.equal(spawnSync(strata, ['system', 'check', '--deep'], { env, encoding: 'utf8' }).stdout, 'store is consistent\n')
 })
 
-t.test('check sees broken containers, stray marks, stale pause files and changed layer dirs, and repairs them', (t) => {
+t.test('check sees broken containers, stray marks, stale pause files and changed layer dirs, and repairs them', async (t) => {
   const dir = t.testdir({ rootfs: { etc: { a: 'a' } }, run: { mounts: {} } })
   const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   const run = (...args: string[]): { out: string, code: number | null } => {

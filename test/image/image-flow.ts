@@ -31,7 +31,7 @@ function setup (t: Test) {
 
 const tree = (root: string): string => execFileSync('sh', ['-c', 'cd "$1" && find . -printf "%p %y %m %U:%G %s %l\\n" | sort && find . -type f -exec sha1sum {} + | sort', 'sh', root], { encoding: 'utf8' })
 
-t.test('import, change in a container, commit, history; umoci and skopeo read the result', (t) => {
+t.test('import, change in a container, commit, history; umoci and skopeo read the result', async (t) => {
   const { dir, run } = setup(t)
   execFileSync('tar', ['-C', `${dir}/rootfs`, '-czf', `${dir}/rootfs.tar.gz`, '.'])
   const id = run('image', 'import', `${dir}/rootfs.tar.gz`, 'base:1', '-m', 'base', '-c', 'CMD ["/bin/sh"]').trim()
@@ -67,7 +67,7 @@ t.test('import, change in a container, commit, history; umoci and skopeo read th
   t.ok(fs.existsSync(`${dir}/skopeo-dir/manifest.json`), 'skopeo copies it (digests verified by skopeo)')
 })
 
-t.test('layers are stored once, however many images use them', (t) => {
+t.test('layers are stored once, however many images use them', async (t) => {
   const { dir, run } = setup(t)
   run('image', 'import', `${dir}/rootfs`, 'base:1')
   for (const [n, img] of [['a', 'one:1'], ['b', 'two:1']]) {
@@ -85,7 +85,7 @@ t.test('layers are stored once, however many images use them', (t) => {
   t.same(ls.map((r) => r.Repository).sort(), ['base', 'one', 'two'])
 })
 
-t.test('bad input gets a clear error and leaves the store as it was', (t) => {
+t.test('bad input gets a clear error and leaves the store as it was', async (t) => {
   const { dir, run, fail } = setup(t)
   run('image', 'import', `${dir}/rootfs`, 'base:1')
   const snap = (): string => execFileSync('sh', ['-c', `cd ${dir}/store && find . -path ./lock -prune -o -print | sort && cat oci/index.json`], { encoding: 'utf8' })

@@ -18,7 +18,7 @@ function decodeAll (buf: Buffer): TarHeader {
   return main.header
 }
 
-t.test('a plain file round-trips in one ustar block', (t) => {
+t.test('a plain file round-trips in one ustar block', async (t) => {
   const h = { ...emptyHeader('etc/passwd', 'file'), mode: 0o640, uid: 12, gid: 34, size: 1234, mtimeSec: 1700000000 }
   const buf = encodeHeader(h)
   t.equal(buf.length, BLOCK, 'no PAX header needed')
@@ -26,7 +26,7 @@ t.test('a plain file round-trips in one ustar block', (t) => {
   t.same(decodeAll(buf), h)
 })
 
-t.test('every type keeps its flag, link target and device numbers', (t) => {
+t.test('every type keeps its flag, link target and device numbers', async (t) => {
   const cases: TarHeader[] = [
     { ...emptyHeader('bin', 'dir'), mode: 0o755 },
     { ...emptyHeader('bin/sh', 'symlink'), linkname: 'busybox', mode: 0o777 },
@@ -39,7 +39,7 @@ t.test('every type keeps its flag, link target and device numbers', (t) => {
   t.equal(String.fromCharCode(encodeHeader(cases[0])[156]), '5', 'directories carry flag 5')
 })
 
-t.test('names: split into prefix/name when they fit, PAX path when not, raw bytes kept', (t) => {
+t.test('names: split into prefix/name when they fit, PAX path when not, raw bytes kept', async (t) => {
   const mid = 'd'.repeat(120) + '/' + 'f'.repeat(90)
   const midBuf = encodeHeader(emptyHeader(mid, 'file'))
   t.equal(midBuf.length, BLOCK, 'a 211-byte name fits ustar prefix + name')
@@ -57,7 +57,7 @@ t.test('names: split into prefix/name when they fit, PAX path when not, raw byte
   t.equal(decodeAll(encodeHeader({ ...emptyHeader('l', 'symlink'), linkname: target })).linkname, target, 'long link target via PAX linkpath')
 })
 
-t.test('numbers too big for octal fields go to PAX; nanoseconds too', (t) => {
+t.test('numbers too big for octal fields go to PAX; nanoseconds too', async (t) => {
   const h = { ...emptyHeader('big', 'file'), uid: 3_000_000, gid: 4_000_000, size: 2 ** 34 + 5, mtimeSec: 1700000000, mtimeNsec: 123456789 }
   const got = decodeAll(encodeHeader(h))
   t.equal(got.uid, 3_000_000)
@@ -66,7 +66,7 @@ t.test('numbers too big for octal fields go to PAX; nanoseconds too', (t) => {
   t.equal(got.mtimeNsec, 123456789)
 })
 
-t.test('xattrs are SCHILY.xattr records with binary values, in a fixed order', (t) => {
+t.test('xattrs are SCHILY.xattr records with binary values, in a fixed order', async (t) => {
   const cap = Buffer.from('0100000200200000000000000000000000000000', 'hex')
   const h = { ...emptyHeader('bin/ping', 'file'), xattrs: new Map([['user.z', Buffer.from('last')], ['security.capability', cap]]) }
   const buf = encodeHeader(h)
@@ -76,7 +76,7 @@ t.test('xattrs are SCHILY.xattr records with binary values, in a fixed order', (
   t.same(encodeHeader({ ...h, xattrs: new Map([...h.xattrs].reverse()) }), buf, 'deterministic whatever the insertion order')
 })
 
-t.test('GNU base-256 numbers are read', (t) => {
+t.test('GNU base-256 numbers are read', async (t) => {
   const b = encodeHeader({ ...emptyHeader('huge', 'file'), size: 10 })
   b.fill(0, 124, 136)
   b[124] = 0x80
@@ -86,7 +86,7 @@ t.test('GNU base-256 numbers are read', (t) => {
   t.equal(decodeBlock(b)?.header.size, 2 ** 40)
 })
 
-t.test('malformed input is refused with EINVAL naming what is wrong', (t) => {
+t.test('malformed input is refused with EINVAL naming what is wrong', async (t) => {
   t.equal(decodeBlock(Buffer.alloc(BLOCK)), null, 'an all-zero block is the end')
   const bad = encodeHeader(emptyHeader('x', 'file'))
   bad[0] ^= 1
@@ -103,7 +103,7 @@ t.test('malformed input is refused with EINVAL naming what is wrong', (t) => {
   t.throws(() => { applyPax(emptyHeader('x', 'file'), new Map([['size', Buffer.from('-1')]])) }, { code: 'EINVAL', message: /size of x/ })
 })
 
-t.test('padding rounds up to the next block', (t) => {
+t.test('padding rounds up to the next block', async (t) => {
   t.equal(padding(0), 0)
   t.equal(padding(1), 511)
   t.equal(padding(512), 0)

@@ -15,18 +15,18 @@ const schema = JSON.parse(fs.readFileSync(path.join(root, 'native', 'fuse-reques
   requests: Array<{ op: string, fields: Array<[string, string]> }>
 }
 
-t.test('the generated header and decoder are up to date', (t) => {
+t.test('the generated header and decoder are up to date', async (t) => {
   const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'gen-fuse-requests.mjs'), '--check'], { encoding: 'utf8' })
   t.equal(r.status, 0, r.stderr || 'generated files match native/fuse-requests.json')
 })
 
-t.test('the built addon speaks the same declaration', (t) => {
+t.test('the built addon speaks the same declaration', async (t) => {
   t.equal(native.fuseRequestsDigest, FUSE_REQUESTS_DIGEST)
 })
 
 // The C++ side pushes in declared order by construction (the generator
 // writes both); the up-to-date check above keeps the two from diverging.
-t.test('each request decodes its fields by name', (t) => {
+t.test('each request decodes its fields by name', async (t) => {
   const header = fs.readFileSync(path.join(root, 'native', 'fuse-requests.h'), 'utf8')
   schema.requests.forEach((req, i) => {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- walks every opcode by number, FuseOp starts at 1
@@ -52,7 +52,7 @@ t.test('each request decodes its fields by name', (t) => {
   })
 })
 
-t.test('mkdir carries mode and caller apart', (t) => {
+t.test('mkdir carries mode and caller apart', async (t) => {
   const r = decodeRequest(FuseOp.MKDIR, 1, 1, 'd', 0o755, 65533, 65532, 0o22)
   t.same(r, { op: FuseOp.MKDIR, id: 1, ino: 1, name: 'd', mode: 0o755, caller: { uid: 65533, gid: 65532, umask: 0o22 } })
 })

@@ -69,7 +69,7 @@ if (info.status !== 0) {
   fs.writeFileSync(`${dir}/rootfs/data/sub/file`, 'in the image\n')
   spawnSync('tar', ['-C', `${dir}/rootfs`, '-cf', `${dir}/rootfs.tar`, '.'])
 
-  t.test('import, run, commit', (t) => {
+  t.test('import, run, commit', async (t) => {
     t.equal(info.stdout.trim(), 'overlay')
     ok(t, podman('import', `${dir}/rootfs.tar`, 'localhost/sbb:1'), 'podman import')
     const out = ok(t, podman('run', '--rm', ...RUN, 'localhost/sbb:1', 'sh', '-c', 'grep " / " /proc/mounts; cat /data/sub/file; id -u'), 'podman run')
@@ -84,7 +84,7 @@ if (info.status !== 0) {
     t.same(mountsUnder(`${dir}/graph`), [], 'no mount left after --rm and rm')
   })
 
-  t.test('build: RUN steps, a non-root USER that creates files', (t) => {
+  t.test('build: RUN steps, a non-root USER that creates files', async (t) => {
     fs.writeFileSync(`${dir}/ctx/Dockerfile`, [
       'FROM localhost/sbb:2',
       'RUN mkdir -p /home/app && chown app:app /home/app && echo built > /built',
@@ -103,7 +103,7 @@ if (info.status !== 0) {
     t.match(out, /\/home\/app\/made\/inside 1000:1000/, 'and the USER can create files in it', { todo })
   })
 
-  t.test('rename(2) of a directory of the image, through podman mount', (t) => {
+  t.test('rename(2) of a directory of the image, through podman mount', async (t) => {
     ok(t, podman('create', '--name', 'sbb-ren', ...RUN, 'localhost/sbb:1', 'true'), 'podman create')
     const merged = ok(t, podman('mount', 'sbb-ren'), 'podman mount').trim()
     t.ok(merged.startsWith(`${dir}/graph`), `merged dir ${merged}`)
@@ -117,7 +117,7 @@ if (info.status !== 0) {
     ok(t, podman('rm', 'sbb-ren'), 'podman rm')
   })
 
-  t.test('save and load', (t) => {
+  t.test('save and load', async (t) => {
     ok(t, podman('save', '-o', `${dir}/sbb3.tar`, 'localhost/sbb:3'), 'podman save')
     ok(t, podman('rmi', 'localhost/sbb:3'), 'podman rmi')
     ok(t, podman('load', '-i', `${dir}/sbb3.tar`), 'podman load')
@@ -125,7 +125,7 @@ if (info.status !== 0) {
     t.equal(out, 'built\n1000\n')
   })
 
-  t.test('run --uidmap: strata maps owners as fuse-overlayfs does (uidmapping= from containers/storage)', (t) => {
+  t.test('run --uidmap: strata maps owners as fuse-overlayfs does (uidmapping= from containers/storage)', async (t) => {
     // The same image and commands on a second store whose mount_program is
     // fuse-overlayfs, the oracle for what containers/storage expects.
     const fo = spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { encoding: 'utf8' }).stdout.trim()
@@ -162,7 +162,7 @@ if (info.status !== 0) {
     t.equal(outputs[0], outputs[1], 'owners, modes and listings as fuse-overlayfs shows them')
   })
 
-  t.test('buildah on the same store', (t) => {
+  t.test('buildah on the same store', async (t) => {
     if (spawnSync('buildah', ['--version']).status !== 0) { t.plan(0, 'buildah is not installed'); return }
     const ctr = ok(t, tool('buildah', ['from', 'localhost/sbb:2']), 'buildah from').trim()
     ok(t, tool('buildah', ['run', '--network', 'none', ctr, 'sh', '-c', 'echo from-buildah > /bh']), 'buildah run')

@@ -77,7 +77,7 @@ if (spawnSync('podman', ['--version']).status !== 0 || spawnSync('newuidmap', ['
     spawnSync('rm', ['-rf', '--one-file-system', dir])
   })
 
-  t.test('rootless podman with strata as mount_program', (t) => {
+  t.test('rootless podman with strata as mount_program', async (t) => {
     t.equal(add.status, 0, `useradd ${name} ${add.stderr}`)
     ok(t, podman('import', `${dir}/rootfs.tar`, 'localhost/rl:1'), 'podman import')
     const out = ok(t, podman('run', '--rm', ...RUN, 'localhost/rl:1', 'sh', '-c',

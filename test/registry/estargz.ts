@@ -57,7 +57,6 @@ async function checkBlob (t: Test, blob: Buffer, desc: { annotations?: Record<st
   t.equal(desc.annotations?.[ESTARGZ_UNCOMPRESSED_SIZE], String(whole.length), 'uncompressed-size annotation')
   const toc = JSON.parse(json.toString()) as Toc
   const names: string[] = []
-  // eslint-disable-next-line @typescript-eslint/require-await -- readTar takes an AsyncIterable
   for await (const { header } of readTar((async function * () { yield whole })())) names.push(cleanTocName(header.name))
   t.same(toc.entries.filter((e) => e.type !== 'chunk').map((e) => e.name), names.filter((n) => n !== TOC_NAME), 'the TOC lists every tar entry, in order')
   let chunks = 0

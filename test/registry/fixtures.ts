@@ -306,7 +306,7 @@ t.test('a registry that does not come up in time: the start fails, saying so', a
   await t.rejects(startRegistry(t, { readyTimeout: 0 }), /docker-registry did not come up on 127\.0\.0\.1:\d+ within 0 ms .*stderr:/s)
 })
 
-t.test('no registry process and no temp dir is left', t => {
+t.test('no registry process and no temp dir is left', async t => {
   t.ok(pids.length >= 5)
   for (const pid of pids) t.notOk(alive(pid), `registry ${pid} is gone`)
   for (const d of dirs) t.notOk(existsSync(d))

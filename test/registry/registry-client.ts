@@ -29,7 +29,7 @@ const reply = (res: http.ServerResponse, status: number, headers: Record<string,
   res.end(body)
 }
 
-t.test('parseChallenge reads RFC 7235 parameters', (t) => {
+t.test('parseChallenge reads RFC 7235 parameters', async (t) => {
   t.same(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"'), {
     scheme: 'bearer',
     params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },

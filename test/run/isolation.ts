@@ -11,7 +11,7 @@ import { capMask, DEFAULT_CAPS } from '../../src/run/capabilities.js'
 
 const status = (out: string, key: string): string => new RegExp(`^${key}:\\s*(\\S+)`, 'm').exec(out)?.[1] ?? `no ${key}`
 
-t.test('breakout attempts as the container\'s root fail', (t) => {
+t.test('breakout attempts as the container\'s root fail', async (t) => {
   const { dir, run } = containerFixture(t)
   fs.writeFileSync(`${dir}/host-marker`, 'host')
   const sh = (cmd: string) => run('run', '--rm', 'bb:1', 'sh', '-c', cmd)
@@ -49,7 +49,7 @@ t.test('breakout attempts as the container\'s root fail', (t) => {
   t.same(mountsUnder(dir), [], 'nothing left mounted')
 })
 
-t.test('capabilities, seccomp and no_new_privs', (t) => {
+t.test('capabilities, seccomp and no_new_privs', async (t) => {
   const { dir, run } = containerFixture(t)
   const caps = (...flags: string[]) => run('run', '--rm', ...flags, 'bb:1', 'cat', '/proc/self/status').stdout
   let s = caps()
@@ -85,7 +85,7 @@ t.test('capabilities, seccomp and no_new_privs', (t) => {
   t.equal(run('run', '--rm', '--cap-add', 'BOGUS', 'bb:1', 'true').status, 125, 'an unknown capability stops the run')
 })
 
-t.test('network, volumes, tmpfs, read-only root', (t) => {
+t.test('network, volumes, tmpfs, read-only root', async (t) => {
   const { dir, run } = containerFixture(t)
   const sh = (flags: string[], cmd: string) => run('run', '--rm', ...flags, 'bb:1', 'sh', '-c', cmd)
   let r = sh([], 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; cat /sys/class/net/lo/flags')
@@ -122,7 +122,7 @@ t.test('network, volumes, tmpfs, read-only root', (t) => {
   t.same(mountsUnder(dir), [], 'nothing left mounted')
 })
 
-t.test('cgroup limits', (t) => {
+t.test('cgroup limits', async (t) => {
   const { run, ok } = containerFixture(t)
   const r = run('run', '--rm', '--pids-limit', '4', 'bb:1', 'sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; wait; echo end')
   t.match(r.stdout + r.stderr, /can't fork|Resource temporarily unavailable/, '--pids-limit stops forks')

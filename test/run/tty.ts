@@ -4,7 +4,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { containerFixture, strata } from '../fixtures/container-image.js'
 
-t.test('run -t allocates a pty inside the container', (t) => {
+t.test('run -t allocates a pty inside the container', async (t) => {
   const { env, run } = containerFixture(t)
   let r = run('run', '--rm', '-t', 'bb:1', 'sh', '-c', 'tty; ls /dev/pts | tr "\\n" " "; echo; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; exit 3')
   t.equal(r.stdout, '/dev/pts/0\r\n0 ptmx \r\nstdio-is-tty\r\n', 'its tty is /dev/pts/0 of its own devpts (the pty turns \\n into \\r\\n)')

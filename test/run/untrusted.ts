@@ -12,7 +12,7 @@ import { containerFixture, mountsUnder, strata } from '../fixtures/container-ima
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-t.test('a host user gets nothing from a running container\'s mount', (t) => {
+t.test('a host user gets nothing from a running container\'s mount', async (t) => {
   const { env, ok } = containerFixture(t)
   // The run dir in a world-traversable place, so only strata's own 0700 stands in the way.
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-run-'))

@@ -32,7 +32,7 @@ t.test('a second command waits for the lock, and says for whom', async (t) => {
   t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /^a\s+1\s/m, 'and goes on once the lock is free')
 })
 
-t.test('a full disk during commit: ENOSPC, and the store stays consistent', (t) => {
+t.test('a full disk during commit: ENOSPC, and the store stays consistent', async (t) => {
   // Not t.testdir: its removal would run before the tmpfs is unmounted.
   const dir = fs.mkdtempSync('/tmp/strata-full-')
   fs.mkdirSync(`${dir}/rootfs`)
@@ -89,7 +89,7 @@ t.test('an import killed half-way leaves the store consistent', async (t) => {
   t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /big\s+1/, 'and the import works again')
 })
 
-t.test('opening the store removes the temp files of dead processes only: another command may be filling one', (t) => {
+t.test('opening the store removes the temp files of dead processes only: another command may be filling one', async (t) => {
   const dir = t.testdir({})
   const root = `${dir}/store`
   const env = { ...process.env, STRATA_ROOT: root }
