@@ -20,20 +20,27 @@ const KINDS = {
   name: { cc: 'std::string', init: '', push: (f) => `a.push_back(FromLatin1(env, ${f}));`, ts: 'string', width: 1 },
   num: { cc: 'double', init: ' = 0', push: (f) => `a.push_back(Napi::Number::New(env, ${f}));`, ts: 'number', width: 1 },
   stat: {
-    cc: 'double', arr: '[kStatLen]', init: ' = {}',
+    cc: 'double',
+    arr: '[kStatLen]',
+    init: ' = {}',
     push: (f) => `{ Napi::Float64Array s = Napi::Float64Array::New(env, kStatLen); std::copy(${f}, ${f} + kStatLen, s.Data()); a.push_back(s); }`,
-    ts: 'Float64Array', width: 1,
+    ts: 'Float64Array',
+    width: 1,
   },
   bytes: { cc: 'std::vector<char>', init: '', push: (f) => `a.push_back(Napi::Buffer<char>::Copy(env, ${f}.data(), ${f}.size()));`, ts: 'Buffer', width: 1 },
   pairs: {
-    cc: 'std::vector<double>', init: '',
+    cc: 'std::vector<double>',
+    init: '',
     push: (f) => `{ Napi::Float64Array p = Napi::Float64Array::New(env, ${f}.size()); std::copy(${f}.begin(), ${f}.end(), p.Data()); a.push_back(p); }`,
-    ts: 'Float64Array', width: 1,
+    ts: 'Float64Array',
+    width: 1,
   },
   caller: {
-    cc: 'Caller', init: '',
+    cc: 'Caller',
+    init: '',
     push: (f) => `a.push_back(Napi::Number::New(env, ${f}.uid)); a.push_back(Napi::Number::New(env, ${f}.gid)); a.push_back(Napi::Number::New(env, ${f}.umask));`,
-    ts: 'Caller', width: 3,
+    ts: 'Caller',
+    width: 3,
   },
 }
 
@@ -123,6 +130,7 @@ function ts () {
     }
     out.push(`    case FuseOp.${r.op}: return { op, id, ino${parts.map((p) => ', ' + p).join('')} }`)
   }
+  // eslint-disable-next-line no-template-curly-in-string -- generated TypeScript source, a template literal on purpose
   out.push('  }', '  throw new Error(`unknown FUSE request ${op as number}`)', '}', '')
   return out.join('\n')
 }

@@ -183,6 +183,7 @@ async function writeRootfs (rng: Rng, count: number, add: (rel: string, size: nu
   }
   for (const f of ['hostname', 'passwd', 'group', 'shadow', 'os-release', 'fstab', 'hosts']) file(`etc/${f}`)
   const langs = ['de', 'fr', 'es', 'it', 'ja', 'pt_BR', 'ru', 'zh_CN', 'nl', 'pl']
+  // eslint-disable-next-line no-unmodified-loop-condition -- files grows in the loop body through a helper
   for (let n = 0; files < count; n++) {
     const pkg = `pkg${n}`
     for (const f of ['copyright', 'changelog.Debian.gz', 'README.Debian', 'NEWS.Debian.gz'].slice(0, rng.int(2, 4))) file(`usr/share/doc/${pkg}/${f}`)

@@ -23,10 +23,10 @@ function strata (root: string, args: string[], onFirstOutput?: () => void): Prom
     const child = spawn(process.execPath, [cliMain, ...args], { env: { ...process.env, STRATA_ROOT: root, STRATA_LAZY_FILL: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
-    child.stdout.on('data', (d: Buffer) => { if (!out) onFirstOutput?.(); out += d })
-    child.stderr.on('data', (d: Buffer) => { err += d })
+    child.stdout.on('data', (d: Buffer) => { if (!out) onFirstOutput?.(); out += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
     child.on('error', reject)
-    child.on('close', (code) => code === 0 ? resolve(out) : reject(new Error(`strata ${args.join(' ')}: exit ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)))
+    child.on('close', (code) => { code === 0 ? resolve(out) : reject(new Error(`strata ${args.join(' ')}: exit ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)) })
   })
 }
 
@@ -103,7 +103,7 @@ async function main (): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   process.stderr.write(`bench: ${(err as Error).message}\n`)
   process.exitCode = 1
 })

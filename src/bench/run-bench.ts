@@ -133,7 +133,7 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
     }
     return { systems: [...opts.systems], runs: opts.runs, sizes: opts.sizes, treeFiles: layout.treeFiles, results }
   } finally {
-    for (const m of live) await m.unmount().catch((err: Error) => { progress(`cleanup: ${err.message}`) })
+    for (const m of live) await m.unmount().catch((err: unknown) => { progress(`cleanup: ${(err as Error).message}`) })
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     if (!opts.keep) await removeWorkDir(dir, progress)

@@ -172,7 +172,7 @@ export async function runRegistryBench (opts: RegistryBenchOptions): Promise<Reg
 
     return { runs: opts.runs, mib: opts.mib, files: tree.files, contentBytes: tree.bytes, ...sizes, warmup: true, strataStartup, results }
   } finally {
-    await registry?.stop().catch((err: Error) => { progress(`cleanup: ${err.message}`) })
+    await registry?.stop().catch((err: unknown) => { progress(`cleanup: ${(err as Error).message}`) })
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     if (!opts.keep) await rm(dir, { recursive: true, force: true })

@@ -53,7 +53,7 @@ export async function startThrottleProxy (target: string, bytesPerSecond: number
   proxy.stop = async () => {
     for (const s of sockets) s.destroy()
     agent.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => { resolve() }))
   }
   return proxy
 }

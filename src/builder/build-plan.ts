@@ -62,8 +62,16 @@ class StandIn extends Map<string, string> {
 const STAND_IN = new StandIn()
 /** The checks of instructions whose words can be wrong whatever the values. */
 const WORDS: Record<string, (ins: Instruction, vars: Vars, escape: string) => unknown> = {
-  ENV: pairsOf, LABEL: pairsOf, ARG: argPairs, COPY: copyWords, ADD: copyWords, EXPOSE: exposedPorts, VOLUME: volumePaths,
-  WORKDIR: (ins, v, e) => expandWords(ins.args, v, e, false), USER: (ins, v, e) => expandWords(ins.args, v, e, false), STOPSIGNAL: (ins, v, e) => expandWords(ins.args, v, e, false),
+  ENV: pairsOf,
+  LABEL: pairsOf,
+  ARG: argPairs,
+  COPY: copyWords,
+  ADD: copyWords,
+  EXPOSE: exposedPorts,
+  VOLUME: volumePaths,
+  WORKDIR: (ins, v, e) => expandWords(ins.args, v, e, false),
+  USER: (ins, v, e) => expandWords(ins.args, v, e, false),
+  STOPSIGNAL: (ins, v, e) => expandWords(ins.args, v, e, false),
 }
 
 /** Adds "FILE:LINE: " after the errno code unless the message has it. */

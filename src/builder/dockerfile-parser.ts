@@ -49,7 +49,7 @@ function execForm (args: string, file: string, line: number): string[] | null {
   if (!s.startsWith('[')) return null
   let v: unknown
   try { v = JSON.parse(s) } catch { v = undefined }
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[]
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v
   if (/^\[\s*("|'|\])/.test(s)) throw dockerfileError(file, line, `malformed JSON array: ${s} (exec form is ["executable", "arg", …] with double quotes)`)
   return null
 }

@@ -33,7 +33,7 @@ export function expandWords (text: string, vars: Vars, escape = '\\', split = tr
       const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([\s\S]*))?$/.exec(body)
       if (!m) throw errnoError('EINVAL', `bad substitution "\${${body}}" in "${text}"`)
       const v = vars.get(m[1])
-      if (m[2] === '-') return v ? v : expandWords(m[3], vars, escape, false)[0] ?? ''
+      if (m[2] === '-') return v || (expandWords(m[3], vars, escape, false)[0] ?? '')
       if (m[2] === '+') return v ? expandWords(m[3], vars, escape, false)[0] ?? '' : ''
       return v ?? ''
     }

@@ -21,7 +21,7 @@ export interface StdinContext {
 
 export async function stdinContext (store: Store, input: NodeJS.ReadableStream): Promise<StdinContext> {
   const top = fs.mkdtempSync(ownedPrefix(store.tmp, 'build-stdin-'))
-  const remove = (): void => fs.rmSync(top, { recursive: true, force: true })
+  const remove = (): void => { fs.rmSync(top, { recursive: true, force: true }) }
   try {
     const spool = path.join(top, 'stdin')
     const dir = path.join(top, 'context')

@@ -14,6 +14,7 @@ export interface CommandEntry {
   /** Has subcommands: the next word names one (for "See 'strata image rm --help'"). */
   group?: boolean
   /** The command's module; a group's, with the subcommand `sub` loaded where it loads lazily. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs' CommandModule is invariant in its argument types: only any fits every command
   load: (sub?: string) => Promise<CommandModule<any, any>>
 }
 

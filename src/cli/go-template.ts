@@ -39,6 +39,7 @@ export function goString (v: Value): string {
   if (v === null) return '<nil>'
   if (Array.isArray(v)) return `[${v.map(goString).join(' ')}]`
   if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${goString((v as Record<string, Value>)[k])}`).join(' ')}]`
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects and arrays returned above; what is left is a scalar
   return String(v)
 }
 
@@ -90,7 +91,7 @@ const FUNCS: Record<string, Fn> = {
   index: (v, ...keys) => {
     let cur = v
     for (const k of keys) {
-      if (cur === null || cur === undefined) fail(`index of untyped nil`)
+      if (cur === null || cur === undefined) fail('index of untyped nil')
       if (Array.isArray(cur)) {
         if (typeof k !== 'number' || k < 0 || k >= cur.length) fail(`index out of range: ${goString(k)}`)
         cur = cur[k as number]
@@ -282,7 +283,7 @@ function field (base: Value, path: string[], strictTop: boolean): Value {
     const name = path[i]
     if (cur === null || cur === undefined) return fail(`nil pointer evaluating .${path.slice(0, i + 1).join('.')}`)
     if (typeof cur !== 'object' || Array.isArray(cur)) return fail(`can't evaluate field ${name} in ${goString(cur)}`)
-    if (!(name in (cur as object))) {
+    if (!(name in (cur))) {
       // The top object is docker's struct (a missing field is a mistake); below it, maps (Labels).
       if (strictTop && i === 0) return fail(`can't evaluate field ${name}`)
       return undefined
@@ -325,8 +326,7 @@ function run (nodes: Node[], dot: Value, root: Value, out: string[]): void {
     else {
       const v = evalPipe(n.pipe, dot, root)
       if (n.k === 'if') run(truthy(v) ? n.body : n.alt, dot, root, out)
-      else if (n.k === 'with') { if (truthy(v)) run(n.body, v, root, out); else run(n.alt, dot, root, out) }
-      else {
+      else if (n.k === 'with') { if (truthy(v)) run(n.body, v, root, out); else run(n.alt, dot, root, out) } else {
         const items = Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v).sort().map((k) => (v as Record<string, Value>)[k]) : v === null || v === undefined ? [] : fail(`range can't iterate over ${goString(v)}`)
         if (items.length === 0) run(n.alt, dot, root, out)
         for (const item of items) run(n.body, item, root, out)

@@ -5,7 +5,7 @@ import { Store, defaultRoot } from '../store/store.js'
 export interface RootArgs { root?: string }
 
 export function withRoot<T> (y: Argv<T>): Argv<T & RootArgs> {
-  return y.option('root', { type: 'string', describe: `store directory (default ${defaultRoot()}, or STRATA_ROOT)` }) as Argv<T & RootArgs>
+  return y.option('root', { type: 'string', describe: `store directory (default ${defaultRoot()}, or STRATA_ROOT)` })
 }
 
 export function openStore (a: RootArgs): Store {

@@ -34,6 +34,7 @@ export function unknownFlags (argv: string[], declared: Declared): string[] {
   return out
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs' CommandModule is invariant in its argument types: only any fits every command
 export function withStrictFlags<T extends CommandModule<any, any>> (mod: T, argv: string[], commandPath: string): T {
   const builder = mod.builder
   return {

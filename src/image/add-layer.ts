@@ -30,7 +30,7 @@ export async function sha256File (file: string): Promise<string> {
 /** Extracts the layer dir for `diffID` from its uncompressed tar, once. */
 export async function installLayerDir (store: Store, diffID: string, tarFile: string, progress?: Progress): Promise<void> {
   const total = fs.statSync(tarFile).size
-  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => progress(s.bytes, total))).then(() => undefined), total)
+  await store.layers.install(diffID, (dir) => extractLayer(fs.createReadStream(tarFile), dir, progress && ((s) => { progress(s.bytes, total) })).then(() => undefined), total)
 }
 
 /** Whether a layer blob is gzipped (else a plain tar); zstd is refused by name. */
@@ -108,11 +108,12 @@ export async function extractBlobVerified (blob: string, dir: string, diffID: st
   const view: AsyncIterable<Buffer> = {
     [Symbol.asyncIterator]: () => ({
       next: () => source.next().then(step),
+      // eslint-disable-next-line @typescript-eslint/require-await -- an AsyncIterator returns a promise
       return: async () => ({ done: true as const, value: undefined }),
     }),
   }
   try {
-    await extractLayer(view, dir, progress && (() => progress(read, total)))
+    await extractLayer(view, dir, progress && (() => { progress(read, total) }))
     for (let r = await source.next(); !r.done; r = await source.next()) step(r)
   } catch (err) {
     tar.destroy()

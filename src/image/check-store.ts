@@ -48,16 +48,18 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   const repair = opts.repair ?? false
   const problems: Problem[] = []
   // A fix may say what it did (appended to the message).
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a fix says what it did, or returns nothing
   const note = (kind: ProblemKind, name: string, what: string, fix?: () => void | string | Promise<void>): Promise<void> | void => {
     const p: Problem = { kind, name, what, repaired: false }
     problems.push(p)
     if (!repair || !fix) return
+    // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a fix says what it did, or returns nothing
     const done = (said?: void | string): void => {
       p.repaired = true
       if (typeof said === 'string') p.what += `: ${said}`
     }
     const r = fix()
-    if (r instanceof Promise) return r.then(done, (err: Error) => { p.what += ` (repair failed: ${err.message})` })
+    if (r instanceof Promise) return r.then(done, (err: unknown) => { p.what += ` (repair failed: ${(err as Error).message})` })
     done(r)
   }
   const rel = (p: string): string => path.relative(store.root, p)
@@ -65,10 +67,10 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   // Temp names of dead commands.
   for (const [dir, names] of [[store.tmp, store.staleTemp()], [store.blobs.dir, store.blobs.staleTemp()],
     [store.layers.dir, store.layers.staleTemp()], [store.containers.dir, store.containers.staleTemp()]] as const) {
-    for (const n of names) note('temp', rel(path.join(dir, n)), `${rel(path.join(dir, n))} was left by a command that died`, () => removeDoomed(dir, n))
+    for (const n of names) void note('temp', rel(path.join(dir, n)), `${rel(path.join(dir, n))} was left by a command that died`, () => { removeDoomed(dir, n) })
   }
   for (const n of store.layers.strayMarks()) {
-    note('stray-mark', rel(path.join(store.layers.dir, n)), `${rel(path.join(store.layers.dir, n))} marks a layer dir that is gone`, () => fs.rmSync(path.join(store.layers.dir, n), { force: true }))
+    void note('stray-mark', rel(path.join(store.layers.dir, n)), `${rel(path.join(store.layers.dir, n))} marks a layer dir that is gone`, () => { fs.rmSync(path.join(store.layers.dir, n), { force: true }) })
   }
 
   // Blobs, re-hashed.
@@ -77,7 +79,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   for (const d of store.blobs.list()) {
     if (await store.blobs.verify(d)) continue
     bad.add(d)
-    note('corrupt-blob', d, `blob ${d} does not match its digest`, () => store.blobs.remove(d))
+    void note('corrupt-blob', d, `blob ${d} does not match its digest`, () => { store.blobs.remove(d) })
   }
 
   // The index.
@@ -86,7 +88,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
     entries = store.index.entries()
   } catch (err) {
     entries = []
-    note('index', 'index.json', (err as Error).message, () => {
+    void note('index', 'index.json', (err as Error).message, () => {
       const found: Descriptor[] = []
       for (const d of store.blobs.list()) {
         if (bad.has(d)) continue
@@ -104,12 +106,12 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
 
   // Containers.
   for (const id of store.containers.broken()) {
-    note('broken-container', rel(path.join(store.containers.dir, id)), `container dir ${id} has no config.json (half-made or half-removed)`, () => store.containers.removeDir(id))
+    void note('broken-container', rel(path.join(store.containers.dir, id)), `container dir ${id} has no config.json (half-made or half-removed)`, () => { store.containers.removeDir(id) })
   }
   const images = new Map<string, string>()
   for (const e of entries) if (!images.has(e.digest) || e.annotations?.[REF_NAME]) images.set(e.digest, e.annotations?.[REF_NAME] ?? e.digest)
   for (const c of store.containers.list()) {
-    if (!images.has(c.manifest) && !ok(c.manifest)) note('container-image', c.name, `container ${c.name}: its image ${c.manifest} is gone from the store`)
+    if (!images.has(c.manifest) && !ok(c.manifest)) void note('container-image', c.name, `container ${c.name}: its image ${c.manifest} is gone from the store`)
     else if (!images.has(c.manifest)) images.set(c.manifest, `${c.imageName} (of container ${c.name})`)
   }
   for (const m of store.buildCache.manifests()) if (!images.has(m) && ok(m)) images.set(m, `${m} (build cache)`)
@@ -117,27 +119,27 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   // Images and their layer dirs.
   const checked = new Set<string>()
   for (const [digest, name] of images) {
-    if (!ok(digest)) { note('image', name, `image ${name}: manifest ${digest} is missing or corrupt`); continue }
+    if (!ok(digest)) { void note('image', name, `image ${name}: manifest ${digest} is missing or corrupt`); continue }
     let m: Manifest
     let cfg: ImageConfig
     try {
       m = store.blobs.readJson<Manifest>(digest)
-      if (!ok(m.config?.digest)) { note('image', name, `image ${name}: config ${m.config?.digest} is missing or corrupt`); continue }
+      if (!ok(m.config?.digest)) { void note('image', name, `image ${name}: config ${m.config?.digest} is missing or corrupt`); continue }
       cfg = store.blobs.readJson<ImageConfig>(m.config.digest)
     } catch (err) {
-      note('image', name, `image ${name}: ${(err as Error).message}`)
+      void note('image', name, `image ${name}: ${(err as Error).message}`)
       continue
     }
     const ids = cfg.rootfs?.diff_ids ?? []
     const layers = Array.isArray(m.layers) ? m.layers : []
-    if (ids.length !== layers.length) { note('image', name, `image ${name}: ${layers.length} layers but the config names ${ids.length}`); continue }
+    if (ids.length !== layers.length) { void note('image', name, `image ${name}: ${layers.length} layers but the config names ${ids.length}`); continue }
     for (let i = 0; i < layers.length; i++) {
       const diffID = ids[i]
       const blob = layers[i].digest
       if (checked.has(diffID)) continue
       checked.add(diffID)
       const hasBlob = ok(blob)
-      if (!hasBlob) note('image', name, `image ${name}: layer blob ${blob} is missing or corrupt`)
+      if (!hasBlob) void note('image', name, `image ${name}: layer blob ${blob} is missing or corrupt`)
       const p = store.layers.path(diffID)
       const extract = hasBlob ? () => installLayerFromBlob(store, diffID, store.blobs.path(blob), `layer ${blob}`) : undefined
       if (!fs.existsSync(p)) {
@@ -166,13 +168,13 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   // Orphans: what no image, container or build cache entry reaches.
   const keep = reachable(store)
   for (const d of store.blobs.list()) {
-    if (!keep.blobs.has(d) && !bad.has(d)) note('orphan-blob', d, `blob ${d} is used by no image`, () => store.blobs.remove(d))
+    if (!keep.blobs.has(d) && !bad.has(d)) void note('orphan-blob', d, `blob ${d} is used by no image`, () => { store.blobs.remove(d) })
   }
   for (const d of store.layers.list()) {
-    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is used by no image`, () => store.layers.remove(d))
+    if (!keep.diffIDs.has(d)) void note('orphan-layer', d, `layer dir for ${d} is used by no image`, () => { store.layers.remove(d) })
   }
   for (const d of store.layers.incomplete()) {
-    if (!keep.diffIDs.has(d)) note('orphan-layer', d, `layer dir for ${d} is incomplete and used by no image`, () => store.layers.remove(d))
+    if (!keep.diffIDs.has(d)) void note('orphan-layer', d, `layer dir for ${d} is incomplete and used by no image`, () => { store.layers.remove(d) })
   }
 
   // Pause requests whose requester (.pause) or daemon (.paused) died.
@@ -182,7 +184,7 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
     const f = path.join(mounts, n)
     let pid = 0
     try { pid = Number(fs.readFileSync(f, 'utf8').trim()) } catch { continue }
-    if (!alive(pid)) note('stale-pause', f, `${f}: pause file of process ${pid}, which is gone`, () => fs.rmSync(f, { force: true }))
+    if (!alive(pid)) void note('stale-pause', f, `${f}: pause file of process ${pid}, which is gone`, () => { fs.rmSync(f, { force: true }) })
   }
   return problems
 }

@@ -11,7 +11,7 @@ function command (arg: string): string[] {
     let v: unknown
     try { v = JSON.parse(s) } catch { throw errnoError('EINVAL', `bad JSON in ${s}`) }
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw errnoError('EINVAL', `expected a JSON array of strings: ${s}`)
-    return v as string[]
+    return v
   }
   return ['/bin/sh', '-c', s]
 }

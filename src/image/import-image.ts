@@ -41,7 +41,7 @@ async function layerTar (source: string, out: string, stdin?: Readable): Promise
   // Sniff the gzip magic rather than trusting the file name.
   const it = input[Symbol.asyncIterator]()
   const first = await it.next()
-  const head: Buffer = first.done ? Buffer.alloc(0) : first.value
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value as Buffer
   const rest = Readable.from((async function * () {
     if (head.length) yield head
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer

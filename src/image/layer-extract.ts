@@ -91,8 +91,8 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
       // As tar(1) without root and containers/storage's ignore_chown_errors:
       // a user's own store keeps entries as that user's, and leaves out
       // xattrs only root may set (trusted.*, security.capability).
-      tolerate(() => native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW))
-      for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) tolerate(() => native.setxattr(dir, name, k, v, 0))
+      tolerate(() => { native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW) })
+      for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) tolerate(() => { native.setxattr(dir, name, k, v, 0) })
     } else {
       native.fchownat(dir, name, h.uid, h.gid, C.AT_SYMLINK_NOFOLLOW)
       for (const [k, v] of h.xattrs) if (!isPrivateXattr(k)) native.setxattr(dir, name, k, v, 0)
@@ -204,7 +204,7 @@ export async function extractLayer (tar: AsyncIterable<Buffer>, dest: string, on
       const fd = dirFd(parts, 'a directory')
       native.futimens(fd, h.mtimeSec, h.mtimeNsec, h.mtimeSec, h.mtimeNsec)
       if (parts.length === 0) {
-        if (unprivileged) tolerate(() => native.fchown(fd, h.uid, h.gid))
+        if (unprivileged) tolerate(() => { native.fchown(fd, h.uid, h.gid) })
         else native.fchown(fd, h.uid, h.gid)
         native.fchmod(fd, h.mode & 0o7777)
       }

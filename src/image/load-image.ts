@@ -67,6 +67,7 @@ async function stage (input: Readable | AsyncIterable<Buffer>, dir: string): Pro
 /** JSON documents of an archive (manifests, configs, indexes): 4 MiB at most, as from a registry. */
 const JSON_LIMIT = 4 << 20
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON document it expects
 const readJson = <T>(file: string, what: string): T => {
   const size = fs.statSync(file).size
   if (size > JSON_LIMIT) throw errnoError('EFBIG', `${what} is ${size} bytes, more than the ${JSON_LIMIT} a manifest or config may have`)

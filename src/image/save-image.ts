@@ -87,7 +87,7 @@ export async function saveImagesToFile (store: Store, images: Array<{ image: Ima
   try {
     await saveImages(store, images, format, ws)
     ws.end()
-    await new Promise<void>((resolve, reject) => ws.on('finish', () => resolve()).on('error', reject))
+    await new Promise<void>((resolve, reject) => ws.on('finish', () => { resolve() }).on('error', reject))
     fs.renameSync(tmp, path)
   } finally {
     fs.rmSync(tmp, { force: true })

@@ -32,7 +32,7 @@ export interface TarHeader {
 export const BLOCK = 512
 
 const TYPE_FLAGS: Record<string, TarType> = {
-  '0': 'file', '\0': 'file', '7': 'file', S: 'file', '1': 'link', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo',
+  0: 'file', '\0': 'file', 7: 'file', S: 'file', 1: 'link', 2: 'symlink', 3: 'char', 4: 'block', 5: 'dir', 6: 'fifo',
 }
 const FLAG_OF: Record<TarType, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' }
 

@@ -67,8 +67,7 @@ export async function * readTar (input: AsyncIterable<Buffer>): AsyncGenerator<T
     if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
       const data = await src.read(header.size + padding(header.size), `the extended header before ${header.name || 'an entry'}`)
       const body = Buffer.from((data ?? Buffer.alloc(0)).subarray(0, header.size))
-      if (flag === 'x') { paxList = decodePaxList(body); pax = new Map(paxList) }
-      else if (flag === 'g') global = new Map([...global, ...decodePax(body)])
+      if (flag === 'x') { paxList = decodePaxList(body); pax = new Map(paxList) } else if (flag === 'g') global = new Map([...global, ...decodePax(body)])
       else if (flag === 'L') longName = body.toString('latin1').replace(/\0+$/, '')
       else longLink = body.toString('latin1').replace(/\0+$/, '')
       continue

@@ -9,28 +9,73 @@ import { FUSE_REQUESTS_DIGEST, type FuseDispatch } from './fuse-requests.js'
 
 /** Stat as returned by the addon: a Float64Array indexed by the S_* constants. */
 export type RawStat = Float64Array
-export const S_DEV = 0, S_INO = 1, S_MODE = 2, S_NLINK = 3, S_UID = 4, S_GID = 5, S_RDEV = 6,
-  S_SIZE = 7, S_BLKSIZE = 8, S_BLOCKS = 9, S_ATIME = 10, S_ATIME_NS = 11, S_MTIME = 12,
-  S_MTIME_NS = 13, S_CTIME = 14, S_CTIME_NS = 15, STAT_LEN = 16
+export const S_DEV = 0
+export const S_INO = 1
+export const S_MODE = 2
+export const S_NLINK = 3
+export const S_UID = 4
+export const S_GID = 5
+export const S_RDEV = 6
+export const S_SIZE = 7
+export const S_BLKSIZE = 8
+export const S_BLOCKS = 9
+export const S_ATIME = 10
+export const S_ATIME_NS = 11
+export const S_MTIME = 12
+export const S_MTIME_NS = 13
+export const S_CTIME = 14
+export const S_CTIME_NS = 15
+export const STAT_LEN = 16
 
 /** Bits of the open reply. */
-export const OPEN_KEEP_CACHE = 1, OPEN_DIRECT_IO = 2, OPEN_NOFLUSH = 4, OPEN_CACHE_READDIR = 8,
-  /** The fd is a lower file's: reopenLower() points it at the upper copy after a copy-up. */
-  OPEN_LOWER = 16
+export const OPEN_KEEP_CACHE = 1
+export const OPEN_DIRECT_IO = 2
+export const OPEN_NOFLUSH = 4
+export const OPEN_CACHE_READDIR = 8
+/** The fd is a lower file's: reopenLower() points it at the upper copy after a copy-up. */
+export const OPEN_LOWER = 16
 
 export interface NativeConstants {
-  AT_FDCWD: number; AT_SYMLINK_NOFOLLOW: number; AT_REMOVEDIR: number; AT_EMPTY_PATH: number
-  O_PATH: number; O_DIRECTORY: number; O_NOFOLLOW: number; O_RDONLY: number; O_WRONLY: number
-  O_RDWR: number; O_CREAT: number; O_EXCL: number; O_TRUNC: number; O_APPEND: number
-  O_ACCMODE: number; O_NOATIME: number; O_DIRECT: number
-  RENAME_NOREPLACE: number; RENAME_EXCHANGE: number; RENAME_WHITEOUT: number
-  UTIME_NOW: number; UTIME_OMIT: number; XATTR_CREATE: number; XATTR_REPLACE: number
-  MNT_DETACH: number; MNT_FORCE: number; NAME_MAX: number
-  LOCK_EX: number; LOCK_SH: number; LOCK_UN: number; LOCK_NB: number
-  MS_RDONLY: number; MS_NOSUID: number; MS_NODEV: number; MS_NOEXEC: number; MS_BIND: number
-  MS_REC: number; MS_PRIVATE: number; MS_REMOUNT: number
+  AT_FDCWD: number;
+  AT_SYMLINK_NOFOLLOW: number;
+  AT_REMOVEDIR: number;
+  AT_EMPTY_PATH: number
+  O_PATH: number;
+  O_DIRECTORY: number;
+  O_NOFOLLOW: number;
+  O_RDONLY: number;
+  O_WRONLY: number
+  O_RDWR: number;
+  O_CREAT: number;
+  O_EXCL: number;
+  O_TRUNC: number;
+  O_APPEND: number
+  O_ACCMODE: number;
+  O_NOATIME: number;
+  O_DIRECT: number
+  RENAME_NOREPLACE: number;
+  RENAME_EXCHANGE: number;
+  RENAME_WHITEOUT: number
+  UTIME_NOW: number;
+  UTIME_OMIT: number;
+  XATTR_CREATE: number;
+  XATTR_REPLACE: number
+  MNT_DETACH: number;
+  MNT_FORCE: number;
+  NAME_MAX: number
+  LOCK_EX: number;
+  LOCK_SH: number;
+  LOCK_UN: number;
+  LOCK_NB: number
+  MS_RDONLY: number;
+  MS_NOSUID: number;
+  MS_NODEV: number;
+  MS_NOEXEC: number;
+  MS_BIND: number
+  MS_REC: number;
+  MS_PRIVATE: number;
+  MS_REMOUNT: number
 }
-
 
 export interface Native {
   constants: NativeConstants
@@ -123,7 +168,7 @@ export interface Native {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const require = createRequire(import.meta.url)
 
-function load(): Native {
+function load (): Native {
   try {
     return require(path.join(root, 'build', 'Release', 'strata_native.node')) as Native
   } catch (err) {
@@ -137,6 +182,7 @@ export const native: Native = load()
 // An addon built from another request declaration would hand JS shifted
 // fields: refuse it rather than serve a mount with it.
 if (native.fuseRequestsDigest !== FUSE_REQUESTS_DIGEST) {
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion -- an addon built from older sources may lack the field
   throw Object.assign(new Error(`strata: the native addon was built from another native/fuse-requests.json (${String(native.fuseRequestsDigest)}, want ${FUSE_REQUESTS_DIGEST}); run scripts/build`), { code: 'ENOEXEC' })
 }
 export const C = native.constants

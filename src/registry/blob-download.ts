@@ -36,7 +36,7 @@ export async function downloadBlob (client: RegistryClient, repository: string, 
       // A stalled connection would otherwise wait forever: abort it when it
       // goes quiet, and resume as after a reset.
       const quiet = new AbortController()
-      const timer = setTimeout(() => quiet.abort(), idleMs)
+      const timer = setTimeout(() => { quiet.abort() }, idleMs)
       let broken: unknown = null
       try {
         const res = await client.request('GET', `/v2/${repository}/blobs/${desc.digest}`, { headers, scopes: [`repository:${repository}:pull`], signal: quiet.signal })

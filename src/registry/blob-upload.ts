@@ -99,7 +99,7 @@ async function putWhole (client: RegistryClient, location: string, desc: Descrip
     scopes,
     attempts: 1,
     headers: { 'Content-Type': OCTETS, 'Content-Length': String(desc.size) },
-    body: fileRange(file, 0, desc.size, onBytes && ((n) => onBytes(n, desc.size))),
+    body: fileRange(file, 0, desc.size, onBytes && ((n) => { onBytes(n, desc.size) })),
   })
 }
 
@@ -115,7 +115,7 @@ async function putChunks (client: RegistryClient, location: string, desc: Descri
         scopes,
         attempts: 1,
         headers: { 'Content-Type': OCTETS, 'Content-Length': String(end - offset), 'Content-Range': `${offset}-${end - 1}` },
-        body: fileRange(file, offset, end, onBytes && ((n) => onBytes(n, desc.size))),
+        body: fileRange(file, offset, end, onBytes && ((n) => { onBytes(n, desc.size) })),
       })
     } catch (err) {
       // Ask the session how much it has, and go on from there.

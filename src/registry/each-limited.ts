@@ -14,5 +14,6 @@ export async function eachLimited<T> (items: T[], limit: number, fn: (item: T, i
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a task threw, as it threw it
   if (failed !== null) throw failed
 }

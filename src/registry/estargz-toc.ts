@@ -40,6 +40,7 @@ export async function fetchToc (client: RegistryClient, repository: string, desc
   } catch {
     throw errnoError('EBADMSG', `${what}: its TOC is not valid gzip (or larger than ${MAX_TOC} bytes)`)
   }
+  // eslint-disable-next-line @typescript-eslint/require-await, no-unreachable-loop -- readTar takes an AsyncIterable; only the first entry is wanted
   for await (const { header, body } of readTar((async function * () { yield tar })())) {
     if (cleanTocName(header.name) !== TOC_NAME || header.type !== 'file') throw errnoError('EBADMSG', `${what}: the TOC member holds ${header.name}, not ${TOC_NAME}`)
     const parts: Buffer[] = []

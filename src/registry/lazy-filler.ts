@@ -47,7 +47,8 @@ export class RegistryFiller implements LazyFiller {
     const offsets = [...new Set(toc.entries.map((e) => e.offset ?? 0).filter((o) => o > 0)), source.tocOffset].sort((a, b) => a - b)
     const endOf = (off: number): number => {
       // The first data offset after this one (binary search).
-      let lo = 0, hi = offsets.length - 1
+      let lo = 0
+      let hi = offsets.length - 1
       while (lo < hi) {
         const mid = (lo + hi) >> 1
         if (offsets[mid] > off) hi = mid
@@ -149,7 +150,7 @@ export function openLayerSource (dir: string): LayerSource {
     setTimeout(() => {
       fillLayer(lazy.storeRoot, lazy.source).then(
         () => process.stderr.write(`strata: layer ${lazy.source.diffID} is complete; later mounts use it whole\n`),
-        (err) => process.stderr.write(`strata: background fill of layer ${lazy.source.diffID} failed: ${(err as Error).message}\n`))
+        (err: unknown) => process.stderr.write(`strata: background fill of layer ${lazy.source.diffID} failed: ${(err as Error).message}\n`))
     }, delay).unref()
   }
   return layer

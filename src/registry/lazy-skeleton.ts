@@ -67,6 +67,7 @@ function openParent (root: number, parts: string[]): number {
 
 export async function buildSkeleton (toc: Toc, tocHeader: TarHeader, tocJson: Buffer, tree: string): Promise<void> {
   const entries = toc.entries.filter((e) => e.type !== 'chunk')
+  // eslint-disable-next-line @typescript-eslint/require-await -- an async generator is the AsyncIterable its consumer takes
   async function * tar (): AsyncGenerator<Buffer> {
     for (const e of entries) yield encodeHeader(headerOf(e))
     yield encodeHeader({ ...tocHeader, size: tocJson.length })
@@ -87,7 +88,7 @@ export async function buildSkeleton (toc: Toc, tocHeader: TarHeader, tocJson: Bu
         const fd = native.openat(dir, base, C.O_WRONLY | C.O_NOFOLLOW, 0)
         try {
           const before = native.fstat(fd)
-          await keepingXattrs(fd, () => native.ftruncate(fd, size))
+          await keepingXattrs(fd, () => { native.ftruncate(fd, size) })
           native.setxattr(dir, base, LAZY_XATTR, Buffer.from(name, 'utf8'), 0)
           native.futimens(fd, before[S_ATIME], before[S_ATIME_NS], before[S_MTIME], before[S_MTIME_NS])
         } finally {

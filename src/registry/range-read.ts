@@ -27,7 +27,7 @@ export async function readRange (client: RegistryClient, repository: string, dig
   let last: unknown = null
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const quiet = new AbortController()
-    const timer = setTimeout(() => quiet.abort(), idleMs)
+    const timer = setTimeout(() => { quiet.abort() }, idleMs)
     try {
       const from = start + got
       const res = await client.request('GET', `/v2/${repository}/blobs/${digest}`, {

@@ -171,7 +171,7 @@ export class RegistryClient {
       try {
         res = await fetch(url, { method, headers, body, duplex: 'half', redirect: 'follow', signal: o.signal } as RequestInit)
       } catch (err) {
-        if (typeof body === 'object' && body && 'destroy' in body) (body as Readable).destroy()
+        if (typeof body === 'object' && body && 'destroy' in body) (body).destroy()
         if (attempt < attempts && !o.signal?.aborted) { await sleep(this.backoffMs * 2 ** (attempt - 1)); continue }
         throw errnoError(networkCode(err), `${method} ${url}: ${networkMessage(err)} (after ${attempt} tries)`)
       }

@@ -89,7 +89,7 @@ export function createCgroups (id: string, limits: Limits, privileged: boolean):
     }
     return cg
   } catch (err) {
-    removeCgroups(cg)
+    void removeCgroups(cg)
     throw err
   }
 }

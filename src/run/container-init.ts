@@ -107,7 +107,15 @@ export function containerInit (spec: RunSpec): never {
   native.sethostname(spec.hostname)
   containerNative.pivotRoot(R)
   return containerNative.enterContainer({
-    cwd: '/' + path.relative(R, cwd), uid: spec.uid, gid: spec.gid, groups: spec.groups, argv: spec.argv, env: spec.env,
-    caps: spec.caps, noNewPrivs: spec.noNewPrivs, seccomp: spec.seccomp ? Buffer.from(spec.seccomp, 'base64') : null, tty: spec.tty,
+    cwd: '/' + path.relative(R, cwd),
+    uid: spec.uid,
+    gid: spec.gid,
+    groups: spec.groups,
+    argv: spec.argv,
+    env: spec.env,
+    caps: spec.caps,
+    noNewPrivs: spec.noNewPrivs,
+    seccomp: spec.seccomp ? Buffer.from(spec.seccomp, 'base64') : null,
+    tty: spec.tty,
   })
 }

@@ -33,7 +33,7 @@ export async function reconcile (store: Store, c: ContainerRecord): Promise<Cont
   const dirs = (s.process?.cgroupProcs ?? []).map((p) => path.dirname(p))
   await removeCgroups({ procs: [], dirs })
   const fixed = updateState(store, c, { status: 'exited', exitCode: 255, finishedAt: new Date().toISOString(), error: 'its owner process died', initPid: undefined })
-  if (s.autoRemove) await store.locked(() => store.containers.remove(c))
+  if (s.autoRemove) await store.locked(() => { store.containers.remove(c) })
   return fixed
 }
 

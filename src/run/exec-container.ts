@@ -40,7 +40,7 @@ export async function execInContainer (store: Store, c: ContainerRecord, opts: E
   for (const e of opts.env ?? []) {
     const i = e.indexOf('=')
     if (i >= 0) env.set(e.slice(0, i), e.slice(i + 1))
-    else if (process.env[e] !== undefined) env.set(e, process.env[e]!)
+    else if (process.env[e] !== undefined) env.set(e, process.env[e])
   }
   let bpf = '-'
   if (p.seccomp) {
@@ -56,8 +56,8 @@ export async function execInContainer (store: Store, c: ContainerRecord, opts: E
     for (const sg of FORWARDED) process.on(sg, forward)
     try {
       return await new Promise<number>((resolve, reject) => {
-        child.on('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)))
-        child.on('error', (err) => reject(errnoError('ENOENT', `cannot start ${nsexecPath}: ${err.message} (scripts/build builds it)`)))
+        child.on('close', (code, sig) => { resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)) })
+        child.on('error', (err) => { reject(errnoError('ENOENT', `cannot start ${nsexecPath}: ${err.message} (scripts/build builds it)`)) })
       })
     } finally {
       for (const sg of FORWARDED) process.off(sg, forward)

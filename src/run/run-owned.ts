@@ -18,15 +18,22 @@ export interface OwnedRunOptions extends RunContainerOptions {
 
 export async function runOwned (store: Store, c: ContainerRecord, image: Image, opts: OwnedRunOptions): Promise<number> {
   updateState(store, c, {
-    status: 'running', ownerPid: process.pid, ownerStart: processStart(process.pid) ?? undefined, initPid: undefined,
-    startedAt: new Date().toISOString(), finishedAt: undefined, exitCode: undefined, error: undefined,
-    flags: opts.flags, autoRemove: opts.autoRemove,
+    status: 'running',
+    ownerPid: process.pid,
+    ownerStart: processStart(process.pid) ?? undefined,
+    initPid: undefined,
+    startedAt: new Date().toISOString(),
+    finishedAt: undefined,
+    exitCode: undefined,
+    error: undefined,
+    flags: opts.flags,
+    autoRemove: opts.autoRemove,
   })
   let logFd: number | null = null
   if (opts.log) logFd = fs.openSync(logPath(store, c), 'a', 0o600)
   const onOutput = logFd === null
     ? opts.onOutput
-    : (d: Buffer, stream: 'stdout' | 'stderr') => { fs.writeSync(logFd!, JSON.stringify({ log: d.toString('utf8'), stream, time: new Date().toISOString() }) + '\n') }
+    : (d: Buffer, stream: 'stdout' | 'stderr') => { fs.writeSync(logFd, JSON.stringify({ log: d.toString('utf8'), stream, time: new Date().toISOString() }) + '\n') }
   let code = 255
   let error: string | undefined
   try {
@@ -45,6 +52,6 @@ export async function runOwned (store: Store, c: ContainerRecord, image: Image, 
   } finally {
     if (logFd !== null) fs.closeSync(logFd)
     updateState(store, c, { status: 'exited', exitCode: code, error, finishedAt: new Date().toISOString(), initPid: undefined, ownerPid: undefined, ownerStart: undefined })
-    if (opts.autoRemove) await store.locked(() => store.containers.remove(c))
+    if (opts.autoRemove) await store.locked(() => { store.containers.remove(c) })
   }
 }

@@ -35,7 +35,8 @@ export interface SeccompProfile {
   syscalls?: SeccompSyscall[] | null
 }
 
-const EPERM = 1, ENOSYS = 38
+const EPERM = 1
+const ENOSYS = 38
 const CLONE_NS = { NEWNS: 0x20000, NEWCGROUP: 0x2000000, NEWUTS: 0x4000000, NEWIPC: 0x8000000, NEWUSER: 0x10000000, NEWPID: 0x20000000, NEWNET: 0x40000000, NEWTIME: 0x80 }
 
 const deny = (names: string[], caps?: string[], errnoRet = EPERM): SeccompSyscall =>
@@ -83,7 +84,8 @@ function kernelAtLeast (min: string): boolean {
 
 function applies (s: SeccompSyscall, caps: Set<string>): boolean {
   const arch = GOARCH[process.arch] ?? process.arch
-  const inc = s.includes ?? {}, exc = s.excludes ?? {}
+  const inc = s.includes ?? {}
+  const exc = s.excludes ?? {}
   const capName = (c: string): string => c.toUpperCase().replace(/^CAP_/, '')
   if (inc.caps?.length && !inc.caps.every((c) => caps.has(capName(c)))) return false
   if (inc.arches?.length && !inc.arches.includes(arch)) return false

@@ -102,6 +102,7 @@ export class BlobStore {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the JSON document it expects
   readJson<T> (digest: string): T {
     return JSON.parse(this.read(digest).toString('utf8')) as T
   }

@@ -47,6 +47,7 @@ export class LayerDirs {
    * already; the tar's size is `tarSize`, or what `fill` returns. `fill`
    * must verify the content against `diffID`.
    */
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a fill may return its byte count, or nothing
   async install (diffID: string, fill: (dir: string) => Promise<void | number>, tarSize?: number): Promise<string> {
     const dest = this.path(diffID)
     if (this.has(diffID)) return dest

@@ -60,6 +60,7 @@ export class Node {
 
   path (): string {
     const parts: string[] = []
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk to the root starts at this node
     for (let n: Node | null = this; n && n.parent; n = n.parent) parts.push(n.name)
     return '/' + parts.reverse().join('/')
   }

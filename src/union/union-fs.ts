@@ -26,8 +26,14 @@ import {
 export const ROOT_ID = 1
 
 /** Bits of setattr's `valid` mask (FUSE_SET_ATTR_*). */
-export const SET_MODE = 1, SET_UID = 2, SET_GID = 4, SET_SIZE = 8, SET_ATIME = 16, SET_MTIME = 32,
-  SET_ATIME_NOW = 128, SET_MTIME_NOW = 256
+export const SET_MODE = 1
+export const SET_UID = 2
+export const SET_GID = 4
+export const SET_SIZE = 8
+export const SET_ATIME = 16
+export const SET_MTIME = 32
+export const SET_ATIME_NOW = 128
+export const SET_MTIME_NOW = 256
 
 export interface UnionOptions {
   /** Seconds the kernel may cache names and attributes. */
@@ -488,7 +494,8 @@ export class UnionFs {
       else native.fchmodat(dirfd, n.name, attr[S_MODE] & 0o7777)
     }
     if (valid & (SET_ATIME | SET_MTIME)) {
-      const omit = C.UTIME_OMIT, now = C.UTIME_NOW
+      const omit = C.UTIME_OMIT
+      const now = C.UTIME_NOW
       const aNs = valid & SET_ATIME ? (valid & SET_ATIME_NOW ? now : attr[S_ATIME_NS]) : omit
       const mNs = valid & SET_MTIME ? (valid & SET_MTIME_NOW ? now : attr[S_MTIME_NS]) : omit
       if (own >= 0) native.futimens(own, attr[S_ATIME], aNs, attr[S_MTIME], mNs)
@@ -530,6 +537,7 @@ export class UnionFs {
    * a directory made there is opaque, so nothing below resurrects.
    */
   private async createEntry (parent: Node, name: string, caller: Caller, mode: number,
+    // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- make returns an fd, or nothing for calls that make no fd
     make: (dir: number, name: string, perm: number) => number | void): Promise<{ node: Node, fd: number }> {
     if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)
@@ -579,19 +587,19 @@ export class UnionFs {
     // A char device 0/0 is how the upper layer spells "deleted".
     if ((mode & S_IFMT) === S_IFCHR && rdev === 0) throw errnoError('EPERM', `cannot create a whiteout device: ${name}`)
     const { node } = await this.createEntry(this.node(parentId), name, caller, mode,
-      (d, nm, perm) => native.mknodat(d, nm, (mode & S_IFMT) | perm, rdev))
+      (d, nm, perm) => { native.mknodat(d, nm, (mode & S_IFMT) | perm, rdev) })
     return { node, attr: this.attrOf(node) }
   }
 
   async mkdir (parentId: number, name: string, mode: number, caller: Caller): Promise<Entry> {
     const { node } = await this.createEntry(this.node(parentId), name, caller, S_IFDIR | (mode & 0o7777),
-      (d, nm, perm) => native.mkdirat(d, nm, perm))
+      (d, nm, perm) => { native.mkdirat(d, nm, perm) })
     return { node, attr: this.attrOf(node) }
   }
 
   async symlink (parentId: number, name: string, target: string, caller: Caller): Promise<Entry> {
     const { node } = await this.createEntry(this.node(parentId), name, caller, S_IFLNK | 0o777,
-      (d, nm) => native.symlinkat(target, d, nm))
+      (d, nm) => { native.symlinkat(target, d, nm) })
     return { node, attr: this.attrOf(node) }
   }
 
@@ -680,7 +688,8 @@ export class UnionFs {
     // Both names are about to point elsewhere.
     this.onChange(src.id)
     if (dst) this.onChange(dst.id)
-    const ud = parent.upperFd, nd = newParent.upperFd
+    const ud = parent.upperFd
+    const nd = newParent.upperFd
     const dstUpper = native.lstatAtOrNull(nd, newName)
     const dstWhiteout = dstUpper !== null && isWhiteout(dstUpper)
     const lowerAtDst = dst ? dst.hasLower : this.lowerPositive(newParent, newName)

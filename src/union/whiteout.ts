@@ -45,4 +45,5 @@ export function isPrivateXattr (name: string): boolean {
 }
 
 /** d_type of a char device: whiteouts look like this in a listing. */
-export const DT_CHR = 2, DT_DIR = 4
+export const DT_CHR = 2
+export const DT_DIR = 4

@@ -42,7 +42,6 @@ t.test('usrmerged /bin: followed, or replaced by a bin/ entry', async (t) => {
   ok('build', '-t', 'um:2', `${dir}/ctx`)
   t.equal(ok('run', '--rm', 'um:2', '/usr/bin/ls', '/bin'), 'x\n', '/bin is now a directory holding only x')
   t.not(run('run', '--rm', 'um:2', '/usr/bin/test', '-L', '/bin').status, 0, 'no longer a symlink')
-
 })
 
 t.test('ADD refuses .wh. entries', async (t) => {

@@ -6,7 +6,6 @@
 // a tar), and failures that stop the build and leave nothing behind.
 import t from 'tap'
 import fs from 'node:fs'
-import path from 'node:path'
 import crypto from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 import { buildEnv } from '../fixtures/build-env.js'
@@ -166,7 +165,12 @@ t.test('the cache: hits, a changed line, changed content, --no-cache, GC and pru
 t.test('the build context: .dockerignore, directories, globs, ADD of a tar', async (t) => {
   const { dir, ok, write } = setup(t)
   write({
-    'a.txt': 'a', 'b.log': 'b', 'keep.log': 'k', 'sub/c.txt': 'c', 'sub/skip.tmp': 's', 'sub/deep/d.txt': 'd',
+    'a.txt': 'a',
+    'b.log': 'b',
+    'keep.log': 'k',
+    'sub/c.txt': 'c',
+    'sub/skip.tmp': 's',
+    'sub/deep/d.txt': 'd',
     '.dockerignore': '# logs, but one\n*.log\n!keep.log\n**/*.tmp\n',
     Dockerfile: 'FROM busy:1\nCOPY . /ctx/\nADD arch.tar.gz /unpacked/\nADD plain.tar /plain\nCOPY *.txt sub/*.txt /glob/\nCOPY sub /subdir\nWORKDIR /w\nCOPY a.txt .\nCOPY a.txt renamed\n',
   })

@@ -43,7 +43,7 @@ t.test('escape directive, flags, exec form edge cases', async (t) => {
 t.test('errors name the file and line', async (t) => {
   t.throws(() => parseDockerfile('FROM x\n\nFOO bar\n', 'Dockerfile'), { message: 'Dockerfile:3: unknown instruction: FOO', code: 'EINVAL' })
   t.throws(() => parseDockerfile('FROM x\nCMD ["/hello"\n'), { message: /Dockerfile:2: malformed JSON array: \["\/hello"/ })
-  t.throws(() => parseDockerfile("FROM x\nENTRYPOINT ['/hello']\n"), { message: /Dockerfile:2: malformed JSON/ }, "single quotes are not JSON")
+  t.throws(() => parseDockerfile("FROM x\nENTRYPOINT ['/hello']\n"), { message: /Dockerfile:2: malformed JSON/ }, 'single quotes are not JSON')
   t.throws(() => parseDockerfile('FROM x\nRUN\n'), { message: 'Dockerfile:2: RUN requires at least one argument' })
   t.throws(() => parseDockerfile('FROM x\nCOPY --chown a b\n'), { message: /:2: option --chown needs a value/ })
 })
@@ -64,9 +64,11 @@ t.test('every instruction the parser knows has a handler, and no other', async (
 
 t.test('variable substitution', async (t) => {
   const v = new Map([['A', 'x y'], ['B', 'b'], ['E', '']])
+  // eslint-disable-next-line no-template-curly-in-string -- Dockerfile ${VAR} forms, for the parser to expand
   t.same(expandWords('$B ${B}c ${A}', v), ['b', 'bc', 'x y'], 'a value is never split into words')
+  // eslint-disable-next-line no-template-curly-in-string -- Dockerfile ${VAR} forms, for the parser to expand
   t.same(expandWords('${E:-dflt} ${B:-dflt} ${B:+alt} ${E:+alt}x ${NOPE} "$NOPE"', v), ['dflt', 'b', 'alt', 'x', ''], 'defaults and alternatives; an unquoted empty expansion is no word, a quoted one is')
-  t.same(expandWords(`'$B' "$B and \\$B" \\$B a\\ b`, v), ['$B', 'b and $B', '$B', 'a b'], 'single quotes literal, double quotes expand, escapes')
+  t.same(expandWords('\'$B\' "$B and \\$B" \\$B a\\ b', v), ['$B', 'b and $B', '$B', 'a b'], 'single quotes literal, double quotes expand, escapes')
   t.equal(expandWord('  $B  c ', v), '  b  c ', 'one word keeps its whitespace')
   t.same(expandPairs('K1=$B K2="two words" K3=', v), [['K1', 'b'], ['K2', 'two words'], ['K3', '']])
   t.same(expandPairs('K the rest $B', v), [['K', 'the rest b']], 'legacy ENV form')

@@ -17,7 +17,7 @@ t.test('Go durations', async (t) => {
   t.same([0, 3e9, 90e9, 3600e9, 1.5e9, 500e6].map(formatDuration), ['0s', '3s', '1m30s', '1h0m0s', '1.5s', '500ms'], "Go's spelling")
 })
 
-t.test("the config shape docker writes", async (t) => {
+t.test('the config shape docker writes', async (t) => {
   t.same(hc('HEALTHCHECK --interval=5m --timeout=3s CMD curl -f http://localhost/ || exit 1'),
     { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], Interval: 300e9, Timeout: 3e9 }, 'shell form as CMD-SHELL; unset durations left out')
   t.same(hc('HEALTHCHECK --start-period=10s --start-interval=1s --retries=4 CMD ["/bin/check", "-q"]'),

@@ -33,7 +33,7 @@ t.test('a builder stage binary runs FROM scratch; unused stages skipped', async 
   t.match(out, /Step 4\/7 : FROM scratch\n ---> \nStep 5\/7 : COPY --from=builder \/out\/ \/app\/\n/)
   t.match(out, /Step 7\/7 : CMD \["\/app\/hello"\]\n/)
   t.equal(ok('run', '--rm', 'hello:ms'), 'Hello from a static binary!\n', 'the binary built in the first stage runs')
-  t.equal(ok('run', '--rm', 'hello:ms', '/bin/busybox', 'cat', '/app/msg'), 'made-in-builder\n', "the file a RUN of the first stage made is in the last")
+  t.equal(ok('run', '--rm', 'hello:ms', '/bin/busybox', 'cat', '/app/msg'), 'made-in-builder\n', 'the file a RUN of the first stage made is in the last')
   t.equal(ok('run', '--rm', 'hello:ms', '/bin/busybox', 'stat', '-c', '%u:%g', '/app/msg', '/app/hello'), '1000:1000\n0:0\n', 'with its owner, as BuildKit keeps it')
   const img = inspect('hello:ms')
   t.equal(img.RootFS.diff_ids.length, 2, "the final image has only its own stage's layers")

@@ -70,7 +70,7 @@ t.test('a reader that goes away ends strata quietly', async (t) => {
   const child = spawn(strataBin, ['image', 'ls'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.destroy()
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr += d })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   t.equal(stderr, '', 'no message, no stack trace')
   t.equal(code, 141, 'the status of a death by SIGPIPE')

@@ -83,7 +83,7 @@ t.test('history: -H, --no-trunc, -q, --format', async (t) => {
 t.test('logout with no server', async (t) => {
   const s = cliStore(t)
   t.equal(s.ok(['logout']), 'Not logged in to any registry\n')
-  const auth = (hosts: string[]): void => fs.writeFileSync(s.env.STRATA_AUTH_FILE!, JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { auth: Buffer.from('u:p').toString('base64') }])) }))
+  const auth = (hosts: string[]): void => { fs.writeFileSync(s.env.STRATA_AUTH_FILE!, JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { auth: Buffer.from('u:p').toString('base64') }])) })) }
   auth(['localhost:5000'])
   t.equal(s.ok(['logout']), 'Removing login credentials for localhost:5000\n', 'the one registry logged in')
   t.same(JSON.parse(fs.readFileSync(s.env.STRATA_AUTH_FILE!, 'utf8')).auths, {})

@@ -1,7 +1,7 @@
 // The mount and umount commands as a user meets them: both option
 // spellings, mount(8) with -t fuse.strata and fstab, read-only unions, and
 // bad input — every refusal names the thing at fault and leaves no mount.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,7 +16,7 @@ const run = (args: string[], opts: { cmd?: string } = {}): SpawnSyncReturns<stri
 
 interface Dirs { root: string, l1: string, l2: string, u: string, w: string, m: string }
 
-function dirs (t: Tap.Test): Dirs {
+function dirs (t: Test): Dirs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-cli-'))
   const d = { root, l1: `${root}/l1`, l2: `${root}/l2`, u: `${root}/u`, w: `${root}/w`, m: `${root}/m` }
   for (const p of [d.l1, d.l2, d.u, d.w, d.m]) fs.mkdirSync(p)
@@ -31,9 +31,7 @@ function dirs (t: Tap.Test): Dirs {
   return d
 }
 
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
-
-const okMount = (t: Tap.Test, r: SpawnSyncReturns<string>, m: string): void => {
+const okMount = (t: Test, r: SpawnSyncReturns<string>, m: string): void => {
   t.equal(r.status, 0, `mounted (${r.stderr.trim()})`)
   t.equal(mountedType(m), 'fuse.strata')
 }
@@ -48,7 +46,7 @@ t.test('both spellings, read-only, and umount', async (t) => {
   t.ok(fs.existsSync(`${d.u}/new`), 'the write landed in the upper dir')
   okMount(t, run(['mount', '--lowerdir', `${d.l2}:${d.l1}`, d.m]), d.m)
   t.match(fs.readFileSync('/proc/self/mountinfo', 'utf8'), new RegExp(` ${d.m} [^\\n]*ro`), 'no upper: mounted read-only')
-  t.throws(() => fs.writeFileSync(`${d.m}/x`, 'x'), { code: 'EROFS' })
+  t.throws(() => { fs.writeFileSync(`${d.m}/x`, 'x') }, { code: 'EROFS' })
   t.equal(fs.readFileSync(`${d.m}/top`, 'utf8'), 'top')
   t.equal(run(['umount', d.m]).status, 0)
   const again = run(['umount', d.m])
@@ -137,7 +135,7 @@ t.test('foreground: -f serves until SIGTERM, then unmounts; --debug logs request
   // Our process does not serve this mount, so touching it here is safe.
   t.equal(fs.readFileSync(`${d.m}/base`, 'utf8'), 'base')
   daemon.kill('SIGTERM')
-  const code = await new Promise((r) => daemon.on('exit', (c) => r(c)))
+  const code = await new Promise((r) => daemon.on('exit', (c) => { r(c) }))
   t.equal(code, 0, 'exits cleanly')
   t.equal(mountedType(d.m), undefined, 'and leaves no mount')
   t.match(log, /LOOKUP ino=1 name="base"/, '--debug logs each request')

@@ -4,7 +4,7 @@
 // their mount state lives in a private dir of theirs, the overlay xattrs are
 // the user.overlay.* forms (trusted.* is real root's), and nothing is written
 // under root-only paths. The user also works an image store of their own.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,8 +13,6 @@ import { mountsUnder } from '../fixtures/mount-overlay.js'
 
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
-
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
 
 const fuseOpenToAll = (): boolean => (fs.statSync('/dev/fuse').mode & 0o006) === 0o006
 /** Records under real root's run dir that name a path under `root` (other tests use that dir too). */
@@ -28,7 +26,7 @@ const xattrs = (p: string): string => spawnSync('getfattr', ['-h', '-d', '-m', '
 const lsl = (p: string): fs.Stats => fs.lstatSync(p)
 
 /** The overlay on disk after the standard work: the upper as the kernel would read it. */
-function checkUpper (t: Tap.Test, u: string, owner: number): void {
+function checkUpper (t: Test, u: string, owner: number): void {
   t.equal(fs.readFileSync(`${u}/new`, 'utf8'), 'new\n', 'a new file lands in the upper')
   t.equal(fs.readFileSync(`${u}/f`, 'utf8'), 'lower\nmore\n', 'an appended lower file is copied up')
   t.equal(lsl(`${u}/f`).uid, owner, 'owned by the caller')
@@ -38,7 +36,7 @@ function checkUpper (t: Tap.Test, u: string, owner: number): void {
   t.notMatch(xattrs(`${u}/d`), /trusted\./, 'and never trusted.*')
 }
 
-function layers (t: Tap.Test, owner: number): { root: string, l: string, u: string, w: string, m: string } {
+function layers (t: Test, owner: number): { root: string, l: string, u: string, w: string, m: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-rootless-'))
   fs.chmodSync(root, 0o755)
   const d = { root, l: `${root}/l`, u: `${root}/u`, w: `${root}/w`, m: `${root}/m` }
@@ -62,7 +60,7 @@ const work = (m: string): string => [
 ].join(' && ')
 
 t.test('a plain user mounts through fusermount3', async (t) => {
-  if (!fuseOpenToAll()) { t.skip('/dev/fuse is not open to users (scripts/setup makes it 0666, as Debian udev does)'); return }
+  if (!fuseOpenToAll()) { t.plan(0, '/dev/fuse is not open to users (scripts/setup makes it 0666, as Debian udev does)'); return }
   const name = `strl${process.pid % 100000}`
   const add = spawnSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', name], { encoding: 'utf8' })
   t.equal(add.status, 0, `useradd ${name} ${add.stderr}`)

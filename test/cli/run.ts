@@ -1,14 +1,14 @@
 // strata run: a command in a container of an image, in its own mount, PID,
 // UTS and IPC namespaces, with the image's Entrypoint, Cmd, Env, WorkingDir
 // and User; its exit status, its signals, and nothing left behind.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 
-function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function setup (t: Test) {
   const dir = t.testdir({ rootfs: { bin: {}, etc: { passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n', group: 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n' }, tmp: {} } })
   fs.copyFileSync('/bin/busybox', `${dir}/rootfs/bin/busybox`)
   fs.chmodSync(`${dir}/rootfs/bin/busybox`, 0o755)
@@ -59,7 +59,7 @@ t.test('signals reach the command', async (t) => {
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   for (let i = 0; i < 200 && !out.includes('ready'); i++) await new Promise((r) => setTimeout(r, 50))
   child.kill('SIGTERM')
-  const code = await new Promise((r) => child.on('exit', (c) => r(c)))
+  const code = await new Promise((r) => child.on('exit', (c) => { r(c) }))
   t.equal(code, 7, 'the trap ran and its status came back')
   t.match(out, /got TERM/)
 })

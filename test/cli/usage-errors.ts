@@ -20,8 +20,16 @@ fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM hello:victim\nLABEL x=y\n')
 const before = snapshot(s.root)
 
 const VALUES: Record<string, string> = {
-  image: 'hello:victim', container: 'web', name: 'hello:victim', source: 'hello:victim', target: 'hello:new',
-  context: ctx, server: 'localhost:5000', what: 'web', mountpoint: path.join(s.dir, 'm'), command: 'true',
+  image: 'hello:victim',
+  container: 'web',
+  name: 'hello:victim',
+  source: 'hello:victim',
+  target: 'hello:new',
+  context: ctx,
+  server: 'localhost:5000',
+  what: 'web',
+  mountpoint: path.join(s.dir, 'm'),
+  command: 'true',
 }
 
 /**

@@ -25,6 +25,7 @@ t.test('a big copy-up does not stall others; killed mid-way it leaves nothing pa
   writer.on('exit', () => { writerDone = true })
   t.teardown(() => { writer.kill('SIGKILL') })
   let inWork = false
+  // eslint-disable-next-line no-unmodified-loop-condition -- inWork and writerDone are set by event handlers
   for (let i = 0; i < 2000 && !inWork && !writerDone; i++) {
     inWork = fs.readdirSync(`${u.work}/work`).some((n) => n.startsWith('#strata-'))
     if (!inWork) await sleep(2)
@@ -34,7 +35,7 @@ t.test('a big copy-up does not stall others; killed mid-way it leaves nothing pa
   t.equal(other.stdout, '50\n7', 'other requests are answered meanwhile')
   t.notOk(writerDone, '…before the big copy-up has finished')
   process.kill(daemonPid(u.mnt), 'SIGKILL')
-  await new Promise((r) => writerDone ? r(null) : writer.on('exit', r))
+  await new Promise((r) => { writerDone ? r(null) : writer.on('exit', r) })
   t.notOk(fs.existsSync(`${u.upper}/big`), 'no partial copy is visible in the upper dir')
   await u.mounted.unmount() // strata umount, which must recover the dead mount
   t.equal(mountedType(u.mnt), undefined, 'umount recovers the dead mount')

@@ -165,12 +165,12 @@ if (process.getuid?.() !== 0) {
           label: 'upper',
           nlink: true,
           xattr: upperXattr,
-        }),
+        })
       )
       problems.push(...lowersChanged())
     } catch (er) {
       // the harness itself failed (mount, unmount…): still say which seed and ops
-      report(`${(er as Error).message ?? String(er)}`, {
+      report((er as Error).message ?? String(er), {
         error: (er as Error).stack ?? String(er),
         differences: problems,
       })

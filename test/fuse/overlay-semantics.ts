@@ -38,7 +38,7 @@ t.test('whiteouts and opaque directories', async (t) => {
   fs.writeFileSync(`${m}/etc/mine`, 'm')
   fs.unlinkSync(`${m}/etc/mine`)
   t.notOk(fs.existsSync(`${u.upper}/etc/mine`), 'no whiteout for an upper-only name')
-  t.equal(code(() => fs.rmdirSync(`${m}/usr/share`)), 'ENOTEMPTY')
+  t.equal(code(() => { fs.rmdirSync(`${m}/usr/share`) }), 'ENOTEMPTY')
   sh(`rm -rf ${m}/usr/share && mkdir ${m}/usr/share`)
   t.same(fs.readdirSync(`${m}/usr/share`), [], 'rm -rf then mkdir gives an empty dir')
   t.equal(opaque(`${u.upper}/usr/share`), 'y', 'and it is opaque in the upper')
@@ -61,6 +61,7 @@ t.test('OCI whiteout forms in a lower are honoured', async (t) => {
 
 t.test('copy-up keeps data, metadata, xattrs, capabilities; read-only opens do not copy up', async (t) => {
   const cap = '0x0100000200040000000000000000000000000000' // cap_net_bind_service+ep
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- 'link' is a file in a fixture tree, not String.prototype.link
   const u = await strataUnion(t, [{ bin: { tool: 'ELF...', link: 'x' }, big: Buffer.alloc(8 << 20, 0x5a) }], ([l]) => {
     fs.chownSync(`${l}/bin/tool`, 101, 202) // before the capability: chown drops it
     fs.chmodSync(`${l}/bin/tool`, 0o4755)
@@ -128,7 +129,7 @@ t.test('rename rules', async (t) => {
   fs.mkdirSync(`${m}/new`)
   fs.renameSync(`${m}/new`, `${m}/new2`)
   t.ok(fs.existsSync(`${m}/new2`), 'an upper-only dir renames')
-  t.equal(code(() => native.renameat2(-100, `${m}/a2`, -100, `${m}/b`, 1)), 'EEXIST', 'RENAME_NOREPLACE over a lower file')
+  t.equal(code(() => { native.renameat2(-100, `${m}/a2`, -100, `${m}/b`, 1) }), 'EEXIST', 'RENAME_NOREPLACE over a lower file')
   native.renameat2(-100, `${m}/a2`, -100, `${m}/b`, 2)
   t.equal(fs.readFileSync(`${m}/b`, 'utf8'), 'A', 'RENAME_EXCHANGE')
   t.equal(fs.readFileSync(`${m}/a2`, 'utf8'), 'B')
@@ -137,7 +138,8 @@ t.test('rename rules', async (t) => {
 t.test('inode numbers, link counts, hard links', async (t) => {
   const u = await strataUnion(t, [{ d: { s1: {}, s2: {}, f: 'f' }, h1: 'h' }], ([l]) => { fs.linkSync(`${l}/h1`, `${l}/h2`) })
   const m = u.mnt
-  const h1 = fs.statSync(`${m}/h1`), h2 = fs.statSync(`${m}/h2`)
+  const h1 = fs.statSync(`${m}/h1`)
+  const h2 = fs.statSync(`${m}/h2`)
   t.equal(h1.ino, h2.ino, 'hard links in a lower share st_ino')
   t.equal(h1.nlink, 2)
   t.equal(fs.statSync(`${m}/d`).nlink, 4, 'directory nlink = 2 + subdirectories')
@@ -184,7 +186,7 @@ t.test('names and paths: NAME_MAX, deep paths, non-UTF-8 bytes, special files', 
   const long = 'n'.repeat(255)
   fs.writeFileSync(`${m}/${long}`, 'x')
   t.equal(fs.readFileSync(`${m}/${long}`, 'utf8'), 'x', 'a name of NAME_MAX bytes works')
-  t.equal(code(() => fs.writeFileSync(`${m}/${long}x`, 'x')), 'ENAMETOOLONG')
+  t.equal(code(() => { fs.writeFileSync(`${m}/${long}x`, 'x') }), 'ENAMETOOLONG')
   t.equal(code(() => fs.statSync(`${m}/${long}x`)), 'ENAMETOOLONG')
   const seg = 'd'.repeat(200)
   // chdir one name at a time, as a process deep in a tree does.

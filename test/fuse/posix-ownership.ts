@@ -24,6 +24,7 @@ const owners = (root: string): string => sh(`cd ${root} && find . -printf '%p %U
 
 const GROUP = 100 // "users": the setgid directories' group, not the actor's
 
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- 'sub' is a file in a fixture tree, not String.prototype.sub
 const tree: Tree = { pub: { keep: 'k' }, sg: { old: 'o' }, etc: { file: 'OLD\n', other: 'x' }, d: { sub: { f: 'f' } } }
 const prepare = (lowers: string[]): void => {
   const l = lowers[0]
@@ -128,7 +129,7 @@ if (process.getuid?.() !== 0) {
 
   t.test('a directory renamed onto a whiteout, exchanged, and moved back', async (t) => {
     const u = await both(t)
-    const script = "import os\n" +
+    const script = 'import os\n' +
       "os.rename('d', 'e')\n" + // leaves a whiteout at d
       "os.mkdir('x')\n" +
       "os.rename('e', 'd')\n" + // back onto its own whiteout

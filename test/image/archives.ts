@@ -1,14 +1,14 @@
 // save and load, checked with the real skopeo and umoci both ways; tampered
 // and truncated archives refused naming the blob, with nothing left behind;
 // rm and prune.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mountedType } from '../fixtures/mount-overlay.js'
 
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
-type T = Parameters<Parameters<typeof t.test>[1]>[0]
+type T = Test
 
 function world (t: T) {
   const dir = t.testdir({ rootfs: { etc: { motd: 'hello\n' }, usr: { bin: { tool: 'x'.repeat(10000) } } }, mnt: {} })

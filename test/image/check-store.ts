@@ -61,7 +61,7 @@ t.test('check sees broken containers, stray marks, stale pause files and changed
   }
   execFileSync(strata, ['image', 'import', `${dir}/rootfs`, 'x:1'], { env })
   const layer = fs.readdirSync(`${dir}/store/layers`).find((n) => /^[0-9a-f]{64}$/.test(n))!
-  const gone = spawnSync('true').pid!
+  const gone = spawnSync('true').pid
   fs.mkdirSync(`${dir}/store/containers/${'ab'.repeat(32)}/upper`, { recursive: true })
   fs.writeFileSync(`${dir}/store/layers/${'cd'.repeat(32)}.size`, '10')
   fs.writeFileSync(`${dir}/run/mounts/%2Fmnt%2Fx.json.pause`, String(gone))

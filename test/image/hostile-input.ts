@@ -22,8 +22,8 @@ function timed (args: string[], env: NodeJS.ProcessEnv, watch?: () => void): Pro
     const child = spawn('/usr/bin/time', ['-v', strataBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d })
-    child.stderr.on('data', (d: Buffer) => { stderr += d })
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     const timer = watch ? setInterval(watch, 50) : null
     child.on('error', reject)
     child.on('close', (code) => {

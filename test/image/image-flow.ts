@@ -3,7 +3,7 @@
 // then the committed image read by the real umoci and skopeo straight from
 // the store's OCI layout, layers shared between images, and bad input that
 // leaves the store as it was.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -11,7 +11,7 @@ import { mountedType } from '../fixtures/mount-overlay.js'
 
 const strata = path.resolve(import.meta.dirname, '..', '..', 'bin', 'strata')
 
-function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+function setup (t: Test) {
   const dir = t.testdir({ rootfs: { bin: {}, etc: { motd: 'hello\n', keep: 'k' }, usr: { share: { doc: { a: 'a', b: 'b' } } }, tmp: {} }, mnt: {}, mnt2: {} })
   fs.copyFileSync('/bin/busybox', `${dir}/rootfs/bin/busybox`)
   fs.chmodSync(`${dir}/rootfs/bin/busybox`, 0o755)
@@ -58,7 +58,7 @@ t.test('import, change in a container, commit, history; umoci and skopeo read th
 
   run('mount', 'greeter:1', `${dir}/mnt2`)
   t.equal(tree(`${dir}/mnt2`), live, 'the committed image mounts as the container looked')
-  t.throws(() => fs.writeFileSync(`${dir}/mnt2/x`, 'x'), { code: 'EROFS' }, 'an image alone mounts read-only')
+  t.throws(() => { fs.writeFileSync(`${dir}/mnt2/x`, 'x') }, { code: 'EROFS' }, 'an image alone mounts read-only')
   run('umount', `${dir}/mnt2`)
 
   execFileSync('umoci', ['unpack', '--image', `${dir}/store/oci:greeter:1`, `${dir}/bundle`], { stdio: 'pipe' })

@@ -23,7 +23,7 @@ const chunked = (b: Buffer, size = 7001): AsyncIterable<Buffer> => Readable.from
 
 /** A comparable listing of a tree: type, mode, owner, size, mtime ns, target, xattrs, content hash. */
 function snapshot (dir: string): string {
-  return execFileSync('sh', ['-c', `cd "$1" && find . -mindepth 1 -printf '%p %y %m %U:%G %s %T@ %l %n\\n' | grep -v ' d .* [0-9]*$' | sort; find . -mindepth 1 -type d -printf '%p %m %U:%G %T@\\n' | sort; find . -type f -exec sha1sum {} + | sort; getfattr -R -h -d -m - -e hex . 2>/dev/null | grep -v '^#' | sort`, 'sh', dir], { encoding: 'utf8' })
+  return execFileSync('sh', ['-c', 'cd "$1" && find . -mindepth 1 -printf \'%p %y %m %U:%G %s %T@ %l %n\\n\' | grep -v \' d .* [0-9]*$\' | sort; find . -mindepth 1 -type d -printf \'%p %m %U:%G %T@\\n\' | sort; find . -type f -exec sha1sum {} + | sort; getfattr -R -h -d -m - -e hex . 2>/dev/null | grep -v \'^#\' | sort', 'sh', dir], { encoding: 'utf8' })
 }
 
 function makeTree (root: string): void {

@@ -6,7 +6,7 @@
 // on the same store. Teardown removes every container, image and mount the
 // test's podman made (podman's own commands, same config), so no mount and
 // no process is left. Skipped only where podman cannot run at all.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -40,12 +40,10 @@ const env = { ...process.env, CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`, CO
 const tool = (cmd: string, args: string[], input?: string): SpawnSyncReturns<string> =>
   spawnSync(cmd, args, { encoding: 'utf8', env, timeout: 300000, input })
 const podman = (...args: string[]): SpawnSyncReturns<string> => tool('podman', args)
-const ok = (t: Tap.Test, r: SpawnSyncReturns<string>, what: string): string => {
+const ok = (t: Test, r: SpawnSyncReturns<string>, what: string): string => {
   t.equal(r.status, 0, `${what}${r.status === 0 ? '' : ': ' + (r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' / ')}`)
   return r.stdout
 }
-
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
 
 t.teardown(() => {
   podman('rm', '-a', '-f')
@@ -58,7 +56,7 @@ t.teardown(() => {
 
 const info = podman('info', '--format', '{{.Store.GraphDriverName}}')
 if (info.status !== 0) {
-  t.skip(`podman cannot run here: ${(info.stderr || String(info.error)).trim()}`)
+  t.plan(0, `podman cannot run here: ${(info.stderr || String(info.error)).trim()}`)
 } else {
   // A busybox rootfs, as a tarball podman imports.
   fs.copyFileSync('/bin/busybox', `${dir}/rootfs/bin/busybox`)
@@ -131,7 +129,7 @@ if (info.status !== 0) {
     // The same image and commands on a second store whose mount_program is
     // fuse-overlayfs, the oracle for what containers/storage expects.
     const fo = spawnSync('sh', ['-c', 'command -v fuse-overlayfs'], { encoding: 'utf8' }).stdout.trim()
-    if (!fo) { t.skip('fuse-overlayfs is not installed'); return }
+    if (!fo) { t.plan(0, 'fuse-overlayfs is not installed'); return }
     fs.mkdirSync(`${dir}/fo-graph`)
     fs.writeFileSync(`${dir}/fo-storage.conf`, fs.readFileSync(`${dir}/storage.conf`, 'utf8')
       .replace(`${dir}/graph`, `${dir}/fo-graph`).replace(`${dir}/run`, `${dir}/fo-run`).replace(`"${strata}"`, `"${fo}"`))
@@ -165,7 +163,7 @@ if (info.status !== 0) {
   })
 
   t.test('buildah on the same store', async (t) => {
-    if (spawnSync('buildah', ['--version']).status !== 0) { t.skip('buildah is not installed'); return }
+    if (spawnSync('buildah', ['--version']).status !== 0) { t.plan(0, 'buildah is not installed'); return }
     const ctr = ok(t, tool('buildah', ['from', 'localhost/sbb:2']), 'buildah from').trim()
     ok(t, tool('buildah', ['run', '--network', 'none', ctr, 'sh', '-c', 'echo from-buildah > /bh']), 'buildah run')
     ok(t, tool('buildah', ['commit', ctr, 'localhost/sbb:bh']), 'buildah commit')

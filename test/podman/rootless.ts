@@ -6,7 +6,7 @@
 // Teardown removes the user's containers and store with podman's own
 // commands, ends the user's remaining processes (all started by this test)
 // by PID, and removes the user and its subordinate id ranges.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -16,8 +16,6 @@ import { mountsUnder } from '../fixtures/mount-overlay.js'
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
 const RUN = ['--network', 'none', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096']
-
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
 
 const name = `strpm${process.pid % 100000}`
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-podman-rl-'))
@@ -34,9 +32,9 @@ const removeSubIds = (): void => {
 }
 
 if (spawnSync('podman', ['--version']).status !== 0 || spawnSync('newuidmap', ['--help']).error) {
-  t.skip('podman or newuidmap (uidmap) is not installed')
+  t.plan(0, 'podman or newuidmap (uidmap) is not installed')
 } else if ((fs.statSync('/dev/fuse').mode & 0o006) !== 0o006) {
-  t.skip('/dev/fuse is not open to users (scripts/setup makes it 0666, as Debian udev does)')
+  t.plan(0, '/dev/fuse is not open to users (scripts/setup makes it 0666, as Debian udev does)')
 } else {
   const home = `${dir}/home`
   const add = spawnSync('useradd', ['-M', '-d', home, '-s', '/bin/sh', name], { encoding: 'utf8' })
@@ -64,7 +62,7 @@ if (spawnSync('podman', ['--version']).status !== 0 || spawnSync('newuidmap', ['
     spawnSync('env', ['-i', `PATH=${process.env.PATH}`, `HOME=${home}`, `XDG_RUNTIME_DIR=${xdg}`, 'setpriv', '--reuid', String(uid),
       '--regid', String(uid), '--init-groups', '--', ...args], { encoding: 'utf8', timeout: 300000, cwd: home })
   const podman = (...args: string[]): SpawnSyncReturns<string> => as('podman', ...args)
-  const ok = (t: Tap.Test, r: SpawnSyncReturns<string>, what: string): string => {
+  const ok = (t: Test, r: SpawnSyncReturns<string>, what: string): string => {
     t.equal(r.status, 0, `${what}${r.status === 0 ? '' : ': ' + (r.stderr || String(r.error)).trim().split('\n').slice(-3).join(' / ')}`)
     return r.stdout
   }

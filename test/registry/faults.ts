@@ -152,7 +152,7 @@ t.test('uploads cut mid-body: monolithic restarts, chunked resumes or restarts; 
   t.equal(pulled.code, 0, pulled.stderr)
   proxy.clear()
   // Forget where the blobs came from, so the pushes upload instead of mounting.
-  const forget = (): void => fs.rmSync(path.join(root, 'registry-sources.json'), { force: true })
+  const forget = (): void => { fs.rmSync(path.join(root, 'registry-sources.json'), { force: true }) }
   forget()
   await strata(root, ['image', 'tag', `${proxy.host}/tiny:1`, `${proxy.host}/mono:1`])
   const put = proxy.fault({ action: 'drop', afterBytes: 200_000, direction: 'request', method: 'PUT', path: UPLOAD_PATH, times: 1 })

@@ -136,7 +136,7 @@ t.test('faults while reading: 500s and a corrupt byte give EIO and cache nothing
   const env = { STRATA_REGISTRY_ATTEMPTS: '3', STRATA_REGISTRY_IDLE_MS: '1500' }
   await cli(root, { STRATA_LAZY_FILL: '0', ...env }).run('image', 'pull', '--lazy', ref)
   const mnt = path.join(dir, 'mnt')
-  const { b, umount } = await mountLazy(t, root, ref, mnt, env)
+  const { umount } = await mountLazy(t, root, ref, mnt, env)
   const note = path.join(mnt, 'data/sub/note')
 
   const e500 = proxy.fault({ action: 'status', status: 500 })
@@ -168,7 +168,6 @@ t.test('faults while reading: 500s and a corrupt byte give EIO and cache nothing
   t.ok(r.ok && r.data.toString() === '#!/bin/sh\n', 'a stalled connection is given up and the read resumed')
   t.equal(stall.hits, 1)
 
-  void b
   await umount()
 })
 

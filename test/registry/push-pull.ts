@@ -116,6 +116,7 @@ t.test('push, pull back, run; skopeo and umoci read what strata pushed; HEAD ski
 
   // On a terminal: one line per layer, redrawn in place (script(1) gives a pty).
   const tty = await exec('script', ['-qec', `${strataBin} image pull ${ref}`, '/dev/null'], { env: { ...process.env, STRATA_ROOT: path.join(dir, 'store-tty') } })
+  // eslint-disable-next-line no-control-regex -- ESC is what a terminal escape starts with
   t.match(tty.stdout, /\x1b\[/, 'the terminal gets cursor control')
   t.match(tty.stdout, /[0-9a-f]{12}: Pull complete/)
   t.match(tty.stdout, new RegExp(`Digest: ${digest}[^]*Status: Downloaded newer image for ${ref.replace(/\./g, '\\.')}`), 'Digest and Status come after the layers')
@@ -241,7 +242,7 @@ t.test('plain HTTP only for loopback and registries marked insecure', { skip: ou
   const [rhost, rport] = reg.host.split(':')
   const relay = net.createServer((c) => { const u = net.connect(Number(rport), rhost); c.pipe(u).pipe(c); c.on('error', () => u.destroy()); u.on('error', () => c.destroy()) })
   await new Promise<void>((resolve) => relay.listen(0, ip, resolve))
-  t.teardown(() => new Promise<void>((resolve) => { relay.close(() => resolve()) }))
+  t.teardown(() => new Promise<void>((resolve) => { relay.close(() => { resolve() }) }))
   const host = `${ip}:${(relay.address() as net.AddressInfo).port}`
   const refused = await s.fail('image', 'pull', `${host}/tiny:1`)
   t.match(refused.stderr, /plain HTTP is used only for loopback registries and those marked insecure/)
@@ -260,7 +261,7 @@ t.test('bad input gets a clear error and changes nothing', async (t) => {
   t.match((await s.fail('image', 'push', `${reg.host}/absent:1`)).stderr, /ENOENT: no image 127\.0\.0\.1:\d+\/absent:1 in the store/)
   t.match((await s.fail('image', 'pull', `${reg.host}/x@sha256:1234`)).stderr, /EINVAL: invalid digest/)
   // A port where nothing listens: refused, after the retries.
-  const closed = await new Promise<number>((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => resolve(p)) }) })
+  const closed = await new Promise<number>((resolve) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = (srv.address() as net.AddressInfo).port; srv.close(() => { resolve(p) }) }) })
   t.match((await s.fail('image', 'pull', `127.0.0.1:${closed}/x:1`)).stderr, /ECONNREFUSED: cannot reach registry 127\.0\.0\.1:\d+/)
   t.same(fs.readdirSync(path.join(dir, 'store', 'tmp')), [], 'no staging left')
   t.equal(fs.readdirSync(path.join(dir, 'store', 'oci', 'blobs', 'sha256')).length, 0, 'no blob stored')

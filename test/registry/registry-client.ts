@@ -3,7 +3,7 @@
 // parsing, the bearer and basic flows, token sharing and renewal, retries
 // with backoff, and the errors a user sees. (The end-to-end proof against
 // the real Distribution registry is push-pull.ts and faults.ts.)
-import t from 'tap'
+import t, { type Test } from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { parseChallenge } from '../../src/registry/auth-challenge.js'
@@ -13,7 +13,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void
 
 interface Fake { host: string, seen: Array<{ url: string, auth?: string }> }
 
-async function fake (t: Tap.Test, handler: Handler): Promise<Fake> {
+async function fake (t: Test, handler: Handler): Promise<Fake> {
   const seen: Fake['seen'] = []
   const server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', auth: req.headers.authorization })
@@ -23,8 +23,6 @@ async function fake (t: Tap.Test, handler: Handler): Promise<Fake> {
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve() }) }))
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, seen }
 }
-
-declare global { namespace Tap { type Test = Parameters<Parameters<typeof t.test>[1]>[0] } }
 
 const reply = (res: http.ServerResponse, status: number, headers: Record<string, string> = {}, body = ''): void => {
   res.writeHead(status, headers)

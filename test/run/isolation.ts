@@ -124,7 +124,7 @@ t.test('network, volumes, tmpfs, read-only root', async (t) => {
 
 t.test('cgroup limits', async (t) => {
   const { run, ok } = containerFixture(t)
-  let r = run('run', '--rm', '--pids-limit', '4', 'bb:1', 'sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; wait; echo end')
+  const r = run('run', '--rm', '--pids-limit', '4', 'bb:1', 'sh', '-c', 'for i in 1 2 3 4 5 6; do sleep 2 & done 2>&1; wait; echo end')
   t.match(r.stdout + r.stderr, /can't fork|Resource temporarily unavailable/, '--pids-limit stops forks')
   const id = ok('run', '-d', '--memory', '64m', '--cpus', '0.5', 'bb:1', 'sleep', '30').trim()
   const cg = (c: string, f: string) => fs.readFileSync(`/sys/fs/cgroup/${c}/strata/${id}/${f}`, 'utf8').trim()
@@ -138,4 +138,3 @@ t.test('cgroup limits', async (t) => {
   t.notOk(fs.existsSync(`/sys/fs/cgroup/memory/strata/${id}`), 'the cgroup goes with the container')
   t.equal(run('run', '--rm', '--memory', 'lots', 'bb:1', 'true').status, 125, 'a bad size stops the run')
 })
-

@@ -33,7 +33,7 @@ t.test('run -d, ps, logs, exec, stop, start, kill, wait, restart, rm -f, prune',
   const id = ok('run', '-d', '--name', 'svc', '-e', 'FROM_RUN=yes', 'bb:1', 'sh', '-c',
     'echo started; echo oops >&2; trap "echo got TERM; exit 7" TERM; trap "exit 10" USR1; while :; do sleep 0.1; done').trim()
   t.match(id, /^[0-9a-f]{64}$/, 'run -d prints the full ID')
-  let ps = ok('ps')
+  const ps = ok('ps')
   t.match(ps, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/, 'docker\'s columns')
   t.match(ps, new RegExp(`^${id.slice(0, 12)}\\s+bb:1\\s+"sh -c echo started;…"\\s+.+ago\\s+Up (Less than a second|\\d+ seconds?)\\s+svc$`, 'm'), 'running: Up …')
   t.ok(await until(() => ok('logs', 'svc').includes('started')), 'logs has the output')

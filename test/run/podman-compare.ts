@@ -28,7 +28,7 @@ function isolationOf (mountinfo: string): string[] {
 const caps = (status: string) => status.split('\n').filter((l) => /^Cap(Inh|Prm|Eff|Bnd|Amb):/.test(l)).join('\n')
 
 t.test('masked and read-only paths and capabilities match podman\'s', async (t) => {
-  if (spawnSync('podman', ['--version']).status !== 0) { t.skip('podman is not installed (scripts/setup installs it)'); return }
+  if (spawnSync('podman', ['--version']).status !== 0) { t.plan(0, 'podman is not installed (scripts/setup installs it)'); return }
   const { dir, ok } = containerFixture(t)
   fs.mkdirSync(`${dir}/podman`)
   fs.writeFileSync(`${dir}/podman/containers.conf`, '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')

@@ -80,7 +80,7 @@ t.test('build RUN steps are isolated; a breakout or a dead daemon fails the buil
   t.ok(daemon, 'the RUN step\'s daemon was found')
   await sleep(1500)
   process.kill(daemon, 'SIGKILL')
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => { resolve(c) }))
   t.not(code, 0, `the build fails (${out.split('\n').slice(-3).join(' / ')})`)
   t.notMatch(out, /Successfully built/)
   t.notMatch(ok('image', 'ls'), /^dead\s/m, 'nothing tagged')

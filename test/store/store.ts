@@ -27,6 +27,7 @@ t.test('a second command waits for the lock, and says for whom', async (t) => {
     t.match(err, `waiting for the store lock held by pid ${process.pid}`)
     t.notOk(done, 'it waits')
   })
+  // eslint-disable-next-line no-unmodified-loop-condition -- done is set by a callback while the loop sleeps
   for (let i = 0; i < 200 && !done; i++) await sleep(50)
   t.match(execFileSync(strata, ['image', 'ls'], { env, encoding: 'utf8' }), /^a\s+1\s/m, 'and goes on once the lock is free')
 })
@@ -94,7 +95,7 @@ t.test('opening the store removes the temp files of dead processes only: another
   const env = { ...process.env, STRATA_ROOT: root }
   execFileSync(strata, ['image', 'ls'], { env })
   // A PID that is gone: a child that has exited (and been reaped).
-  const gone = spawnSync('true').pid!
+  const gone = spawnSync('true').pid
   const live = process.pid
   const made = [
     `layers/.tmp-${gone}-aaaa/`, `layers/.tmp-${live}-bbbb/`,

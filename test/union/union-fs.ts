@@ -1,7 +1,7 @@
 // Unit tests of the overlay logic on temp dirs, calling UnionFs directly
 // (no FUSE): lookup through layers, whiteouts both forms, opaque dirs,
 // copy-up keeping metadata, removal rules, rename rules, stable inodes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
@@ -13,7 +13,7 @@ import { native, S_INO, S_MODE, S_MTIME, S_MTIME_NS, S_NLINK, STAT_LEN } from '.
 
 interface Fixture { fs: UnionFs, dir: string, upper: string, work: string }
 
-function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirectDir?: boolean } = {}): Fixture {
+function layers (t: Test, opts: { redirectDir?: boolean } = {}): Fixture {
   const dir = t.testdir({
     l1: {
       etc: { motd: 'base motd\n', passwd: 'root\n', 'gone.conf': 'x' },
@@ -21,6 +21,7 @@ function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirec
       opq: { old: 'old' },
       'oci-opq': { hidden: 'h' },
       'oci-gone': 'g',
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- 'big' is a file in a fixture tree, not String.prototype.big
       big: Buffer.alloc(3 << 20, 7),
     },
     l2: {
@@ -38,7 +39,8 @@ function layers (t: Parameters<Parameters<typeof t.test>[1]>[0], opts: { redirec
   fs.chownSync(path.join(dir, 'l1/etc/passwd'), 1234, 5678)
   fs.chmodSync(path.join(dir, 'l1/etc/passwd'), 0o4750)
   execFileSync('touch', ['-d', '@1500000000.123456789', path.join(dir, 'l1/etc/passwd')])
-  const upper = path.join(dir, 'upper'), work = path.join(dir, 'work')
+  const upper = path.join(dir, 'upper')
+  const work = path.join(dir, 'work')
   const u = new UnionFs([new DirLayer(path.join(dir, 'l2')), new DirLayer(path.join(dir, 'l1'))], new UpperDir(upper, work), { timeout: 1, ...opts })
   return { fs: u, dir, upper, work }
 }
@@ -183,7 +185,7 @@ t.test('rename: files across layers leave a whiteout', async (t) => {
   await u.mkdir(ROOT_ID, 'mine', 0o755, ROOT_CALLER)
   await u.rename(ROOT_ID, 'mine', ROOT_ID, 'mine2', 0)
   t.ok(exists(u, 'mine2') && !exists(u, 'mine'), 'an upper-only dir moves')
-  await t.rejects(u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', fs.constants.RENAME_NOREPLACE ?? 1), { code: 'EEXIST' })
+  await t.rejects(u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', 1 /* RENAME_NOREPLACE: Node's fs.constants lacks it */), { code: 'EEXIST' })
   await u.rename(ROOT_ID, 'passwd2', lookup(u, 'etc'), 'motd', 2 /* RENAME_EXCHANGE */)
   t.equal(await read(u, 'etc/motd'), 'root\n')
   t.equal(await read(u, 'passwd2'), 'top motd\n', 'exchanged')

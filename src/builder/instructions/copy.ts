@@ -44,7 +44,11 @@ export const copy: Handler = async (b, stage, ins) => {
       source = new StageFiles(fromTree, from)
     }
     const plan = await planCopy(source, tree, {
-      sources: words.slice(0, -1), dest, workdir: stage.config.config?.WorkingDir ?? '/', add: ins.cmd === 'ADD', what: ins.cmd,
+      sources: words.slice(0, -1),
+      dest,
+      workdir: stage.config.config?.WorkingDir ?? '/',
+      add: ins.cmd === 'ADD',
+      what: ins.cmd,
       chown: ins.flags.chown === undefined ? undefined : expandWord(ins.flags.chown, v, b.escape),
       chmod: ins.flags.chmod,
       keepOwners: from !== undefined,

@@ -8,6 +8,7 @@ import { resolveImage } from '../../image/resolve-image.js'
 import { expandWords } from '../expand-words.js'
 import { type Handler, metaVars, scratchStage, short } from '../build-state.js'
 
+// eslint-disable-next-line @typescript-eslint/require-await -- a Handler returns a promise; a throw must become its rejection
 export const from: Handler = async (b, _stage, ins) => {
   const words = expandWords(ins.args, metaVars(b), b.escape)
   if (words.length !== 1 && !(words.length === 3 && words[1].toLowerCase() === 'as')) throw errnoError('EINVAL', 'FROM takes an image (and optionally AS name)')

@@ -36,7 +36,7 @@ export function formatDuration (ns: number): string {
   if (ns === 0) return '0s'
   if (ns < 1e9) {
     const [unit, n] = ns < 1e3 ? ['ns', 1] : ns < 1e6 ? ['µs', 1e3] : ['ms', 1e6]
-    return `${+(ns / (n as number)).toFixed(6)}${unit as string}`
+    return `${+(ns / (n)).toFixed(6)}${unit}`
   }
   const h = Math.floor(ns / 3600e9)
   const m = Math.floor((ns % 3600e9) / 60e9)
@@ -57,7 +57,7 @@ export function parseHealthcheck (ins: Instruction): Healthcheck {
     let v: unknown
     try { v = JSON.parse(m[2]) } catch { v = undefined }
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string') || !v.length) throw errnoError('EINVAL', `HEALTHCHECK CMD: malformed JSON array: ${m[2]}`)
-    test = ['CMD', ...v as string[]]
+    test = ['CMD', ...v]
   }
   const hc: Healthcheck = { Test: test }
   const durations: Array<[string, 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval']> = [['interval', 'Interval'], ['timeout', 'Timeout'], ['start-period', 'StartPeriod'], ['start-interval', 'StartInterval']]

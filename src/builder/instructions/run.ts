@@ -60,7 +60,7 @@ export const run: Handler = async (b, stage, ins) => {
     next = await commitStep(b, stage, key, createdBy, empty ? null : tar)
   } finally {
     fs.rmSync(tar, { force: true })
-    await store.locked(() => store.containers.remove(c))
+    await store.locked(() => { store.containers.remove(c) })
     b.log(`Removing intermediate container ${short(c.id)}`)
   }
   b.log(` ---> ${short(next.id!)}`)

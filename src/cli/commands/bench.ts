@@ -13,6 +13,6 @@ export const benchCommand: CommandModule<object, object> = {
     const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'main.js')
     const args = process.argv.slice(process.argv.indexOf('bench') + 1)
     const child = spawn(process.execPath, [main, ...args], { stdio: 'inherit' })
-    process.exitCode = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)))
+    process.exitCode = await new Promise<number>((resolve) => child.on('exit', (c) => { resolve(c ?? 1) }))
   },
 }

@@ -10,6 +10,7 @@ export const completionCommand: CommandModule<object, Args> = {
   describe: 'Print a shell completion script (bash or zsh)',
   builder: (y) => y.positional('shell', { type: 'string', choices: ['bash', 'zsh'], describe: 'default: from $SHELL' })
     .example('$0 completion bash > /etc/bash_completion.d/strata', '')
+    // eslint-disable-next-line no-template-curly-in-string -- zsh's ${fpath[1]}, for the shell to expand
     .example('$0 completion zsh > "${fpath[1]}/_strata"', ''),
   handler: async (a) => {
     const shell = a.shell ?? (process.env.SHELL?.includes('zsh') ? 'zsh' : 'bash')

@@ -1,7 +1,7 @@
 // strata container …: create, ls (ps), rm, inspect, prune, and the
 // lifecycle verbs (stop, kill, start, restart, wait, logs, exec). ls shows
 // docker's columns; without -a only running containers, as docker.
-import type { Argv, CommandModule } from 'yargs'
+import type { CommandModule } from 'yargs'
 import { resolveImage } from '../../image/resolve-image.js'
 import { errnoError } from '../../base/errno-error.js'
 import { isMounted } from '../../fuse/mount-options.js'
@@ -58,10 +58,17 @@ const inspect: CommandModule<object, InspectArgs> = {
       const c = store.containers.get(n)
       const s = await reconcile(store, c)
       out.push({
-        Id: c.id, Name: c.name, Created: c.created, Image: c.imageName, ImageManifest: c.manifest,
+        Id: c.id,
+        Name: c.name,
+        Created: c.created,
+        Image: c.imageName,
+        ImageManifest: c.manifest,
         State: { Status: s.status, Running: s.status === 'running', Pid: s.initPid ?? 0, ExitCode: s.exitCode ?? 0, Error: s.error ?? '', StartedAt: s.startedAt ?? '', FinishedAt: s.finishedAt ?? '' },
-        Path: s.command?.[0] ?? '', Args: s.command?.slice(1) ?? [],
-        UpperDir: store.containers.upper(c), WorkDir: store.containers.work(c), MountedOn: mountedAt(store.containers.upper(c)),
+        Path: s.command?.[0] ?? '',
+        Args: s.command?.slice(1) ?? [],
+        UpperDir: store.containers.upper(c),
+        WorkDir: store.containers.work(c),
+        MountedOn: mountedAt(store.containers.upper(c)),
       })
     }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')
@@ -162,13 +169,13 @@ const rm: CommandModule<object, RmArgs> = {
 const prune: CommandModule<object, RootArgs & { f?: boolean }> = {
   command: 'prune',
   describe: 'Remove all containers that are not running (nor mounted)',
-  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'do not ask (strata never asks)' })) as Argv<RootArgs & { f?: boolean }>,
+  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'do not ask (strata never asks)' })),
   handler: async (a) => {
     const store = openStore(a)
     const gone: string[] = []
     for (const c of await states(store)) {
       if (c.state.status === 'running' || c.mountpoint) continue
-      await store.locked(() => store.containers.remove(c))
+      await store.locked(() => { store.containers.remove(c) })
       gone.push(c.id)
     }
     process.stdout.write(gone.length ? `Deleted Containers:\n${gone.join('\n')}\n` : '')

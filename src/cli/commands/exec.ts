@@ -2,7 +2,7 @@
 // container's namespaces, capabilities and seccomp filter. The exit status
 // is the command's; strata's own errors exit 125 (126/127: cannot run / not
 // found), as docker's.
-import type { Argv, CommandModule } from 'yargs'
+import type { CommandModule } from 'yargs'
 import { execInContainer } from '../../run/exec-container.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { report } from '../report.js'
@@ -22,7 +22,7 @@ export const execCommand: CommandModule<object, Args> = {
     .option('i', { alias: 'interactive', type: 'boolean', describe: 'keep stdin open' })
     .option('t', { alias: 'tty', type: 'boolean', describe: 'a pty of the container\'s as the command\'s terminal' })
     .example('$0 exec -it web /bin/sh', '')
-    .example('$0 exec -u nobody -w /tmp web id', '')) as Argv<Args>,
+    .example('$0 exec -u nobody -w /tmp web id', '')),
   handler: async (a) => {
     try {
       const store = openStore(a)

@@ -9,6 +9,7 @@ interface Sub {
   command: string
   aliases?: string[]
   describe: string
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- yargs' CommandModule is invariant in its argument types: only any fits every command
   load: () => Promise<CommandModule<any, any>>
 }
 

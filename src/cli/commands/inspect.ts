@@ -24,8 +24,16 @@ export const inspectCommand: CommandModule<object, Args> = {
       const c = a.type === 'image' ? null : store.containers.find(n)
       if (c) {
         // The keys of `strata container inspect`.
-        return { Id: c.id, Name: c.name, Created: c.created, Image: c.imageName, ImageManifest: c.manifest,
-          UpperDir: store.containers.upper(c), WorkDir: store.containers.work(c), MountedOn: mountedAt(store.containers.upper(c)) }
+        return {
+          Id: c.id,
+          Name: c.name,
+          Created: c.created,
+          Image: c.imageName,
+          ImageManifest: c.manifest,
+          UpperDir: store.containers.upper(c),
+          WorkDir: store.containers.work(c),
+          MountedOn: mountedAt(store.containers.upper(c))
+        }
       }
       if (a.type === 'container') throw errnoError('ENOENT', `no container ${n}`)
       return inspectImage(store, resolveImage(store, n))

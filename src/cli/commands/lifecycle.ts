@@ -29,19 +29,19 @@ async function each (a: Many, fn: (store: Store, c: ContainerRecord) => Promise<
   }
 }
 
-const many = <T>(y: Argv<T>): Argv<T & Many> => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true })) as Argv<T & Many>
+const many = <T>(y: Argv<T>): Argv<T & Many> => withRoot(y.positional('container', { type: 'string', array: true, demandOption: true }))
 
 export const stopCommand: CommandModule<object, Many & { t: number, s?: string }> = {
   command: 'stop <container..>',
   describe: 'Stop running containers (SIGTERM, then SIGKILL after a grace time)',
-  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }).example('$0 stop -t 2 web', '') as Argv<Many & { t: number }>,
+  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }).example('$0 stop -t 2 web', ''),
   handler: (a) => each(a, async (store, c) => { await stopContainer(store, c, a.t); process.stdout.write(c.name + '\n') }),
 }
 
 export const killCommand: CommandModule<object, Many & { s: string }> = {
   command: 'kill <container..>',
   describe: 'Send a signal to running containers (default SIGKILL)',
-  builder: (y) => many(y).option('s', { alias: 'signal', type: 'string', default: 'KILL', describe: 'signal name or number' }).example('$0 kill -s HUP web', '') as Argv<Many & { s: string }>,
+  builder: (y) => many(y).option('s', { alias: 'signal', type: 'string', default: 'KILL', describe: 'signal name or number' }).example('$0 kill -s HUP web', ''),
   handler: (a) => {
     const sig = signalNumber(a.s)
     return each(a, async (store, c) => { await killContainer(store, c, sig); process.stdout.write(c.name + '\n') })
@@ -62,14 +62,14 @@ async function start (store: Store, c: ContainerRecord, attach: boolean): Promis
 export const startCommand: CommandModule<object, Many & { a?: boolean }> = {
   command: 'start <container..>',
   describe: 'Start stopped containers (with the flags they were run with)',
-  builder: (y) => many(y).option('a', { alias: 'attach', type: 'boolean', describe: 'wait for it, with its output and exit status' }).example('$0 start -a job', '') as Argv<Many & { a?: boolean }>,
+  builder: (y) => many(y).option('a', { alias: 'attach', type: 'boolean', describe: 'wait for it, with its output and exit status' }).example('$0 start -a job', ''),
   handler: (a) => each(a, async (store, c) => { await start(store, c, !!a.a); if (!a.a) process.stdout.write(c.name + '\n') }),
 }
 
 export const restartCommand: CommandModule<object, Many & { t: number }> = {
   command: 'restart <container..>',
   describe: 'Stop and start containers',
-  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }) as Argv<Many & { t: number }>,
+  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }),
   handler: (a) => each(a, async (store, c) => { await stopContainer(store, c, a.t); await start(store, c, false); process.stdout.write(c.name + '\n') }),
 }
 
@@ -102,7 +102,7 @@ export const logsCommand: CommandModule<object, RootArgs & { container: string, 
   builder: (y) => withRoot(y.positional('container', { type: 'string', demandOption: true })
     .option('f', { alias: 'follow', type: 'boolean', describe: 'keep printing until it exits' })
     .option('timestamps', { type: 'boolean', describe: 'each chunk with its time' })
-    .example('$0 logs -f web', '')) as Argv<RootArgs & { container: string, f?: boolean }>,
+    .example('$0 logs -f web', '')),
   handler: async (a) => {
     const store = openStore(a)
     const c = store.containers.get(a.container)
@@ -115,4 +115,3 @@ export const logsCommand: CommandModule<object, RootArgs & { container: string, 
     printLog(file, off, !!a.timestamps)
   },
 }
-

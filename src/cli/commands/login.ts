@@ -24,7 +24,7 @@ async function ask (question: string, hidden = false): Promise<string> {
     out._writeToOutput = (s: string) => { if (s.includes(question)) process.stderr.write(question) }
   }
   try {
-    return await new Promise<string>((resolve) => rl.question(question, resolve))
+    return await new Promise<string>((resolve) => { rl.question(question, resolve) })
   } finally {
     if (hidden) process.stderr.write('\n')
     rl.close()

@@ -10,7 +10,7 @@ import { resolveImage, loadImage } from '../../image/resolve-image.js'
 import { runOwned } from '../../run/run-owned.js'
 import { startSupervisor } from '../../run/container-control.js'
 import { containerInit } from '../../run/container-init.js'
-import { isolation, type RunFlags } from '../../run/run-spec.js'
+import { isolation, type RunFlags, type RunSpec } from '../../run/run-spec.js'
 import { updateState, processStart } from '../../run/container-state.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
@@ -83,9 +83,24 @@ const list = (v: string | string[] | undefined): string[] | undefined => v === u
 export function runFlags (a: RunArgs, command: string[], hostname: string): RunFlags {
   if (list(a.p)?.length) throw errnoError('EINVAL', '-p/--publish: strata sets up no bridge network to publish from; use --network host, where the container\'s ports are the host\'s')
   const flags: RunFlags = {
-    command, entrypoint: a.entrypoint, env: list(a.e) ?? [], workdir: a.w, user: a.u, hostname,
-    capAdd: list(a['cap-add']), capDrop: list(a['cap-drop']), privileged: a.privileged, securityOpt: list(a['security-opt']), network: a.network,
-    volumes: list(a.v), mounts: list(a.mount), tmpfs: list(a.tmpfs), readOnly: a['read-only'], memory: a.memory, pidsLimit: a['pids-limit'], cpus: a.cpus,
+    command,
+    entrypoint: a.entrypoint,
+    env: list(a.e) ?? [],
+    workdir: a.w,
+    user: a.u,
+    hostname,
+    capAdd: list(a['cap-add']),
+    capDrop: list(a['cap-drop']),
+    privileged: a.privileged,
+    securityOpt: list(a['security-opt']),
+    network: a.network,
+    volumes: list(a.v),
+    mounts: list(a.mount),
+    tmpfs: list(a.tmpfs),
+    readOnly: a['read-only'],
+    memory: a.memory,
+    pidsLimit: a['pids-limit'],
+    cpus: a.cpus,
     tty: a.t,
   }
   isolation(flags) // every isolation flag is checked before anything is created
@@ -146,7 +161,7 @@ export const runCommand: CommandModule<object, Args> = {
 export const superviseCommand: CommandModule<object, RootArgs & { id: string }> = {
   command: '__supervise <id>',
   describe: false,
-  builder: (y) => withRoot(y.positional('id', { type: 'string', demandOption: true })) as Argv<RootArgs & { id: string }>,
+  builder: (y) => withRoot(y.positional('id', { type: 'string', demandOption: true })),
   handler: async (a) => {
     const store = openStore(a)
     const c = store.containers.get(a.id)
@@ -166,7 +181,7 @@ export const initCommand: CommandModule = {
   describe: false,
   handler: () => {
     try {
-      containerInit(JSON.parse(process.env.STRATA_INIT_SPEC ?? 'null'))
+      containerInit(JSON.parse(process.env.STRATA_INIT_SPEC ?? 'null') as RunSpec)
     } catch (err) {
       // As shells and docker do: 127 for a command not found, 126 for one that cannot run.
       const code = (err as { code?: string }).code

@@ -18,7 +18,7 @@ async function confirm (question: string): Promise<boolean> {
   const rl = readline.createInterface({ input: process.stdin, terminal: false })
   const answer = await new Promise<string>((resolve) => {
     rl.once('line', resolve)
-    rl.once('close', () => resolve(''))
+    rl.once('close', () => { resolve('') })
   })
   rl.close()
   if (!process.stdin.isTTY) process.stderr.write('\n')
