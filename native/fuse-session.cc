@@ -141,7 +141,13 @@ void ll_init(void*, struct fuse_conn_info* conn) {
                   FUSE_CAP_READDIRPLUS | FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_ASYNC_READ |
                   // The union applies the caller's umask itself, unless the
                   // parent's default ACL decides the mode (as POSIX says).
-                  FUSE_CAP_DONT_MASK;
+                  FUSE_CAP_DONT_MASK |
+                  // The kernel checks ACLs itself (with default_permissions)
+                  // and caches each inode's ACLs, so `ls -l` stops asking us
+                  // for system.posix_acl_access on every entry. The cache
+                  // stays right: lowers never change, and the upper changes
+                  // only through this mount (setxattr/chmod refresh it).
+                  FUSE_CAP_POSIX_ACL;
   conn->want |= want & conn->capable;
   // Lowers are immutable and the upper changes only through us: keep the page
   // cache across opens rather than dropping it whenever mtime moves.
@@ -512,7 +518,11 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
   else fuse_reply_write(req, (size_t)n);
 }
 
-void ll_flush(fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); }
+// No flush op: libfuse answers FLUSH with ENOSYS and the kernel then stops
+// sending it for the whole connection (fc->no_flush), saving a round trip
+// per close. Nothing needs it: writes go straight to the backing fd, so a
+// closed file's data is already where every later open reads it, and POSIX
+// locks are kept by the kernel (no lock ops), so no lock owner needs one.
 
 void ll_release(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
   DropLowerOpen((int)fi->fh);
@@ -618,7 +628,6 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   ops.open = ll_open;
   ops.read = ll_read;
   ops.write_buf = ll_write_buf;
-  ops.flush = ll_flush;
   ops.release = ll_release;
   ops.fsync = noFsync ? nullptr : ll_fsync;
   ops.opendir = ll_opendir;

@@ -140,5 +140,5 @@ t.test('foreground: -f serves until SIGTERM, then unmounts; --debug logs request
   const code = await new Promise((r) => daemon.on('exit', (c) => r(c)))
   t.equal(code, 0, 'exits cleanly')
   t.equal(mountedType(d.m), undefined, 'and leaves no mount')
-  t.match(log, /LOOKUP ino=1 "base"/, '--debug logs each request')
+  t.match(log, /LOOKUP ino=1 name="base"/, '--debug logs each request')
 })
