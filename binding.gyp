@@ -10,6 +10,7 @@
         "native/fuse-session.cc",
         "native/lower-opens.cc",
         "native/pause-gate.cc",
+        "native/process-exit.cc",
         "native/exec-in-root.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -4,6 +4,7 @@
 #include "copy-data.h"
 #include "exec-in-root.h"
 #include "fuse-session.h"
+#include "process-exit.h"
 #include "syscalls.h"
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   strata::InitCopyData(env, exports);
   strata::InitFuseSession(env, exports);
   strata::InitExecInRoot(env, exports);
+  strata::InitProcessExit(env, exports);
   return exports;
 }
 

@@ -157,8 +157,9 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     throw err
   }
   if (rec && rec.pid > 0) {
-    // A daemon that does not go away within 10 s has lost its mount anyway.
-    for (let i = 0; i < 200 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 50))
+    // Woken by the daemon's exit itself (a pidfd), not by polling; a daemon
+    // that does not go away within 10 s has lost its mount anyway.
+    if (alive(rec.pid)) await native.waitExit(rec.pid, 10_000)
   }
   fs.rmSync(recordPath(mountpoint), { force: true })
   // Keep the daemon's log only when it has something to say.

@@ -72,6 +72,8 @@ export interface Native {
   flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void
   copyDataAsync(src: number, dst: number, length: number): Promise<void>
+  /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
+  waitExit(pid: number, timeoutMs: number): Promise<boolean>
 
   mount(source: string, target: string, fstype: string, flags: number, data: string): void
   sethostname(name: string): void
