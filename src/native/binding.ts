@@ -79,8 +79,9 @@ export interface Native {
   sethostname(name: string): void
   /** chroot(root), chdir(cwd), setgroups/setgid/setuid, execve (PATH from env). Returns only by throwing. */
   execInRoot(root: string, cwd: string, uid: number, gid: number, groups: number[], argv: string[], env: string[]): never
-  /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0). */
-  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean): void
+  /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0);
+   * posixAcl: FUSE's POSIX ACL mode (the kernel enforces and caches ACLs). */
+  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean, posixAcl?: boolean): void
   /** The digest of native/fuse-requests.json this addon was built from. */
   fuseRequestsDigest: string
   fuseUnmount(): void

@@ -7,7 +7,11 @@
 // chmod moves the mask, and a default ACL is inherited by new entries.
 import t, { type Test } from 'tap'
 import { spawnSync } from 'node:child_process'
-import { strataUnion, type Tree, type Union } from '../fixtures/strata-union.js'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { strataUnion, writeTree, type Tree, type Union } from '../fixtures/strata-union.js'
+import { mountedType, strataBin } from '../fixtures/mount-overlay.js'
 
 const run = (cmd: string, as?: number): { ok: boolean, out: string } => {
   const args = as === undefined ? ['sh', '-c', cmd] : ['setpriv', '--reuid', String(as), '--regid', String(as), '--clear-groups', 'sh', '-c', cmd]
@@ -84,5 +88,25 @@ if (process.getuid?.() !== 0) {
     t.match(got[2], new RegExp(`user:${ALLOWED}:rw`), 'the new file carries the inherited entry')
     t.match(got[4], /-> ok: new/, 'which grants access despite umask 077')
     t.match(got[5], /-> fails/, 'to that user only')
+  })
+
+  t.test('noacl and uidmapping= turn the ACL mode off: ACLs are kept but the mode bits alone decide', async (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-acl-'))
+    fs.chmodSync(root, 0o755)
+    const l = path.join(root, 'l')
+    writeTree(l, tree)
+    prepare([l])
+    for (const [i, extra] of ['noacl', 'uidmapping=0:0:65536,gidmapping=0:0:65536'].entries()) {
+      const m = path.join(root, `m${i}`)
+      fs.mkdirSync(m)
+      const r = spawnSync(strataBin, ['mount', '-o', extra, '--lowerdir', l, m], { encoding: 'utf8' })
+      t.teardown(() => { if (mountedType(m)) spawnSync(strataBin, ['umount', m]) })
+      t.equal(r.status, 0, `mounted with ${extra} ${r.stderr}`)
+      t.match(run(`cat ${m}/secret`, ALLOWED), { ok: false }, `${extra}: the lower ACL no longer grants read`)
+      t.match(run(`getfacl -n ${m}/secret`).out, new RegExp(`user:${ALLOWED}:r--`), `${extra}: the ACL is still there to read`)
+      t.equal(spawnSync(strataBin, ['umount', m]).status, 0, 'unmounted')
+    }
+    // Never remove through a mount that failed to go.
+    t.teardown(() => { if (!fs.readdirSync(root).some((n) => mountedType(path.join(root, n)))) fs.rmSync(root, { recursive: true, force: true }) })
   })
 }
