@@ -10,6 +10,7 @@
         "native/fuse-session.cc",
         "native/lower-opens.cc",
         "native/pause-gate.cc",
+        "native/process-exit.cc",
         "native/exec-in-root.cc",
         "native/container-syscalls.cc",
         "native/enter-process.cc",

@@ -5,6 +5,7 @@
 #include "container-syscalls.h"
 #include "exec-in-root.h"
 #include "fuse-session.h"
+#include "process-exit.h"
 #include "syscalls.h"
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   strata::InitFuseSession(env, exports);
   strata::InitExecInRoot(env, exports);
   strata::InitContainerSyscalls(env, exports);
+  strata::InitProcessExit(env, exports);
   return exports;
 }
 

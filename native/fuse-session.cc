@@ -68,6 +68,7 @@ std::unordered_map<uint64_t, Pending> reqs;
 uint64_t nextId = 1;
 bool ended = false;
 bool debug = false;
+bool posixAcl = false;
 
 // The fast path, registered by JS so that the loop threads answer without a
 // JS round trip:
@@ -142,6 +143,11 @@ void ll_init(void*, struct fuse_conn_info* conn) {
                   // The union applies the caller's umask itself, unless the
                   // parent's default ACL decides the mode (as POSIX says).
                   FUSE_CAP_DONT_MASK;
+  // The kernel checks ACLs itself (with default_permissions) and caches each
+  // inode's ACLs, so `ls -l` stops asking us for system.posix_acl_access on
+  // every entry. The cache stays right: lowers never change, and the upper
+  // changes only through this mount (setxattr/chmod refresh it).
+  if (posixAcl) want |= FUSE_CAP_POSIX_ACL;
   conn->want |= want & conn->capable;
   // Lowers are immutable and the upper changes only through us: keep the page
   // cache across opens rather than dropping it whenever mtime moves.
@@ -512,7 +518,11 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
   else fuse_reply_write(req, (size_t)n);
 }
 
-void ll_flush(fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); }
+// No flush op: libfuse answers FLUSH with ENOSYS and the kernel then stops
+// sending it for the whole connection (fc->no_flush), saving a round trip
+// per close. Nothing needs it: writes go straight to the backing fd, so a
+// closed file's data is already where every later open reads it, and POSIX
+// locks are kept by the kernel (no lock ops), so no lock owner needs one.
 
 void ll_release(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
   DropLowerOpen((int)fi->fh);
@@ -584,7 +594,7 @@ void RunLoop() {
   tsfn.Release();
 }
 
-// fuseMount(mountpoint, options, dispatch): mounts and starts serving.
+// fuseMount(mountpoint, options, dispatch, debug, noFsync, posixAcl): mounts and starts serving.
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (se || loopThread.joinable()) { ThrowUsage(env, "a FUSE session is already running in this process"); return env.Undefined(); }
@@ -594,6 +604,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   // volatile / fsync=0: without fsync handlers the kernel stops sending them
   // (ENOSYS once) and fsync(2) succeeds without touching the upper.
   bool noFsync = info.Length() > 4 && info[4].ToBoolean();
+  posixAcl = info.Length() > 5 && info[5].ToBoolean();
   std::vector<std::string> argvS = {"strata", "-o", opts};
   if (debug) argvS.push_back("-d");
   std::vector<char*> argv;
@@ -618,7 +629,6 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   ops.open = ll_open;
   ops.read = ll_read;
   ops.write_buf = ll_write_buf;
-  ops.flush = ll_flush;
   ops.release = ll_release;
   ops.fsync = noFsync ? nullptr : ll_fsync;
   ops.opendir = ll_opendir;

@@ -60,6 +60,12 @@ export function readRecord (mountpoint: string): MountRecord | null {
   }
 }
 
+// A daemon's allocations are small and short-lived (one request each): a
+// 1 MiB young generation instead of V8's 16 MiB cuts its peak RSS by ~8 MiB
+// (scripts/bench daemon-peak-rss, 77-79 → 69-70 MiB on --quick) with no
+// slowdown the bench's find and tar rows could see.
+const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1']
+
 /**
  * Runs `script args` (a node entry point that serves a mount) as a detached
  * daemon and waits for it to report. Resolves with the daemon's PID.
@@ -68,7 +74,7 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
   const log = recordPath(mountpoint).replace(/\.json$/, '.log')
   const out = fs.openSync(log, 'a')
-  const child = spawn(process.execPath, [script, ...args], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, script, ...args], {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
     env: { ...process.env, ...env, STRATA_READY_FD: '3' },
@@ -154,8 +160,9 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     throw err
   }
   if (rec && rec.pid > 0) {
-    // A daemon that does not go away within 10 s has lost its mount anyway.
-    for (let i = 0; i < 200 && alive(rec.pid); i++) await new Promise((r) => setTimeout(r, 50))
+    // Woken by the daemon's exit itself (a pidfd), not by polling; a daemon
+    // that does not go away within 10 s has lost its mount anyway.
+    if (alive(rec.pid)) await native.waitExit(rec.pid, 10_000)
   }
   fs.rmSync(recordPath(mountpoint), { force: true })
   // Keep the daemon's log only when it has something to say.

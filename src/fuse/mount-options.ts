@@ -30,6 +30,12 @@ export interface MountRequest {
   squashUid?: number
   squashGid?: number
   staticNlink: boolean
+  /**
+   * FUSE's POSIX ACL mode: the kernel enforces ACLs and caches them per inode.
+   * Off with noacl, and under id mapping or squashing, whose ids the stored
+   * ACL entries do not follow.
+   */
+  acl: boolean
   /** Overlay xattrs as user.overlay.* (the kernel's userxattr; implied where trusted.* is refused). */
   userxattr: boolean
   /** Kernel overlay options given (redirect_dir=, index=, …), by name, for whoever honours them. */
@@ -45,9 +51,9 @@ const MOUNT8_FLAGS = new Set(['defaults', 'auto', 'noauto', 'user', 'nouser', 'u
   '_netdev', 'silent', 'loud', 'lazytime', 'nolazytime'])
 
 // fuse-overlayfs options that change nothing here: strata always serves
-// many requests at once, keeps inode numbers stable, and never turns on
-// FUSE's POSIX ACL mode (README, "As fuse-overlayfs").
-const NOOP_FUSE_OVERLAYFS = new Set(['threaded', 'fast_ino', 'writeback', 'noacl'])
+// many requests at once and keeps inode numbers stable (README, "As
+// fuse-overlayfs").
+const NOOP_FUSE_OVERLAYFS = new Set(['threaded', 'fast_ino', 'writeback'])
 // Kernel overlayfs options that callers pass along with the layers. Their
 // strata meaning is in the same README section: index and nfs_export
 // need file handles strata does not hand out, metacopy is a copy-up
@@ -120,7 +126,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   let readOnly = false
   let debug = a.debug ?? false
   const o = { volatile: false, fsync: true, uidmap: [] as IdRange[], gidmap: [] as IdRange[], squashUid: undefined as number | undefined,
-    squashGid: undefined as number | undefined, staticNlink: false, userxattr: false }
+    squashGid: undefined as number | undefined, staticNlink: false, userxattr: false, acl: true }
   const kernelOverlay: Record<string, string> = {}
   for (const group of a.options ?? []) {
     for (const opt of group.split(',').filter(Boolean)) {
@@ -142,6 +148,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) }
       else if (key === 'static_nlink' && !val) { o.staticNlink = true }
       else if (key === 'userxattr' && !val) { o.userxattr = true }
+      else if (key === 'noacl' && !val) { o.acl = false }
       else if (key === 'xattr_permissions' && val === '0') continue
       else if (key === 'xattr_permissions' && /^[12]$/.test(val)) {
         throw errnoError('EOPNOTSUPP', `mount option "${opt}": permissions kept in xattrs are not supported (strata keeps real owners and modes; use uidmapping=/gidmapping=)`)
@@ -163,6 +170,7 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
   if (a.ownContainer && kernelOverlay.redirect_dir === undefined) kernelOverlay.redirect_dir = 'on'
   const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
+  if (o.uidmap.length || o.gidmap.length || o.squashUid !== undefined || o.squashGid !== undefined) req.acl = false
   // Only real root may set trusted.* xattrs: everyone else uses the
   // user.overlay.* forms, as the kernel's overlayfs does with userxattr.
   if (!isRealRoot() && !req.userxattr) req.userxattr = true

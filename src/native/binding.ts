@@ -117,11 +117,14 @@ export interface Native {
   flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void
   copyDataAsync(src: number, dst: number, length: number): Promise<void>
+  /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
+  waitExit(pid: number, timeoutMs: number): Promise<boolean>
 
   mount(source: string, target: string, fstype: string, flags: number, data: string): void
   sethostname(name: string): void
-  /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0). */
-  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean): void
+  /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0);
+   * posixAcl: FUSE's POSIX ACL mode (the kernel enforces and caches ACLs). */
+  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean, posixAcl?: boolean): void
   /** The digest of native/fuse-requests.json this addon was built from. */
   fuseRequestsDigest: string
   fuseUnmount(): void

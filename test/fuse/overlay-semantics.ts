@@ -168,6 +168,26 @@ t.test('st_ino is stable across remounts', async (t) => {
   execFileSync(path.resolve('bin/strata'), ['umount', u.mnt])
 })
 
+// The session has no flush op (the kernel stops sending FLUSH after its
+// first ENOSYS): close must still leave the data where every reader finds it.
+t.test('data written and closed is what readers see: on disk at once, through the mount, after remount', async (t) => {
+  const u = await strataUnion(t, [{ lower: 'lower data' }])
+  for (let i = 0; i < 3; i++) {
+    // New files and copy-ups, each closed once (the later closes send no FLUSH at all).
+    const name = i % 2 ? 'lower' : `new${i}`
+    const fd = fs.openSync(`${u.mnt}/${name}`, 'w')
+    fs.writeSync(fd, `written ${i}`)
+    fs.closeSync(fd)
+    t.equal(fs.readFileSync(path.join(u.upper, name), 'utf8'), `written ${i}`, `close ${i}: the upper file holds the data`)
+    t.equal(sh(`cat ${u.mnt}/${name}`), `written ${i}`, `close ${i}: another process reads it through the mount`)
+  }
+  await u.mounted.unmount()
+  execFileSync(path.resolve('bin/strata'), ['mount', '--lowerdir', u.lowerdir, '--upperdir', u.upper, '--workdir', u.work, u.mnt])
+  t.teardown(() => { spawnSync(path.resolve('bin/strata'), ['umount', u.mnt]) })
+  t.same(['new0', 'lower', 'new2'].map((n) => sh(`cat ${u.mnt}/${n}`)), ['written 0', 'written 1', 'written 2'], 'and after a remount')
+  execFileSync(path.resolve('bin/strata'), ['umount', u.mnt])
+})
+
 t.test('xattrs: internal ones are invisible and cannot be set', async (t) => {
   const u = await strataUnion(t, [{ d: { f: 'x' } }])
   fs.rmSync(`${u.mnt}/d/f`)
