@@ -78,7 +78,7 @@ const WORDS: Record<string, (ins: Instruction, vars: Vars, escape: string) => un
 export function atLine (err: unknown, label: string, line: number): Error {
   // An error without an errno code is a bug of strata's: it goes up as it is.
   if (typeof (err as { code?: unknown } | null)?.code !== 'string') return err as Error
-  const text = String((err as Error).message).replace(/^E[A-Z0-9]+: /, '')
+  const text = (err as Error).message.replace(/^E[A-Z0-9]+: /, '')
   return text.startsWith(`${label}:`) ? err as Error : withContext(err, `${label}:${line}`)
 }
 

@@ -9,7 +9,7 @@ import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
 import { errnoOf } from '../base/errno-error.js'
 
-const EIO = 5, ENOENT = 2, ERANGE = 34
+const EIO = 5; const ENOENT = 2; const ERANGE = 34
 const NO_ATTR = new Float64Array(STAT_LEN)
 const DT_DIR = 4
 
@@ -53,7 +53,7 @@ export class LowLevelAdapter {
     if (this.opts.debug) this.log(`strata: ${describe(r)}`)
     try {
       const p = this.handle(r)
-      if (p) p.catch((err) => this.fail(op, id, err))
+      if (p) p.catch((err: unknown) => { this.fail(op, id, err) })
     } catch (err) {
       this.fail(op, id, err)
     }
@@ -132,11 +132,11 @@ export class LowLevelAdapter {
         native.replyReadlink(id, fs.readlink(r.ino))
         return
       case FuseOp.MKNOD:
-        return fs.mknod(r.ino, r.name, r.mode, r.rdev, r.caller).then((e) => this.entry(id, e.node, e.attr))
+        return fs.mknod(r.ino, r.name, r.mode, r.rdev, r.caller).then((e) => { this.entry(id, e.node, e.attr) })
       case FuseOp.MKDIR:
-        return fs.mkdir(r.ino, r.name, r.mode, r.caller).then((e) => this.entry(id, e.node, e.attr))
+        return fs.mkdir(r.ino, r.name, r.mode, r.caller).then((e) => { this.entry(id, e.node, e.attr) })
       case FuseOp.SYMLINK:
-        return fs.symlink(r.ino, r.name, r.target, r.caller).then((e) => this.entry(id, e.node, e.attr))
+        return fs.symlink(r.ino, r.name, r.target, r.caller).then((e) => { this.entry(id, e.node, e.attr) })
       case FuseOp.UNLINK:
         return fs.unlink(r.ino, r.name).then(() => { native.replyErr(id, 0) })
       case FuseOp.RMDIR:

@@ -64,7 +64,7 @@ export function mappedUnion (fs: UnionFs, o: ViewOptions): UnionFs {
   return new Proxy(fs, {
     get (target, prop) {
       if (prop in overrides) return overrides[prop as keyof UnionFs]
-      const v = Reflect.get(target, prop, target)
+      const v: unknown = Reflect.get(target, prop, target)
       if (typeof v !== 'function') return v
       let b = bound.get(prop)
       if (!b) { b = (v as (...a: unknown[]) => unknown).bind(target); bound.set(prop, b) }

@@ -85,8 +85,8 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
   ready.setEncoding('utf8')
   ready.on('data', (d: string) => { text += d })
   const result = await new Promise<string>((resolve) => {
-    ready.on('end', () => resolve(text.trim()))
-    child.on('exit', () => setTimeout(() => resolve(text.trim()), 50))
+    ready.on('end', () => { resolve(text.trim()) })
+    child.on('exit', () => setTimeout(() => { resolve(text.trim()) }, 50))
   })
   if (result.startsWith('ok ')) {
     child.unref()

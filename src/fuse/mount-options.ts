@@ -125,8 +125,17 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   let timeout = 86400
   let readOnly = false
   let debug = a.debug ?? false
-  const o = { volatile: false, fsync: true, uidmap: [] as IdRange[], gidmap: [] as IdRange[], squashUid: undefined as number | undefined,
-    squashGid: undefined as number | undefined, staticNlink: false, userxattr: false, acl: true }
+  const o = {
+    volatile: false,
+    fsync: true,
+    uidmap: [] as IdRange[],
+    gidmap: [] as IdRange[],
+    squashUid: undefined as number | undefined,
+    squashGid: undefined as number | undefined,
+    staticNlink: false,
+    userxattr: false,
+    acl: true
+  }
   const kernelOverlay: Record<string, string> = {}
   for (const group of a.options ?? []) {
     for (const opt of group.split(',').filter(Boolean)) {
@@ -138,25 +147,12 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       else if (key === 'workdir') workdir = val
       else if (key === 'timeout') timeout = Number(val)
       else if (key === 'debug') debug = true
-      else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') }
-      else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false }
-      else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' }
-      else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) }
-      else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) }
-      else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 }
-      else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) }
-      else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) }
-      else if (key === 'static_nlink' && !val) { o.staticNlink = true }
-      else if (key === 'userxattr' && !val) { o.userxattr = true }
-      else if (key === 'noacl' && !val) { o.acl = false }
-      else if (key === 'xattr_permissions' && val === '0') continue
+      else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') } else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false } else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' } else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) } else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) } else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 } else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) } else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) } else if (key === 'static_nlink' && !val) { o.staticNlink = true } else if (key === 'userxattr' && !val) { o.userxattr = true } else if (key === 'noacl' && !val) { o.acl = false } else if (key === 'xattr_permissions' && val === '0') continue
       else if (key === 'xattr_permissions' && /^[12]$/.test(val)) {
         throw errnoError('EOPNOTSUPP', `mount option "${opt}": permissions kept in xattrs are not supported (strata keeps real owners and modes; use uidmapping=/gidmapping=)`)
-      }
-      else if (NOOP_FUSE_OVERLAYFS.has(key)) continue
+      } else if (NOOP_FUSE_OVERLAYFS.has(key)) continue
       else if (KERNEL_OVERLAY.has(key) && KERNEL_OVERLAY.get(key)!.test(val)) kernelOverlay[key] = val
-      else if (SELINUX.has(key) && val) { if (selinuxOn()) fuseOptions.push(opt) }
-      else if (KERNEL_FLAGS.has(key)) fuseOptions.push(opt)
+      else if (SELINUX.has(key) && val) { if (selinuxOn()) fuseOptions.push(opt) } else if (KERNEL_FLAGS.has(key)) fuseOptions.push(opt)
       else if (MOUNT8_FLAGS.has(key) || key.startsWith('x-') || key.startsWith('comment=')) continue
       else throw errnoError('EINVAL', `unknown mount option "${opt}"`)
     }

@@ -32,7 +32,7 @@ export function servePauseRequests (mountpoint: string): () => void {
     // Never stay paused for a requester that went away.
     watch = setInterval(() => { if (!alive(requester)) resume() }, 200)
   }
-  const onPause = (): void => { pause().catch(() => resume()) }
+  const onPause = (): void => { pause().catch(() => { resume() }) }
   process.on('SIGUSR1', onPause)
   process.on('SIGUSR2', resume)
   return () => {

@@ -72,7 +72,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     }
     try {
       const opts = ['fsname=strata', 'subtype=strata', ...req.fuseOptions].join(',')
-      native.fuseMount(req.mountpoint, opts, adapter.dispatch, req.debug, !req.fsync, req.acl !== false)
+      native.fuseMount(req.mountpoint, opts, adapter.dispatch, req.debug, !req.fsync, req.acl)
     } catch (err) {
       const msg = `cannot mount ${req.mountpoint}: ${(err as Error).message}`
       tell(`error ${msg}`)

@@ -20,7 +20,7 @@ export async function reconcile (store: Store, c: ContainerRecord): Promise<Cont
   const s = readState(store, c)
   if (s.status === 'created' && s.autoRemove && s.ownerPid && !ownerAlive(s)) {
     // A run --rm whose client died before the container started: it goes.
-    await store.locked(() => store.containers.remove(c))
+    await store.locked(() => { store.containers.remove(c) })
     return s
   }
   if (s.status !== 'running' || ownerAlive(s)) return s

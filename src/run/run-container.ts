@@ -107,7 +107,7 @@ export async function sweepRunMounts (): Promise<string[]> {
   for (const n of names) {
     const file = path.join(root, n)
     let owner: { pid: number, start: string }
-    try { owner = JSON.parse(fs.readFileSync(file, 'utf8')) } catch { continue }
+    try { owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number, start: string } } catch { continue }
     if (startTime(owner.pid) === owner.start) continue
     const mnt = file.slice(0, -'.owner'.length)
     if (isMounted(mnt)) await unmount(mnt, true).catch(() => {})
@@ -140,8 +140,8 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
       env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec) },
     })
     if (opts.onOutput) {
-      child.stdout?.on('data', (d: Buffer) => opts.onOutput!(d, 'stdout'))
-      child.stderr?.on('data', (d: Buffer) => opts.onOutput!(d, 'stderr'))
+      child.stdout?.on('data', (d: Buffer) => { opts.onOutput!(d, 'stdout') })
+      child.stderr?.on('data', (d: Buffer) => { opts.onOutput!(d, 'stderr') })
     }
     const forward = (sig: NodeJS.Signals): void => {
       const pid = child.pid ? initPid(child.pid) : null
@@ -165,7 +165,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     try {
       // 'close', not 'exit': piped output is complete only then.
       const status = await new Promise<number>((resolve) => {
-        child.on('close', (code, sig) => resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 1)))
+        child.on('close', (code, sig) => { resolve(code ?? 128 + (sig ? os.constants.signals[sig] : 1)) })
         child.on('error', (err) => { process.stderr.write(`strata: cannot start strata-nsexec: ${err.message}\n`); resolve(127) })
       })
       if (daemonDied || !alive(daemonPid)) throw errnoError('EIO', `the FUSE daemon serving container ${c.name} (pid ${daemonPid}) died while it ran`)
@@ -176,7 +176,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     }
   } finally {
     if (cgroups) await removeCgroups(cgroups)
-    if (mounted && isMounted(mnt)) await unmount(mnt, !alive(daemonPid)).catch((err) => process.stderr.write(`strata: ${(err as Error).message}\n`))
+    if (mounted && isMounted(mnt)) await unmount(mnt, !alive(daemonPid)).catch((err: unknown) => process.stderr.write(`strata: ${(err as Error).message}\n`))
     try { fs.rmdirSync(mnt) } catch { /* still mounted or gone: said above */ }
     if (!isMounted(mnt)) fs.rmSync(ownerFile(mnt), { force: true })
   }

@@ -2,12 +2,12 @@
 // spellings mean the same request, each option lands where it should, and
 // bad input is refused by name before anything is mounted. Nothing here
 // mounts: parseMountArgs only reads the paths it is given.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { parseMountArgs, redirectDirOn, type MountArgs } from '../../src/fuse/mount-options.js'
+import { parseMountArgs, redirectDirOn } from '../../src/fuse/mount-options.js'
 
-function dirs (t: Parameters<Parameters<typeof t.test>[1]>[0]): Record<'l1' | 'l2' | 'u' | 'w' | 'm' | 'file', string> {
+function dirs (t: Test): Record<'l1' | 'l2' | 'u' | 'w' | 'm' | 'file', string> {
   const root = t.testdir({ l1: {}, l2: {}, u: {}, w: {}, m: {}, file: 'x' })
   return Object.fromEntries(['l1', 'l2', 'u', 'w', 'm', 'file'].map((n) => [n, path.join(root, n)])) as Record<'l1' | 'l2' | 'u' | 'w' | 'm' | 'file', string>
 }
@@ -27,9 +27,9 @@ t.test('flags and -o lowerdir=… give the same request', async (t) => {
 
 t.test('a mount by name is nosuid,nodev unless told otherwise; no upper means read-only', async (t) => {
   const d = dirs(t)
-  const named = parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, upperdir: d.u, workdir: d.w, byName: true } as MountArgs)
+  const named = parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, upperdir: d.u, workdir: d.w, byName: true })
   t.ok(named.fuseOptions.includes('nodev') && named.fuseOptions.includes('nosuid'))
-  const asked = parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, byName: true, options: ['suid,dev'] } as MountArgs)
+  const asked = parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, byName: true, options: ['suid,dev'] })
   t.ok(asked.fuseOptions.includes('suid') && !asked.fuseOptions.includes('nosuid'), '-o suid,dev wins')
   t.equal(asked.readOnly, true)
   t.ok(asked.fuseOptions.includes('ro'), 'no upper: the kernel mount is ro too')

@@ -55,13 +55,13 @@ if (process.getuid?.() !== 0) {
     const steps = [
       // The lower's ACL decides, before and after a cached check.
       { cmd: 'cat secret', as: ALLOWED }, { cmd: 'cat secret', as: OTHER }, { cmd: 'cat secret', as: ALLOWED },
-      { cmd: 'getfacl -n secret' }, { cmd: "ls -l secret | cut -c1-11" },
+      { cmd: 'getfacl -n secret' }, { cmd: 'ls -l secret | cut -c1-11' },
       // Set through the mount (a copy-up): OTHER gains access at once.
       { cmd: `setfacl -m u:${OTHER}:r secret` }, { cmd: 'cat secret', as: OTHER }, { cmd: 'getfacl -n secret' },
       // chmod moves the mask: both named users lose read.
       { cmd: 'chmod 0600 secret' }, { cmd: 'cat secret', as: ALLOWED }, { cmd: 'getfacl -n secret' },
       // Removing the ACL: ls -l drops its '+', the owner-only mode decides.
-      { cmd: 'setfacl -b secret' }, { cmd: 'cat secret', as: OTHER }, { cmd: "ls -l secret | cut -c1-11" },
+      { cmd: 'setfacl -b secret' }, { cmd: 'cat secret', as: OTHER }, { cmd: 'ls -l secret | cut -c1-11' },
       { cmd: 'getfattr -d -m system.posix_acl secret' },
     ]
     const got = observe(u.strata.mnt, steps)
