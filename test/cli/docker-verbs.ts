@@ -31,14 +31,15 @@ t.test('image verbs', async (t) => {
 t.test('container verbs', async (t) => {
   const cid = s.ok(['create', '--name', 'web', 'hello:1']).trim()
   t.match(s.ok(['ps']), /^CONTAINER ID/, 'ps lists containers')
-  t.match(s.ok(['ps', '-q']), cid.slice(0, 12))
+  t.equal(s.ok(['ps', '-q']), '', 'ps lists running ones, as docker\'s')
+  t.match(s.ok(['ps', '-a', '-q']), cid.slice(0, 12), 'ps -a also the created one')
   const c = JSON.parse(s.ok(['inspect', 'web'])) as Array<{ Id: string }>
   t.equal(c[0].Id, cid, 'inspect finds a container first')
   t.equal((JSON.parse(s.ok(['inspect', '--type', 'image', 'hello:1'])) as unknown[]).length, 1, '--type image')
   t.equal(s.run(['inspect', '--type', 'container', 'hello:1']).status, 1, '--type container: an image is not one')
   t.equal(s.ok(['diff', 'web']), '', 'diff: no changes')
   t.equal(s.ok(['rm', 'web']), 'web\n', 'rm removes a container')
-  t.equal(s.ok(['ps', '-q']), '')
+  t.equal(s.ok(['ps', '-a', '-q']), '')
 })
 
 t.test('version and info', async (t) => {

@@ -169,7 +169,7 @@ const rm: CommandModule<object, RmArgs> = {
 const prune: CommandModule<object, RootArgs & { f?: boolean }> = {
   command: 'prune',
   describe: 'Remove all containers that are not running (nor mounted)',
-  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'do not ask (strata never asks)' })),
+  builder: (y) => withRoot(y.option('f', { alias: 'force', type: 'boolean', describe: 'do not ask (strata never asks)' }).example('$0 container prune', '')),
   handler: async (a) => {
     const store = openStore(a)
     const gone: string[] = []

@@ -69,14 +69,14 @@ export const startCommand: CommandModule<object, Many & { a?: boolean }> = {
 export const restartCommand: CommandModule<object, Many & { t: number }> = {
   command: 'restart <container..>',
   describe: 'Stop and start containers',
-  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }),
+  builder: (y) => many(y).option('t', { alias: 'time', type: 'number', default: 10, describe: 'seconds before SIGKILL' }).example('$0 restart -t 5 web', ''),
   handler: (a) => each(a, async (store, c) => { await stopContainer(store, c, a.t); await start(store, c, false); process.stdout.write(c.name + '\n') }),
 }
 
 export const waitCommand: CommandModule<object, Many> = {
   command: 'wait <container..>',
   describe: 'Wait for containers to stop; print their exit codes',
-  builder: (y) => many(y),
+  builder: (y) => many(y).example('$0 wait job', 'prints its exit code once it stops'),
   handler: (a) => each(a, async (store, c) => {
     const s = await waitExited(store, c)
     process.stdout.write(`${s.exitCode ?? 0}\n`)
