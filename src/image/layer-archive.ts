@@ -77,6 +77,20 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
   const stats: ArchiveStats = { entries: 0, bytes: 0 }
   const root = native.openat(C.AT_FDCWD, dir, C.O_RDONLY | C.O_DIRECTORY, 0)
 
+  /** A file met again by its (dev, ino) `key` goes in as a hard link to its first path; true when it did. */
+  const addAsLink = async (h: TarHeader, key: string, path: string): Promise<boolean> => {
+    const first = links.get(key)
+    if (first === undefined) {
+      links.set(key, path)
+      return false
+    }
+    h.type = 'link'
+    h.linkname = first
+    h.xattrs.clear()
+    await tar.add(h)
+    return true
+  }
+
   const header = (path: string, type: TarType, st: RawStat, dirfd: number, name: string): TarHeader => {
     const h = emptyHeader(path, type)
     h.mode = st[S_MODE] & 0o7777
@@ -126,16 +140,7 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
         continue
       }
       if (type !== 'symlink' && st[S_NLINK] > 1) {
-        const id = `${st[S_DEV]}:${st[S_INO]}`
-        const first = links.get(id)
-        if (first !== undefined) {
-          h.type = 'link'
-          h.linkname = first
-          h.xattrs.clear()
-          await tar.add(h)
-          continue
-        }
-        links.set(id, path)
+        if (await addAsLink(h, `${st[S_DEV]}:${st[S_INO]}`, path)) continue
       }
       if (type === 'symlink') {
         h.linkname = native.readlinkat(fd, name)
@@ -219,16 +224,7 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
       // subtree and the rest of the upper stay links.
       const at = u.lowerLocation(e.node)
       const raw = at ? native.fstatat(at.dirfd, at.name, C.AT_SYMLINK_NOFOLLOW) : st
-      const key = `${String(raw[S_DEV])}:${String(raw[S_INO])}`
-      const first = links.get(key)
-      if (first !== undefined) {
-        h.type = 'link'
-        h.linkname = first
-        h.xattrs.clear()
-        await tar.add(h)
-        return
-      }
-      links.set(key, path)
+      if (await addAsLink(h, `${raw[S_DEV]}:${raw[S_INO]}`, path)) return
     }
     if (type === 'symlink') {
       h.linkname = u.readlink(e.node.id)

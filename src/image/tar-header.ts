@@ -45,7 +45,8 @@ function readString (b: Buffer, off: number, len: number): string {
   return b.toString('latin1', off, end < 0 || end > off + len ? off + len : end)
 }
 
-function readNumber (b: Buffer, off: number, len: number, what: string): number {
+/** A numeric header field: octal, or GNU base-256 when its first byte's high bit is set. */
+export function readNumber (b: Buffer, off: number, len: number, what: string): number {
   if (b[off] & 0x80) {
     // GNU base-256: big-endian, first byte's high bit set.
     let v = b[off] & 0x7f

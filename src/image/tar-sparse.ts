@@ -8,6 +8,7 @@
 // lengths adding up to the data — a bad map is refused naming the entry,
 // never written wrong.
 import { errnoError } from '../base/errno-error.js'
+import { readNumber } from './tar-header.js'
 
 export interface SparseInfo {
   /** [offset, length] regions of real data, in order. */
@@ -19,23 +20,11 @@ export interface SparseInfo {
 /** Regions a map may have: bounds the memory a hostile map can take. */
 export const MAX_REGIONS = 1 << 20
 
-function octal (b: Buffer, off: number, len: number, what: string): number {
-  if (b[off] & 0x80) {
-    let v = b[off] & 0x7f
-    for (let i = 1; i < len; i++) v = v * 256 + b[off + i]
-    return v
-  }
-  const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/, '').trim()
-  if (s === '') return 0
-  if (!/^[0-7]+$/.test(s)) throw errnoError('EINVAL', `malformed tar: sparse ${what} field "${s}"`)
-  return parseInt(s, 8)
-}
-
 function readPairs (b: Buffer, off: number, n: number, map: Array<[number, number]>): void {
   for (let i = 0; i < n; i++) {
     const o = off + i * 24
     if (b[o] === 0) break
-    map.push([octal(b, o, 12, 'offset'), octal(b, o + 12, 12, 'numbytes')])
+    map.push([readNumber(b, o, 12, 'sparse offset'), readNumber(b, o + 12, 12, 'sparse numbytes')])
   }
 }
 
@@ -43,7 +32,7 @@ function readPairs (b: Buffer, off: number, n: number, map: Array<[number, numbe
 export function gnuHeaderSparse (b: Buffer): { info: SparseInfo, extended: boolean } {
   const map: Array<[number, number]> = []
   readPairs(b, 386, 4, map)
-  return { info: { map, realSize: octal(b, 483, 12, 'realsize') }, extended: b[482] !== 0 }
+  return { info: { map, realSize: readNumber(b, 483, 12, 'sparse realsize') }, extended: b[482] !== 0 }
 }
 
 /** One old GNU extension block: 21 more regions; whether another block follows. */

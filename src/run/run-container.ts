@@ -14,6 +14,7 @@
 // PR_SET_PDEATHSIG=KILL (the owner died → they die), and the PID namespace
 // goes with its init.
 import fs from 'node:fs'
+import { processStart } from './container-state.js'
 import os from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
@@ -84,16 +85,6 @@ function ownerFile (mnt: string): string {
   return `${mnt}.owner`
 }
 
-function startTime (pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return rest[0] === 'Z' ? null : rest[19]
-  } catch {
-    return null
-  }
-}
-
 /**
  * Unmounts the run mounts whose owner died (a `run` client, a supervisor or
  * a build killed before its finally could run); their containers died with
@@ -108,7 +99,7 @@ export async function sweepRunMounts (): Promise<string[]> {
     const file = path.join(root, n)
     let owner: { pid: number, start: string }
     try { owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number, start: string } } catch { continue }
-    if (startTime(owner.pid) === owner.start) continue
+    if (processStart(owner.pid) === owner.start) continue
     const mnt = file.slice(0, -'.owner'.length)
     if (isMounted(mnt)) await unmount(mnt, true).catch(() => {})
     try { fs.rmdirSync(mnt) } catch { /* gone, or still busy */ }
@@ -123,7 +114,7 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
   await sweepRunMounts()
   const mnt = runMountpoint(c)
   privateDir(mnt)
-  fs.writeFileSync(ownerFile(mnt), JSON.stringify({ pid: process.pid, start: startTime(process.pid) }))
+  fs.writeFileSync(ownerFile(mnt), JSON.stringify({ pid: process.pid, start: processStart(process.pid) }))
   let mounted = false
   let daemonPid = 0
   const limits = { memory: opts.flags.memory !== undefined ? parseBytes(opts.flags.memory) : undefined, pidsLimit: opts.flags.pidsLimit, cpus: opts.flags.cpus }
