@@ -98,7 +98,7 @@ t.test('a plain user mounts through fusermount3', async (t) => {
 
   // mkdir as a non-root caller waits for the posix branch (ll_mkdir's uid/gid).
   r = as(`${strata} -o ${L} ${d.m}; mkdir ${d.m}/made; s=$?; fusermount3 -u ${d.m}; exit $s`)
-  t.equal(r.status, 0, `mkdir as the user (${r.stderr.trim()})`, { todo: 'mkdir by a non-root caller gets uid/gid from the wrong request fields until the posix branch lands' })
+  t.equal(r.status, 0, `mkdir as the user (${r.stderr.trim()})`)
   t.same(mountsUnder(d.root), [], 'unmounted')
 
   // The image commands on a store of the user's own.
