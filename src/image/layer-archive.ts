@@ -77,6 +77,26 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
   const stats: ArchiveStats = { entries: 0, bytes: 0 }
   const root = native.openat(C.AT_FDCWD, dir, C.O_RDONLY | C.O_DIRECTORY, 0)
 
+  /** A regular file with its data (from the fd `open` gives), or a device node or FIFO. */
+  const addFileOrNode = async (h: TarHeader, type: TarType, st: RawStat, open: () => number | Promise<number>): Promise<void> => {
+    if (type === 'file') {
+      h.size = st[S_SIZE]
+      const f = await open()
+      try {
+        await tar.add(h, fileData(f, h.size))
+      } finally {
+        native.close(f)
+      }
+      stats.bytes += h.size
+      return
+    }
+    if (type !== 'fifo') {
+      h.devmajor = Math.floor(st[S_RDEV] / 256) & 0xfff // glibc major(): bits 8-19 (and 32+)
+      h.devminor = (st[S_RDEV] & 0xff) | (Math.floor(st[S_RDEV] / 4096) & 0xfff00)
+    }
+    await tar.add(h)
+  }
+
   /** A file met again by its (dev, ino) `key` goes in as a hard link to its first path; true when it did. */
   const addAsLink = async (h: TarHeader, key: string, path: string): Promise<boolean> => {
     const first = links.get(key)
@@ -145,21 +165,8 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
       if (type === 'symlink') {
         h.linkname = native.readlinkat(fd, name)
         await tar.add(h)
-      } else if (type === 'file') {
-        h.size = st[S_SIZE]
-        const f = native.openat(fd, name, C.O_RDONLY | C.O_NOFOLLOW, 0)
-        try {
-          await tar.add(h, fileData(f, h.size))
-        } finally {
-          native.close(f)
-        }
-        stats.bytes += h.size
       } else {
-        if (type !== 'fifo') {
-          h.devmajor = Math.floor(st[S_RDEV] / 256) & 0xfff // glibc major(): bits 8-19 (and 32+)
-          h.devminor = (st[S_RDEV] & 0xff) | (Math.floor(st[S_RDEV] / 4096) & 0xfff00)
-        }
-        await tar.add(h)
+        await addFileOrNode(h, type, st, () => native.openat(fd, name, C.O_RDONLY | C.O_NOFOLLOW, 0))
       }
       onProgress?.(stats)
     }
@@ -229,21 +236,8 @@ export async function archiveLayer (dir: string, out: Writable, opts: ArchiveOpt
     if (type === 'symlink') {
       h.linkname = u.readlink(e.node.id)
       await tar.add(h)
-    } else if (type === 'file') {
-      h.size = st[S_SIZE]
-      const f = (await u.open(e.node.id, C.O_RDONLY)).fd
-      try {
-        await tar.add(h, fileData(f, h.size))
-      } finally {
-        native.close(f)
-      }
-      stats.bytes += h.size
     } else {
-      if (type !== 'fifo') {
-        h.devmajor = Math.floor(st[S_RDEV] / 256) & 0xfff
-        h.devminor = (st[S_RDEV] & 0xff) | (Math.floor(st[S_RDEV] / 4096) & 0xfff00)
-      }
-      await tar.add(h)
+      await addFileOrNode(h, type, st, async () => (await u.open(e.node.id, C.O_RDONLY)).fd)
     }
     onProgress?.(stats)
   }
