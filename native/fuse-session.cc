@@ -715,14 +715,12 @@ void ToEntry(const Napi::CallbackInfo& info, size_t at, struct fuse_entry_param*
   e->attr_timeout = info[at + 4].As<Napi::Number>().DoubleValue();
 }
 
-// Open flags from JS: bit 1 keep_cache, bit 2 direct_io, bit 4 noflush,
+// Open flags from JS (OPEN_* in src/native/binding.ts): bit 1 keep_cache,
 // bit 8 cache_readdir, bit 16 a lower file's fd (re-opened at copy-up).
 void ToOpen(uint32_t bits, double fh, struct fuse_file_info* fi) {
   memset(fi, 0, sizeof *fi);
   fi->fh = (uint64_t)fh;
   fi->keep_cache = (bits & 1) != 0;
-  fi->direct_io = (bits & 2) != 0;
-  fi->noflush = (bits & 4) != 0;
   fi->cache_readdir = (bits & 8) != 0;
 }
 

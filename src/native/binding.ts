@@ -29,8 +29,6 @@ export const STAT_LEN = 16
 
 /** Bits of the open reply. */
 export const OPEN_KEEP_CACHE = 1
-export const OPEN_DIRECT_IO = 2
-export const OPEN_NOFLUSH = 4
 export const OPEN_CACHE_READDIR = 8
 /** The fd is a lower file's: reopenLower() points it at the upper copy after a copy-up. */
 export const OPEN_LOWER = 16
