@@ -53,20 +53,30 @@ function smallDisk (t: Test, mb: number): string {
   return dir
 }
 
+/** Writes spaces into `res` without end, as fast as the client reads. */
+function endless (res: http.ServerResponse): void {
+  const chunk = Buffer.alloc(1 << 20, 0x20)
+  const more = (): void => { while (!res.destroyed && res.write(chunk)); }
+  res.on('drain', more)
+  more()
+}
+
+/** Listens on a free loopback port, closed in teardown; resolves with the port. */
+async function listen (t: Test, server: http.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  return (server.address() as AddressInfo).port
+}
+
 t.test('a manifest sent without Content-Length stops at 4 MiB', async (t) => {
   const dir = t.testdir({})
   const server = http.createServer((req, res) => {
     if (req.url === '/v2/') { res.end('{}'); return }
     // Chunked, no Content-Length, and no end.
     res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' })
-    const chunk = Buffer.alloc(1 << 20, 0x20)
-    const more = (): void => { while (!res.destroyed && res.write(chunk)); }
-    res.on('drain', more)
-    more()
+    endless(res)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  const port = (server.address() as AddressInfo).port
+  const port = await listen(t, server)
   const r = await timed(['image', 'pull', `127.0.0.1:${port}/x:1`], { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` })
   t.not(r.code, 0)
   t.match(r.stderr, /EFBIG: manifest 127\.0\.0\.1:\d+\/x:1 is larger than 4194304 bytes/)
@@ -87,14 +97,9 @@ t.test("a config blob's body stops at the size its descriptor gives", async (t) 
     // The config: its bytes, then garbage without end, no Content-Length.
     res.writeHead(200)
     res.write(config)
-    const chunk = Buffer.alloc(1 << 20, 0x20)
-    const more = (): void => { while (!res.destroyed && res.write(chunk)); }
-    res.on('drain', more)
-    more()
+    endless(res)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  const port = (server.address() as AddressInfo).port
+  const port = await listen(t, server)
   const r = await timed(['image', 'pull', `127.0.0.1:${port}/x:1`], { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` })
   t.not(r.code, 0)
   t.match(r.stderr, new RegExp(`blob ${sha256(config)} of 127\\.0\\.0\\.1:\\d+/x: the registry sent more than its ${config.length} bytes`))
@@ -224,9 +229,7 @@ t.test('a pull whose layers cannot fit is refused before any download, as ENOSPC
     layerAsked = true
     res.writeHead(404); res.end()
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  const port = (server.address() as AddressInfo).port
+  const port = await listen(t, server)
   const r = await timed(['image', 'pull', `127.0.0.1:${port}/x:1`], { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` })
   t.not(r.code, 0)
   t.match(r.stderr, /ENOSPC: 127\.0\.0\.1:\d+\/x:1: its layer blobs: its 1099511627776 bytes do not fit in the \d+ bytes the store may still use/)
