@@ -38,6 +38,12 @@ export interface MountRequest {
   acl: boolean
   /** Overlay xattrs as user.overlay.* (the kernel's userxattr; implied where trusted.* is refused). */
   userxattr: boolean
+  /**
+   * fuse-overlayfs's xattr_permissions: 0 (owners and modes are the files'
+   * own), 1 (kept in security.fuseoverlayfs.override_stat) or 2
+   * (user.fuseoverlayfs.override_stat), for a user who cannot chown.
+   */
+  xattrPermissions: number
   /** Kernel overlay options given (redirect_dir=, index=, …), by name, for whoever honours them. */
   kernelOverlay: Record<string, string>
 }
@@ -134,7 +140,8 @@ export function parseMountArgs (a: MountArgs): MountRequest {
     squashGid: undefined as number | undefined,
     staticNlink: false,
     userxattr: false,
-    acl: true
+    acl: true,
+    xattrPermissions: 0
   }
   const kernelOverlay: Record<string, string> = {}
   for (const group of a.options ?? []) {
@@ -147,9 +154,9 @@ export function parseMountArgs (a: MountArgs): MountRequest {
       else if (key === 'workdir') workdir = val
       else if (key === 'timeout') timeout = Number(val)
       else if (key === 'debug') debug = true
-      else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') } else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false } else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' } else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) } else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) } else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 } else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) } else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) } else if (key === 'static_nlink' && !val) { o.staticNlink = true } else if (key === 'userxattr' && !val) { o.userxattr = true } else if (key === 'noacl' && !val) { o.acl = false } else if (key === 'xattr_permissions' && val === '0') continue
-      else if (key === 'xattr_permissions' && /^[12]$/.test(val)) {
-        throw errnoError('EOPNOTSUPP', `mount option "${opt}": permissions kept in xattrs are not supported (strata keeps real owners and modes; use uidmapping=/gidmapping=)`)
+      else if (key === 'ro') { readOnly = true; fuseOptions.push('ro') } else if (key === 'volatile' && !val) { o.volatile = true; o.fsync = false } else if (key === 'fsync' && /^[01]$/.test(val)) { o.fsync = o.fsync && val === '1' } else if (key === 'uidmapping') { o.uidmap = parseIdRanges(key, val) } else if (key === 'gidmapping') { o.gidmap = parseIdRanges(key, val) } else if (key === 'squash_to_root' && !val) { o.squashUid = 0; o.squashGid = 0 } else if (key === 'squash_to_uid') { o.squashUid = idNumber(key, val) } else if (key === 'squash_to_gid') { o.squashGid = idNumber(key, val) } else if (key === 'static_nlink' && !val) { o.staticNlink = true } else if (key === 'userxattr' && !val) { o.userxattr = true } else if (key === 'noacl' && !val) { o.acl = false } else if (key === 'xattr_permissions') {
+        if (!/^[012]$/.test(val)) throw errnoError('EINVAL', `mount option "${opt}": xattr_permissions takes 0, 1 (security.* xattr) or 2 (user.* xattr)`)
+        o.xattrPermissions = Number(val)
       } else if (NOOP_FUSE_OVERLAYFS.has(key)) continue
       else if (KERNEL_OVERLAY.has(key) && KERNEL_OVERLAY.get(key)!.test(val)) kernelOverlay[key] = val
       else if (SELINUX.has(key) && val) { if (selinuxOn()) fuseOptions.push(opt) } else if (KERNEL_FLAGS.has(key)) fuseOptions.push(opt)
@@ -166,7 +173,9 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
   if (a.ownContainer && kernelOverlay.redirect_dir === undefined) kernelOverlay.redirect_dir = 'on'
   const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
-  if (o.uidmap.length || o.gidmap.length || o.squashUid !== undefined || o.squashGid !== undefined) req.acl = false
+  // ACL entries name real owners; under xattr_permissions the owners the
+  // kernel checks against are the recorded ones.
+  if (o.uidmap.length || o.gidmap.length || o.squashUid !== undefined || o.squashGid !== undefined || o.xattrPermissions) req.acl = false
   // Only real root may set trusted.* xattrs: everyone else uses the
   // user.overlay.* forms, as the kernel's overlayfs does with userxattr.
   if (!isRealRoot() && !req.userxattr) req.userxattr = true

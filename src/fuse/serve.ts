@@ -43,7 +43,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     const upper = req.upperdir && req.workdir ? new UpperDir(req.upperdir, req.workdir) : null
     if (upper) upper.durable = req.fsync
     if (upper && req.volatile) markDirty(req.workdir!)
-    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id), onCopyUp: (id, dirfd, name) => adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req) })
+    union = new UnionFs(layers, upper, { timeout: req.timeout, onChange: (id) => adapter?.changed(id), onCopyUp: (id, dirfd, name) => adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req), xattrPermissions: req.xattrPermissions })
     // Native code answers upper GETATTRs and xattr reads with the layers'
     // own owners and trusted.overlay.* filter: not in a mapped or userxattr mount.
     const ids = new IdMapping(req)

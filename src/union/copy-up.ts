@@ -11,6 +11,7 @@ import { native, C, S_MODE, S_UID, S_GID, S_RDEV, S_SIZE, S_ATIME, S_ATIME_NS, S
 import type { LayerSource } from './layer-source.js'
 import type { UpperDir } from './upper-dir.js'
 import { ORIGIN_XATTR, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, isPrivateXattr } from './whiteout.js'
+import { backingMode, formatOverride } from './stat-override.js'
 
 const fsyncAsync = promisify(fs.fsync)
 const INLINE_COPY_MAX = 1 << 20
@@ -22,11 +23,13 @@ export interface CopyUpSource {
   st: RawStat
   /** The st_ino the entry had before copy-up, kept as its origin. */
   origin: number
+  /** Xattrs not to copy (override records: the copy gets its own owner record, or real owner). */
+  hidden?: Set<string>
 }
 
 /** Copies xattrs from a lower entry to (dir, name), leaving out overlay-private ones. */
 function copyXattrs (src: CopyUpSource, dir: number, name: string): void {
-  const names = src.layer.listxattr(src.dir, src.name).filter((x) => !isPrivateXattr(x))
+  const names = src.layer.listxattr(src.dir, src.name).filter((x) => !isPrivateXattr(x) && !(src.hidden?.has(x) ?? false))
   // security.capability is dropped by chown: it goes after it, and last.
   names.sort((a, b) => Number(a === 'security.capability') - Number(b === 'security.capability'))
   for (const x of names) {
@@ -35,10 +38,28 @@ function copyXattrs (src: CopyUpSource, dir: number, name: string): void {
   }
 }
 
+/**
+ * Gives the copy its owner and mode: real ones, or under an override (the
+ * daemon may be unable to chown) a record of them with the backing file
+ * left the daemon's own. user.* records exist only on files and directories.
+ */
+function setOwner (upper: UpperDir, dir: number, name: string, st: RawStat): void {
+  const type = st[S_MODE] & S_IFMT
+  if (upper.override === null) {
+    native.fchownat(dir, name, st[S_UID], st[S_GID], C.AT_SYMLINK_NOFOLLOW)
+    return
+  }
+  try {
+    native.setxattr(dir, name, upper.override, formatOverride(st[S_UID], st[S_GID], st[S_MODE]), 0)
+  } catch (err) {
+    if (type === S_IFREG || type === S_IFDIR) throw err
+  }
+}
+
 export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: number, dataLength = -1): Promise<void> {
   const { st } = src
   const type = st[S_MODE] & S_IFMT
-  const mode = st[S_MODE] & 0o7777
+  const mode = upper.override === null ? st[S_MODE] & 0o7777 : backingMode(st[S_MODE])
   const tmp = upper.tmpName()
   const w = upper.work
   const parentTimes = native.fstat(upperParent)
@@ -56,7 +77,7 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
             native.close(from)
           }
         }
-        native.fchown(dst, st[S_UID], st[S_GID])
+        setOwner(upper, w, tmp, st)
         copyXattrs(src, w, tmp)
         native.setxattr(w, tmp, ORIGIN_XATTR, Buffer.from(String(src.origin)), 0)
         native.fchmod(dst, mode)
@@ -70,7 +91,7 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
       if (type === S_IFDIR) native.mkdirat(w, tmp, 0o700)
       else if (type === S_IFLNK) native.symlinkat(src.layer.readlink(src.dir, src.name), w, tmp)
       else native.mknodat(w, tmp, type | 0o600, st[S_RDEV])
-      native.fchownat(w, tmp, st[S_UID], st[S_GID], C.AT_SYMLINK_NOFOLLOW)
+      setOwner(upper, w, tmp, st)
       copyXattrs(src, w, tmp)
       // user.overlay.* (userxattr) cannot be set on a symlink or device.
       if (type === S_IFDIR || !ORIGIN_XATTR.startsWith('user.')) native.setxattr(w, tmp, ORIGIN_XATTR, Buffer.from(String(src.origin)), 0)

@@ -18,6 +18,7 @@ import { mergedListing, type MergedListing } from './merged-listing.js'
 import { copyUp } from './copy-up.js'
 import { errnoError } from '../base/errno-error.js'
 import type { Caller } from './caller.js'
+import { detectOverride, overrideForOption, applyOverride, formatOverride, backingMode, CONTAINERS_OVERRIDE } from './stat-override.js'
 import {
   IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, REDIRECT_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
   isDir, isPrivateXattr, isWhiteout,
@@ -57,6 +58,13 @@ export interface UnionOptions {
    * either way.
    */
   redirectDir?: boolean
+  /**
+   * fuse-overlayfs's xattr_permissions: 1 or 2 keep the upper's owners and
+   * modes in security.fuseoverlayfs.override_stat or
+   * user.fuseoverlayfs.override_stat instead of the files' own
+   * (stat-override.ts); 0 (default) leaves the upper as its root says.
+   */
+  xattrPermissions?: number
 }
 
 export interface Entry {
@@ -100,6 +108,12 @@ export class UnionFs {
   private readonly onChange: (id: number) => void
   private readonly onCopyUp: (id: number, dirfd: number, name: string) => void
   private nextHandle = 1
+  /** Per lower layer, the xattr its owners and modes are kept in, or null (their own). */
+  private readonly lowerOverride: Array<string | null>
+  /** The same for the upper: set, chown/chmod and new entries write it and leave the real owner alone. */
+  readonly upperOverride: string | null
+  /** Override xattrs in use here: the mount never shows them, nor lets them be set. */
+  private readonly hiddenXattrs: Set<string>
 
   constructor (layers: LayerSource[], upper: UpperDir | null, opts: UnionOptions = {}) {
     if (layers.length === 0 && !upper) throw errnoError('EINVAL', 'at least one lower layer is needed')
@@ -109,6 +123,10 @@ export class UnionFs {
     this.redirectDir = opts.redirectDir ?? true
     this.onChange = opts.onChange ?? (() => {})
     this.onCopyUp = opts.onCopyUp ?? (() => {})
+    this.lowerOverride = layers.map((l) => detectOverride((x) => l.getxattr(l.root, '', x)))
+    this.upperOverride = upper ? this.initUpperOverride(upper, opts.xattrPermissions ?? 0) : null
+    if (upper) upper.override = this.upperOverride
+    this.hiddenXattrs = new Set([...this.lowerOverride, this.upperOverride].filter((x): x is string => x !== null))
     this.inodes = new InodeNumbers([...(upper ? [upper.dev] : []), ...layers.map((l) => l.dev)])
     const rootSt = upper ? native.fstat(upper.root) : layers[0].statDir(layers[0].root)
     const rootIno = upper ? this.inodes.of(upper.dev, rootSt[S_INO]) : this.inodes.of(layers[0].dev, rootSt[S_INO])
@@ -118,6 +136,35 @@ export class UnionFs {
     root.lowerDirs = layers.map((l, i) => ({ layer: i, dir: l.root }))
     if (upper) this.loadImpure(root)
     this.nodes.set(ROOT_ID, root)
+  }
+
+  /**
+   * The upper's override xattr: the option's, or (as fuse-overlayfs reads
+   * an upper) whatever its root carries. With the option, a root without
+   * one first gets the lowers' root value (a layer made with force_mask),
+   * else its own owner and mode, as fuse-overlayfs does at mount.
+   */
+  private initUpperOverride (upper: UpperDir, option: number): string | null {
+    const name = overrideForOption(option)
+    if (name === null) return detectOverride((x) => native.getxattr(upper.root, '', x))
+    if (native.getxattr(upper.root, '', name) !== null) return name
+    let v: Buffer | null = null
+    for (const l of this.layers) {
+      v = l.getxattr(l.root, '', name) ?? (option === 2 ? l.getxattr(l.root, '', CONTAINERS_OVERRIDE) : null)
+      if (v !== null) break
+    }
+    if (v === null) {
+      const st = native.fstat(upper.root)
+      v = formatOverride(st[S_UID], st[S_GID], st[S_MODE])
+    }
+    try {
+      native.setxattr(upper.root, '', name, v, 0)
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'EIO'
+      const hint = option === 1 ? ' (security.* xattrs need CAP_SYS_ADMIN; xattr_permissions=2 keeps them in user.*)' : ''
+      throw errnoError(code, `xattr_permissions=${option}: cannot set ${name} on upperdir ${upper.upperPath}: ${code}${hint}`)
+    }
+    return name
   }
 
   node (id: number): Node {
@@ -300,7 +347,7 @@ export class UnionFs {
     } else {
       this.closeLowerDirs(r.lowerDirs)
     }
-    if (!r.upper) n.lowerStat = r.st
+    if (!r.upper) n.lowerStat = this.lowerView(n, r.st)
     parent.children.set(name, n)
     this.nodes.set(n.id, n)
     return n
@@ -384,14 +431,46 @@ export class UnionFs {
     return dir.listing
   }
 
+  /** The node's attributes as the layers say (owners and modes from an override xattr where one is in use). */
   private rawStat (n: Node, fh: number): RawStat {
-    if (n.unlinked && fh >= 0) return native.fstat(fh)
-    if (n.keptFd >= 0) return native.fstat(n.keptFd)
+    if (n.unlinked && fh >= 0) return this.upperView(native.fstat(fh), fh, '')
+    if (n.keptFd >= 0) return this.upperView(native.fstat(n.keptFd), n.keptFd, '')
     if (n.lowerStat) return n.lowerStat
-    if (n.upperFd >= 0) return native.fstat(n.upperFd)
-    if (n.parent && n.parent.upperFd >= 0) return native.fstatat(n.parent.upperFd, n.name, C.AT_SYMLINK_NOFOLLOW)
-    if (n.lowerDirs.length) return this.layers[n.lowerDirs[0].layer].statDir(n.lowerDirs[0].dir)
+    if (n.upperFd >= 0) return this.upperView(native.fstat(n.upperFd), n.upperFd, '')
+    if (n.parent && n.parent.upperFd >= 0) return this.upperView(native.fstatat(n.parent.upperFd, n.name, C.AT_SYMLINK_NOFOLLOW), n.parent.upperFd, n.name)
+    if (n.lowerDirs.length) return this.lowerView(n, this.layers[n.lowerDirs[0].layer].statDir(n.lowerDirs[0].dir))
     throw errnoError('ESTALE', n.path())
+  }
+
+  private upperView (st: RawStat, dir: number, name: string): RawStat {
+    if (this.upperOverride === null) return st
+    return applyOverride(st, readXattr(() => native.getxattr(dir, name, this.upperOverride!)))
+  }
+
+  /** A lower node's stat `st` with its layer's override applied (read once: lowers never change). */
+  private lowerView (n: Node, st: RawStat): RawStat {
+    const x = this.lowerOverride[n.lower]
+    if (x === undefined || x === null) return st
+    const layer = this.layers[n.lower]
+    // A directory through its own handle: it may sit elsewhere than its name (a redirect).
+    const own = n.lowerDirs.find((d) => d.layer === n.lower)
+    const t = own ? { dir: own.dir, name: '' } : this.xattrTarget(n)
+    return applyOverride(st, readXattr(() => layer.getxattr(t.dir, t.name, x)))
+  }
+
+  /**
+   * Records owner and mode in the upper's override xattr of (dir, name).
+   * user.* xattrs exist only on files and directories: elsewhere the entry
+   * keeps its real attributes, as under fuse-overlayfs.
+   */
+  private writeOverride (dir: number, name: string, uid: number, gid: number, mode: number): void {
+    try {
+      native.setxattr(dir, name, this.upperOverride!, formatOverride(uid, gid, mode), 0)
+    } catch (err) {
+      const t = mode & S_IFMT
+      const code = (err as { code?: string }).code
+      if (t === S_IFDIR || t === S_IFREG || (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP')) throw err
+    }
   }
 
   /** The attributes the kernel sees: stable st_ino, merged directory nlink. */
@@ -445,7 +524,7 @@ export class UnionFs {
       await this.ensureUpper(parent)
       const ld = parent.lowerDirs.find((d) => d.layer === n.lower)
       if (!ld || !n.lowerStat) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
-      await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino }, this.upper!, parent.upperFd, dataLength)
+      await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino, hidden: this.hiddenXattrs }, this.upper!, parent.upperFd, dataLength)
       n.upper = true
       n.lowerStat = null
       if (n.type === S_IFDIR) n.upperFd = native.openat(parent.upperFd, n.name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
@@ -483,13 +562,21 @@ export class UnionFs {
         try { native.ftruncate(fd, attr[S_SIZE]) } finally { native.close(fd) }
       }
     }
-    if (valid & (SET_UID | SET_GID)) {
+    if (this.upperOverride !== null && valid & (SET_UID | SET_GID | SET_MODE)) {
+      // Owner and mode live in the xattr: the real file keeps the daemon's.
+      const cur = this.rawStat(n, fh)
+      const uid = valid & SET_UID ? attr[S_UID] : cur[S_UID]
+      const gid = valid & SET_GID ? attr[S_GID] : cur[S_GID]
+      const perm = valid & SET_MODE ? attr[S_MODE] & 0o7777 : cur[S_MODE] & 0o7777
+      if (own >= 0) this.writeOverride(own, '', uid, gid, (cur[S_MODE] & S_IFMT) | perm)
+      else this.writeOverride(dirfd, n.name, uid, gid, (cur[S_MODE] & S_IFMT) | perm)
+    } else if (valid & (SET_UID | SET_GID)) {
       const uid = valid & SET_UID ? attr[S_UID] : -1
       const gid = valid & SET_GID ? attr[S_GID] : -1
       if (own >= 0) native.fchown(own, uid, gid)
       else native.fchownat(dirfd, n.name, uid, gid, C.AT_SYMLINK_NOFOLLOW)
     }
-    if (valid & SET_MODE) {
+    if (valid & SET_MODE && this.upperOverride === null) {
       if (own >= 0) native.fchmod(own, attr[S_MODE] & 0o7777)
       else native.fchmodat(dirfd, n.name, attr[S_MODE] & 0o7777)
     }
@@ -552,12 +639,17 @@ export class UnionFs {
     const tmp = viaWork ? this.upper.tmpName() : name
     let fd = -1
     try {
-      const r = make(dir, tmp, owner.perm & 0o777)
+      const ov = this.upperOverride !== null
+      const r = make(dir, tmp, ov ? backingMode(owner.perm) : owner.perm & 0o777)
       if (typeof r === 'number') fd = r
-      native.fchownat(dir, tmp, owner.uid, owner.gid, C.AT_SYMLINK_NOFOLLOW)
-      // Made with the permission bits only (mkdir(2) may drop the others);
-      // chown clears set-id bits, so they go on last.
-      if ((mode & S_IFMT) !== S_IFLNK && (owner.perm & 0o7000)) native.fchmodat(dir, tmp, owner.perm)
+      if (ov) {
+        this.writeOverride(dir, tmp, owner.uid, owner.gid, (mode & S_IFMT) | owner.perm)
+      } else {
+        native.fchownat(dir, tmp, owner.uid, owner.gid, C.AT_SYMLINK_NOFOLLOW)
+        // Made with the permission bits only (mkdir(2) may drop the others);
+        // chown clears set-id bits, so they go on last.
+        if ((mode & S_IFMT) !== S_IFLNK && (owner.perm & 0o7000)) native.fchmodat(dir, tmp, owner.perm)
+      }
       // As the kernel with redirect_dir (ovl_create_upper): a new directory
       // in a merged one is opaque, so its lookups never search the lowers.
       if (isDirEntry && !viaWork && this.redirectDir && parent.lowerDirs.length > 0) native.setxattr(dir, tmp, OPAQUE_XATTR, Y, 0)
@@ -833,6 +925,8 @@ export class UnionFs {
    * upper layer has a say in.
    */
   lowerLocation (n: Node): { dirfd: number, name: string } | null {
+    // Native code would show the override xattr of such a layer's files.
+    if ((this.lowerOverride[n.lower] ?? null) !== null) return null
     if (n.upper || n.unlinked || !n.parent || n.type === S_IFDIR) return null
     const ld = n.parent.lowerDirs.find((d) => d.layer === n.lower)
     if (!ld) return null
@@ -842,6 +936,8 @@ export class UnionFs {
 
   /** Where an upper non-directory lives: its parent's upper fd and its name. */
   upperLocation (n: Node): { dirfd: number, name: string } | null {
+    // Native code would answer GETATTR with the real owner and mode.
+    if (this.upperOverride !== null) return null
     if (!n.upper || n.unlinked || n.type === S_IFDIR || n.copyUp || !n.parent || n.parent.upperFd < 0) return null
     return { dirfd: n.parent.upperFd, name: n.name }
   }
@@ -878,6 +974,8 @@ export class UnionFs {
 
   getxattr (id: number, xname: string): Buffer {
     if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    // As fuse-overlayfs: an owner record is not there for the mount's users.
+    if (this.hiddenXattrs.has(xname)) throw errnoError('ENODATA', xname)
     const t = this.xattrTarget(this.node(id))
     const v = t.layer ? t.layer.getxattr(t.dir, t.name, xname) : native.getxattr(t.dir, t.name, xname)
     if (v === null) throw errnoError('ENODATA', xname)
@@ -887,11 +985,13 @@ export class UnionFs {
   listxattr (id: number): string[] {
     const t = this.xattrTarget(this.node(id))
     const names = t.layer ? t.layer.listxattr(t.dir, t.name) : native.listxattr(t.dir, t.name)
-    return names.filter((x) => !isPrivateXattr(x))
+    return names.filter((x) => !isPrivateXattr(x) && !this.hiddenXattrs.has(x))
   }
 
   async setxattr (id: number, xname: string, value: Buffer, flags: number): Promise<void> {
     if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    // Setting it would be a chown that the kernel never checked.
+    if (this.hiddenXattrs.has(xname)) throw errnoError('EPERM', `${xname} holds the owner and mode; use chown/chmod`)
     const n = this.node(id)
     await this.ensureUpper(n)
     const t = this.xattrTarget(n)
@@ -900,11 +1000,21 @@ export class UnionFs {
 
   async removexattr (id: number, xname: string): Promise<void> {
     if (isPrivateXattr(xname)) throw errnoError('EOPNOTSUPP', `${xname} is reserved for the overlay`)
+    if (this.hiddenXattrs.has(xname)) throw errnoError('EPERM', `${xname} holds the owner and mode; use chown/chmod`)
     const n = this.node(id)
     if (!this.listxattr(id).includes(xname)) throw errnoError('ENODATA', xname)
     await this.ensureUpper(n)
     const t = this.xattrTarget(n)
     native.removexattr(t.dir, t.name, xname)
+  }
+}
+
+/** An xattr read where failure (no xattrs on that filesystem) means none. */
+function readXattr (get: () => Buffer | null): Buffer | null {
+  try {
+    return get()
+  } catch {
+    return null
   }
 }
 

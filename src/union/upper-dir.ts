@@ -13,6 +13,8 @@ export class UpperDir {
   readonly dev: number
   /** False under volatile/fsync=0: copy-ups are not synced before they show. */
   durable = true
+  /** The xattr owners and modes are kept in (stat-override.ts), or null: the files' own. Set by the union. */
+  override: string | null = null
   private seq = 0
 
   constructor (readonly upperPath: string, readonly workPath: string) {

@@ -101,7 +101,8 @@ t.test('bad options fail naming the option, and mount nothing', async (t) => {
     ['redirect_dir=maybe', /unknown mount option "redirect_dir=maybe"/],
     ['uidmapping=0:100000', /uidmapping=0:100000: expected layer:mount:count/],
     ['squash_to_uid=root', /squash_to_uid=root: expected a numeric id/],
-    ['xattr_permissions=2', /xattr_permissions=2.*not supported/],
+    ['xattr_permissions=3', /"xattr_permissions=3": xattr_permissions takes 0, 1 .* or 2/],
+    ['xattr_permissions=junk', /"xattr_permissions=junk": xattr_permissions takes/],
   ] as Array<[string, RegExp]>) {
     const r = run(d, ['-o', `${layers(d)},${opt}`, d.m])
     t.not(r.status, 0, `${opt}: refused`)

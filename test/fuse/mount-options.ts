@@ -59,6 +59,12 @@ t.test("fuse-overlayfs's options", async (t) => {
   const quiet = parseMountArgs({ ...base, options: ['noacl,threaded,fast_ino,writeback,xattr_permissions=0,defaults,noauto,x-systemd.automount'] })
   t.same(quiet.fuseOptions.filter((o) => !['allow_other', 'default_permissions', 'dev', 'suid'].includes(o)), [], 'accepted, nothing passed to the kernel')
   t.equal(parseMountArgs({ ...base, options: ['timeout=5'] }).timeout, 5)
+  t.equal(quiet.xattrPermissions, 0)
+  for (const n of [1, 2]) {
+    const x = parseMountArgs({ ...base, options: [`xattr_permissions=${n}`] })
+    t.equal(x.xattrPermissions, n, `xattr_permissions=${n} kept`)
+    t.equal(x.acl, false, 'no kernel ACL checks against the real owners')
+  }
 })
 
 t.test('kernel overlay options are kept by name; redirect_dir decides directory renames', async (t) => {
@@ -78,7 +84,9 @@ t.test('bad input is refused by name, before anything is mounted', async (t) => 
   t.throws(() => parseMountArgs({ ...base, options: ['bogus=1'] }), { code: 'EINVAL', message: /unknown mount option "bogus=1"/ })
   t.throws(() => parseMountArgs({ ...base, options: ['redirect_dir=sideways'] }), { code: 'EINVAL', message: /redirect_dir=sideways/ })
   t.throws(() => parseMountArgs({ ...base, options: ['fsync=2'] }), { code: 'EINVAL', message: /fsync=2/ })
-  t.throws(() => parseMountArgs({ ...base, options: ['xattr_permissions=1'] }), { code: 'EOPNOTSUPP', message: /xattr_permissions=1/ })
+  for (const v of ['3', 'yes', '']) {
+    t.throws(() => parseMountArgs({ ...base, options: [`xattr_permissions=${v}`] }), { code: 'EINVAL', message: new RegExp(`"xattr_permissions=${v}": xattr_permissions takes 0, 1`) })
+  }
   t.throws(() => parseMountArgs({ ...base, options: ['timeout=-1'] }), { code: 'EINVAL', message: /timeout=/ })
   t.throws(() => parseMountArgs({ mountpoint: d.m }), { code: 'EINVAL', message: /no lowerdir/ })
   t.throws(() => parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, upperdir: d.u }), { code: 'EINVAL', message: /go together/ })
