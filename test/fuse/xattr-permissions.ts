@@ -206,3 +206,43 @@ t.test('a lower with user.containers.override_stat reads as recorded, as through
   t.same(stats(d.m, paths), seen, 'fuse-overlayfs shows the same')
   await umountOk(t, d, 'fuse-overlayfs')
 })
+
+// The rootless case itself: a plain user (mounting through fusermount3)
+// cannot give files away, nor set security.* xattrs.
+t.test('a plain user: =2 records what chmod sets and fuse-overlayfs reads it; =1 is refused', async (t) => {
+  if ((fs.statSync('/dev/fuse').mode & 0o006) !== 0o006) { t.plan(0, '/dev/fuse is not open to users (scripts/setup makes it 0666)'); return }
+  const name = `strx${process.pid % 100000}`
+  const add = spawnSync('useradd', ['-M', '-d', '/nonexistent', '-s', '/bin/sh', name], { encoding: 'utf8' })
+  t.equal(add.status, 0, `useradd ${name} ${add.stderr}`)
+  const uid = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout)
+  const d = dirs(t)
+  fs.chmodSync(d.root, 0o755)
+  const xdg = `${d.root}/xdg`
+  fs.mkdirSync(xdg, { mode: 0o700 })
+  spawnSync('chown', ['-R', `${uid}:${uid}`, d.root])
+  t.teardown(() => { spawnSync('userdel', [name]) })
+  // env -i: tap's NODE_OPTIONS hooks would write where the user cannot.
+  const as = (script: string): SpawnSyncReturns<string> => spawnSync('env', ['-i', `PATH=${process.env.PATH!}`, `XDG_RUNTIME_DIR=${xdg}`, 'LANG=C',
+    'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'sh', '-c', script], { encoding: 'utf8', timeout: 120000 })
+  const L = `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w}`
+  const look = `(cd ${d.m} && stat -c '%n %u:%g %a' . f g d mine nd)`
+
+  let r = as(`${strata} -o ${L},xattr_permissions=1 ${d.m}`)
+  t.not(r.status, 0, '=1 as a plain user: refused')
+  t.match(r.stderr, /xattr_permissions=1: cannot set security\.fuseoverlayfs\.override_stat on upperdir .*CAP_SYS_ADMIN/, r.stderr.trim())
+  t.equal(mountedType(d.m), undefined, 'nothing mounted')
+
+  r = as(`${strata} -o ${L},xattr_permissions=2 ${d.m} && echo mine > ${d.m}/mine && chmod 4750 ${d.m}/mine && chmod 600 ${d.m}/f && mkdir -m 711 ${d.m}/nd && ${look}; s=$?; fusermount3 -u ${d.m}; exit $s`)
+  t.equal(r.status, 0, `strata as the user (${r.stderr.trim()})`)
+  const seen = r.stdout
+  t.match(seen, new RegExp(`^mine ${uid}:${uid} 4750$`, 'm'), 'a set-id mode is recorded')
+  t.match(seen, new RegExp(`^f ${uid}:${uid} 600$`, 'm'), 'a chmod of a lower file too')
+  t.equal(xattr(`${d.u}/mine`, NAME[2]), `${uid}:${uid}:104750`, 'in user.fuseoverlayfs.override_stat')
+  t.equal(fs.statSync(`${d.u}/mine`).mode & 0o7777, 0o755, 'the backing file: rwxr-xr-x, no set-id bit')
+  t.same(mountsUnder(d.root), [], 'unmounted')
+
+  r = as(`fuse-overlayfs -o ${L},xattr_permissions=2 ${d.m} && ${look}; s=$?; fusermount3 -u ${d.m}; exit $s`)
+  t.equal(r.status, 0, `fuse-overlayfs as the user (${r.stderr.trim()})`)
+  t.equal(r.stdout, seen, 'fuse-overlayfs shows the same')
+  t.same(mountsUnder(d.root), [], 'unmounted')
+})
