@@ -172,6 +172,10 @@ export function parseMountArgs (a: MountArgs): MountRequest {
   if (isMounted(mountpoint)) throw errnoError('EBUSY', `mountpoint ${mountpoint} is busy: something is already mounted there`)
   const lowerdirs = lowerdir.split(':').filter(Boolean).map((d) => checkDir('lowerdir', d))
   if (a.ownContainer && kernelOverlay.redirect_dir === undefined) kernelOverlay.redirect_dir = 'on'
+  // strata's commit and diff read the upper's real owners: records would be lost.
+  if (a.ownContainer && o.xattrPermissions) {
+    throw errnoError('EINVAL', `mount option "xattr_permissions=${o.xattrPermissions}": not for a container of the store (strata commit takes real owners); mount raw layers with -o lowerdir=…`)
+  }
   const req: MountRequest = { mountpoint, lowerdirs, fuseOptions, readOnly: readOnly || !upperdir, timeout, debug, ...o, kernelOverlay }
   // ACL entries name real owners; under xattr_permissions the owners the
   // kernel checks against are the recorded ones.

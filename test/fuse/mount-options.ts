@@ -64,6 +64,7 @@ t.test("fuse-overlayfs's options", async (t) => {
     const x = parseMountArgs({ ...base, options: [`xattr_permissions=${n}`] })
     t.equal(x.xattrPermissions, n, `xattr_permissions=${n} kept`)
     t.equal(x.acl, false, 'no kernel ACL checks against the real owners')
+    t.throws(() => parseMountArgs({ ...base, options: [`xattr_permissions=${n}`], ownContainer: true }), { code: 'EINVAL', message: /xattr_permissions=\d": not for a container of the store/ }, 'but not for a container strata commits')
   }
 })
 

@@ -205,6 +205,14 @@ t.test('a lower with user.containers.override_stat reads as recorded, as through
   mountOk(t, d, 'fuse-overlayfs', '', false)
   t.same(stats(d.m, paths), seen, 'fuse-overlayfs shows the same')
   await umountOk(t, d, 'fuse-overlayfs')
+  // With =2 on a fresh upper, its root's record comes from the lower's, as fuse-overlayfs does.
+  fs.rmSync(d.u, { recursive: true })
+  fs.mkdirSync(d.u)
+  fs.chownSync(d.u, 9, 9)
+  mountOk(t, d, 'strata', 'xattr_permissions=2', false)
+  t.equal(owner(d.m), '0:0', "the mount's root reads as the lower root's record")
+  await umountOk(t, d, 'strata')
+  t.equal(xattr(d.u, NAME[2]), '0:0:040755', "the upper root got the lower root's record")
 })
 
 // The rootless case itself: a plain user (mounting through fusermount3)
