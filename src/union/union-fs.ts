@@ -8,7 +8,9 @@
 // here and touched only on the JS thread. A node's `copyUp` promise is the
 // per-node lock for copy-up; everything else runs to completion between
 // awaits. Lower layers never change, so their lookups are cached by the
-// layer; the upper changes only through these methods.
+// layer; the upper changes only through these methods. Owners and modes
+// are the files' own, or a layer's override_stat records (stat-override.ts,
+// fuse-overlayfs's xattr_permissions) wherever that layer's root says so.
 import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_ATIME, S_ATIME_NS, S_MTIME, S_MTIME_NS, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
 import { Node, type LowerDir } from './node.js'
@@ -433,7 +435,7 @@ export class UnionFs {
 
   /** The node's attributes as the layers say (owners and modes from an override xattr where one is in use). */
   private rawStat (n: Node, fh: number): RawStat {
-    if (n.unlinked && fh >= 0) return this.upperView(native.fstat(fh), fh, '')
+    if (n.unlinked && fh >= 0) return n.upper ? this.upperView(native.fstat(fh), fh, '') : this.lowerView(n, native.fstat(fh))
     if (n.keptFd >= 0) return this.upperView(native.fstat(n.keptFd), n.keptFd, '')
     if (n.lowerStat) return n.lowerStat
     if (n.upperFd >= 0) return this.upperView(native.fstat(n.upperFd), n.upperFd, '')
