@@ -5,7 +5,9 @@
 // by the reply* functions, so any number are in flight at once. A file's
 // fi->fh is the backing file descriptor JS (or the fast path) opened; the
 // data ops use it directly on the loop threads. A lower file's fd is made
-// to read the upper copy once the file is copied up (lower-opens.h).
+// to read the upper copy once the file is copied up (lower-opens.h). Every
+// file open is answered through passthrough.h, which lets the kernel read
+// and write the backing file itself where that keeps the overlay's view.
 // Requests reach JS as native/fuse-requests.json declares them (generated
 // into fuse-requests.h and src/native/fuse-requests.ts).
 //

@@ -172,3 +172,18 @@ t.test('a rootless mount falls back to the daemon silently', async (t) => {
   t.ok((l.match(/opcode: WRITE/g) ?? []).length > 0, 'and the writes went through the daemon')
   t.notMatch(l, /error: -5 /, 'no request failed with EIO')
 })
+
+t.test('kernel overlayfs still stacks on a strata mount (max_stack_depth 1)', { skip: skipWhy }, async (t) => {
+  // Passthrough gives the FUSE superblock the stack depth it announces;
+  // overlayfs adds one and refuses more than two, so 1 must leave room.
+  const d = dirs(t, { f: 'lower\n' })
+  await mountStrata(t, d)
+  fs.writeFileSync(`${d.mountpoint}/g`, 'through strata\n')
+  const top = { lowerdir: d.mountpoint, upperdir: `${d.root}/u2`, workdir: `${d.root}/w2`, mountpoint: `${d.root}/m2` }
+  for (const p of [top.upperdir, top.workdir, top.mountpoint]) fs.mkdirSync(p)
+  const k = await mountKernel(t, top)
+  t.equal(fs.readFileSync(`${top.mountpoint}/g`, 'utf8'), 'through strata\n', 'overlayfs reads a passed-through upper file of strata')
+  fs.appendFileSync(`${top.mountpoint}/f`, 'more\n')
+  t.equal(fs.readFileSync(`${top.upperdir}/f`, 'utf8'), 'lower\nmore\n', 'and copies up from it')
+  await k.unmount()
+})
