@@ -15,6 +15,9 @@
 //   reply is written and dropped at its release, under one leaf lock.
 // Without CAP_SYS_ADMIN (a rootless mount) the backing ioctl fails with
 // EPERM once and every open falls back to the cached path silently.
+// What the daemon no longer sees: the data of a passed-through file. The
+// pause gate (pause-gate.h) still holds every open, create and metadata
+// change, but not writes through a file already open for writing.
 #pragma once
 #include <napi.h>
 
