@@ -1,6 +1,7 @@
 // FUSE passthrough through libfuse's custom I/O hooks (see passthrough.h).
 #include "passthrough.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -190,7 +191,15 @@ int32_t Begin(uint64_t ino, int fd, bool eligible) {
 
 int32_t Begin(uint64_t ino, struct fuse_file_info* fi, bool eligible) {
   int32_t id = Begin(ino, (int)fi->fh, eligible);
-  if (id > 0) fi->keep_cache = 0;  // the kernel refuses FOPEN_KEEP_CACHE with passthrough
+  if (id > 0) {
+    fi->keep_cache = 0;  // the kernel refuses FOPEN_KEEP_CACHE with passthrough
+    // A file open for writing keeps its reads and writes on the daemon
+    // (FOPEN_DIRECT_IO beside FOPEN_PASSTHROUGH: only mmap goes to the
+    // backing file), so the pause gate holds its writes as before. The node
+    // stays in passthrough mode, so its read-only opens still pass through.
+    int fl = fcntl((int)fi->fh, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) fi->direct_io = 1;
+  }
   return id;
 }
 

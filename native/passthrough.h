@@ -1,5 +1,5 @@
-// FUSE passthrough (kernel 6.9+): the kernel reads and writes a file's
-// backing file itself, with no READ/WRITE request reaching us. Debian's
+// FUSE passthrough (kernel 6.9+): the kernel reads a file's backing file
+// itself, with no READ request reaching us. Debian's
 // libfuse 3.14 has no API for it, so it is spoken on the wire through the
 // session's custom I/O hooks: the read hook sees whether the kernel offers
 // FUSE_PASSTHROUGH in INIT, the writev hook turns it on in the INIT reply
@@ -15,9 +15,11 @@
 //   reply is written and dropped at its release, under one leaf lock.
 // Without CAP_SYS_ADMIN (a rootless mount) the backing ioctl fails with
 // EPERM once and every open falls back to the cached path silently.
-// What the daemon no longer sees: the data of a passed-through file. The
-// pause gate (pause-gate.h) still holds every open, create and metadata
-// change, but not writes through a file already open for writing.
+// What the daemon no longer sees: reads of a passed-through file. Writes
+// still come to it (a writable open is FOPEN_DIRECT_IO as well), because the
+// pause gate (pause-gate.h) must hold them for a consistent commit, and the
+// kernel gives no way to take passthrough back from an open file. Only mmap
+// of a writable file goes to the backing file directly.
 #pragma once
 #include <napi.h>
 
