@@ -7,7 +7,7 @@
 // data ops use it directly on the loop threads. A lower file's fd is made
 // to read the upper copy once the file is copied up (lower-opens.h). Every
 // file open is answered through passthrough.h, which lets the kernel read
-// and write the backing file itself where that keeps the overlay's view.
+// the backing file itself where that keeps the overlay's view.
 // Requests reach JS as native/fuse-requests.json declares them (generated
 // into fuse-requests.h and src/native/fuse-requests.ts).
 //
@@ -516,6 +516,7 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
   out.buf[0].fd = (int)fi->fh;
   out.buf[0].pos = off;
   MutScope hold;
+  KillPrivOnWrite(req, (int)fi->fh);
   ssize_t n = fuse_buf_copy(&out, in, (enum fuse_buf_copy_flags)0);
   if (n < 0) fuse_reply_err(req, (int)-n);
   else fuse_reply_write(req, (size_t)n);

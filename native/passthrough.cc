@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -159,8 +160,7 @@ ssize_t HookWritev(int fd, struct iovec* iov, int count, void*) {
 }
 
 // Registers fd's open of `ino`; returns the backing id to reply with, 0 for
-// the cached path, -errno where the kernel would refuse either (a cached open
-// of a node open for passthrough, whose id then could not be taken).
+// the cached path, -EIO where the kernel would refuse either.
 int32_t Begin(uint64_t ino, int fd, bool eligible) {
   std::lock_guard<std::mutex> g(ioMu);
   NodeIo& n = nodes[ino];
@@ -182,7 +182,13 @@ int32_t Begin(uint64_t ino, int fd, bool eligible) {
       }
     }
   }
-  if (id == 0 && n.passthrough > 0) return -EIO;
+  // Already open for passthrough (an upper open that won a race with this
+  // open's copy-up, or a refused ioctl): the kernel takes no other mode, and
+  // the node's backing file, the upper one, is what this open must read.
+  if (id == 0 && n.passthrough > 0) {
+    if (n.backingId <= 0) return -EIO;
+    id = n.backingId;
+  }
   if (id) { n.passthrough++; nPassthrough++; }
   else { n.cached++; nCached++; }
   files[fd] = FileIo{ino, id != 0};
@@ -241,6 +247,15 @@ int PassthroughReplyCreate(fuse_req_t req, const struct fuse_entry_param* e, str
   markBacking = 0;
   if (r < 0) PassthroughRelease((int)fi->fh);
   return r;
+}
+
+void KillPrivOnWrite(fuse_req_t req, int fd) {
+  if (fuse_req_ctx(req)->uid == 0) return;
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return;
+  mode_t kill = st.st_mode & S_ISUID;
+  if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP)) kill |= S_ISGID;
+  if (kill) fchmod(fd, st.st_mode & 07777 & ~kill);
 }
 
 void PassthroughRelease(int fd) {

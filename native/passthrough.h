@@ -41,6 +41,12 @@ bool PassthroughLowersAllowed();
 // what libfuse returns; on failure the file is already unregistered.
 int PassthroughReplyOpen(fuse_req_t req, uint64_t ino, struct fuse_file_info* fi, bool eligible);
 int PassthroughReplyCreate(fuse_req_t req, const struct fuse_entry_param* e, struct fuse_file_info* fi, bool eligible);
+// Before a WRITE to fd: a caller without CAP_FSETID (taken as: not uid 0)
+// clears setuid, and setgid with group exec, as the kernel does on a write
+// (should_remove_suid). The kernel asks the server to (FUSE_WRITE_KILL_SUIDGID)
+// for the direct-I/O writes of passthrough files, and libfuse 3.14 drops that
+// flag; on the cached path the kernel has already done it (a no-op here).
+void KillPrivOnWrite(fuse_req_t req, int fd);
 // At RELEASE, before the fd is closed.
 void PassthroughRelease(int fd);
 // The session ended: its backing ids went with the connection.
