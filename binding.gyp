@@ -8,6 +8,7 @@
         "native/syscalls.cc",
         "native/copy-data.cc",
         "native/fuse-session.cc",
+        "native/passthrough.cc",
         "native/lower-opens.cc",
         "native/pause-gate.cc",
         "native/process-exit.cc",

@@ -5,7 +5,9 @@
 // by the reply* functions, so any number are in flight at once. A file's
 // fi->fh is the backing file descriptor JS (or the fast path) opened; the
 // data ops use it directly on the loop threads. A lower file's fd is made
-// to read the upper copy once the file is copied up (lower-opens.h).
+// to read the upper copy once the file is copied up (lower-opens.h). Every
+// file open is answered through passthrough.h, which lets the kernel read
+// the backing file itself where that keeps the overlay's view.
 // Requests reach JS as native/fuse-requests.json declares them (generated
 // into fuse-requests.h and src/native/fuse-requests.ts).
 //
@@ -18,6 +20,7 @@
 #include "errors.h"
 #include "fuse-requests.h"
 #include "lower-opens.h"
+#include "passthrough.h"
 #include "pause-gate.h"
 #include "syscalls.h"
 
@@ -364,7 +367,7 @@ void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   }
   fi->fh = (uint64_t)fd;
   fi->keep_cache = lower;  // immutable lowers keep the page cache across opens
-  if (fuse_reply_open(req, fi) == -ENOENT) {
+  if (PassthroughReplyOpen(req, ino, fi, !lower || PassthroughLowersAllowed()) < 0) {
     if (lower) DropLowerOpen(fd);
     close(fd);
   }
@@ -513,6 +516,7 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
   out.buf[0].fd = (int)fi->fh;
   out.buf[0].pos = off;
   MutScope hold;
+  KillPrivOnWrite(req, (int)fi->fh);
   ssize_t n = fuse_buf_copy(&out, in, (enum fuse_buf_copy_flags)0);
   if (n < 0) fuse_reply_err(req, (int)-n);
   else fuse_reply_write(req, (size_t)n);
@@ -525,6 +529,7 @@ void ll_write_buf(fuse_req_t req, fuse_ino_t, struct fuse_bufvec* in, off_t off,
 // locks are kept by the kernel (no lock ops), so no lock owner needs one.
 
 void ll_release(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  PassthroughRelease((int)fi->fh);
   DropLowerOpen((int)fi->fh);
   close((int)fi->fh);
   fuse_reply_err(req, 0);
@@ -587,6 +592,7 @@ void RunLoop() {
     fuse_session_unmount(se);
     fuse_session_destroy(se);
     se = nullptr;
+    PassthroughReset();
   }
   auto* c = new ExitCall(0);
   c->code = rc;
@@ -655,6 +661,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
     ThrowErrno(env, EIO, "fuse_session_mount", mountpoint);
     return env.Undefined();
   }
+  PassthroughInstall(se, debug);
   ended = false;
   tsfn = Tsfn::New(env, info[2].As<Napi::Function>(), "strata-fuse", 0, 1);
   loopThread = std::thread(RunLoop);
@@ -716,7 +723,8 @@ void ToEntry(const Napi::CallbackInfo& info, size_t at, struct fuse_entry_param*
 }
 
 // Open flags from JS (OPEN_* in src/native/binding.ts): bit 1 keep_cache,
-// bit 8 cache_readdir, bit 16 a lower file's fd (re-opened at copy-up).
+// bit 8 cache_readdir, bit 16 a lower file's fd (re-opened at copy-up),
+// bit 32 a regular file's backing fd (not a directory handle).
 void ToOpen(uint32_t bits, double fh, struct fuse_file_info* fi) {
   memset(fi, 0, sizeof *fi);
   fi->fh = (uint64_t)fh;
@@ -752,7 +760,8 @@ Napi::Value ReplyCreate(const Napi::CallbackInfo& info) {
   ToEntry(info, 1, &e);
   struct fuse_file_info fi;
   ToOpen(info[7].As<Napi::Number>().Uint32Value(), info[6].As<Napi::Number>().DoubleValue(), &fi);
-  if (fuse_reply_create(req, &e, &fi) == -ENOENT) close((int)fi.fh);  // the caller was interrupted
+  // A new file is an upper one: passed through where the kernel lets us.
+  if (PassthroughReplyCreate(req, &e, &fi, true) < 0) close((int)fi.fh);  // the caller was interrupted
   REPLY_END
 }
 
@@ -782,8 +791,13 @@ Napi::Value ReplyOpen(const Napi::CallbackInfo& info) {
   struct fuse_file_info fi;
   ToOpen(bits, info[1].As<Napi::Number>().DoubleValue(), &fi);
   bool lower = (bits & 16) != 0;
+  bool file = (bits & 32) != 0;
   if (lower) AddLowerOpen(ino, (int)fi.fh);
-  if (fuse_reply_open(req, &fi) == -ENOENT && info.Length() > 3 && info[3].ToBoolean()) {
+  int r = file ? PassthroughReplyOpen(req, ino, &fi, !lower || PassthroughLowersAllowed()) : fuse_reply_open(req, &fi);
+  bool closeOnFail = info.Length() > 3 && info[3].ToBoolean();
+  // -ENOENT: the opener was interrupted; for a file, any failure (its
+  // registration already undone) leaves the fd to us.
+  if (r < 0 && closeOnFail && (r == -ENOENT || file)) {
     if (lower) DropLowerOpen((int)fi.fh);
     close((int)fi.fh);
   }
@@ -943,6 +957,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
       {"notifyInvalInode", NotifyInvalInode}, {"fastSet", FastSet},
       {"fastSetUpper", FastSetUpper},
       {"reopenLower", ReopenLower},
+      {"passthroughStats", PassthroughStats}, {"passthroughAllowLowers", PassthroughAllowLowersJs},
       {"fusePause", Pause}, {"fuseInflight", Inflight}, {"fastDrop", FastDrop},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));

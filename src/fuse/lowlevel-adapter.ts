@@ -3,7 +3,7 @@
 // error without an errno code becomes EIO and is logged). Nothing about
 // overlay semantics lives here. Another binding would get its own adapter
 // file beside this one.
-import { native, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, OPEN_LOWER, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
+import { native, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, OPEN_LOWER, OPEN_FILE, STAT_LEN, S_INO, S_MODE, type RawStat } from '../native/binding.js'
 import { decodeRequest, FuseOp, FUSE_OP_NAMES, type FuseDispatch, type FuseRequest } from '../native/fuse-requests.js'
 import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
@@ -34,6 +34,9 @@ export class LowLevelAdapter {
 
   constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
+    // Without an upper layer nothing is ever copied up, so a lower file's
+    // data may go straight from the kernel to its backing file.
+    native.passthroughAllowLowers(fs.upper === null)
   }
 
   /** The dispatch function handed to native.fuseMount. */
@@ -152,7 +155,7 @@ export class LowLevelAdapter {
         })
       case FuseOp.OPEN:
         return fs.open(r.ino, r.flags).then(({ fd, keepCache, lower }) => {
-          native.replyOpen(id, fd, (keepCache ? OPEN_KEEP_CACHE : 0) | (lower ? OPEN_LOWER : 0), true)
+          native.replyOpen(id, fd, OPEN_FILE | (keepCache ? OPEN_KEEP_CACHE : 0) | (lower ? OPEN_LOWER : 0), true)
           // A copy-up that finished between the open and this reply has
           // already switched the other fds: switch this one too.
           if (lower) {

@@ -32,6 +32,25 @@ export const OPEN_KEEP_CACHE = 1
 export const OPEN_CACHE_READDIR = 8
 /** The fd is a lower file's: reopenLower() points it at the upper copy after a copy-up. */
 export const OPEN_LOWER = 16
+/** The fh is a regular file's backing fd (not a directory handle): it may be passed through. */
+export const OPEN_FILE = 32
+
+/** What the session's FUSE passthrough negotiated and did (native/passthrough.h). */
+export interface PassthroughStats {
+  /** the kernel offered FUSE_PASSTHROUGH in INIT */
+  offered: boolean
+  /** and the session took it */
+  enabled: boolean
+  /** the backing ioctl was refused (no CAP_SYS_ADMIN): every open takes the cached path */
+  denied: boolean
+  /** lower files may be passed through (no upper layer) */
+  lowers: boolean
+  passthroughOpens: number
+  cachedOpens: number
+  backingOpens: number
+  failed: number
+  lastError: number
+}
 
 export interface NativeConstants {
   AT_FDCWD: number;
@@ -164,6 +183,13 @@ export interface Native {
    * is made to read the upper copy. Returns how many were switched.
    */
   reopenLower(nodeid: number, dirfd: number, name: string): number
+  /**
+   * Lets lower files be opened for passthrough: only sound where no copy-up
+   * can follow (a mount without an upper layer), since the kernel keeps
+   * reading the file it was given.
+   */
+  passthroughAllowLowers(allow: boolean): void
+  passthroughStats(): PassthroughStats
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
