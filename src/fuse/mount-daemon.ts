@@ -1,7 +1,8 @@
-// Starting and stopping a background mount daemon. `strata mount` runs the
-// same CLI again in the foreground (-f) as a detached child, and returns once
-// that child reports the mount ready (or why it could not). A small record
-// per mount under the run dir lets `strata umount` find the daemon's PID,
+// Starting and stopping a background mount daemon. `strata mount` starts a
+// daemon entry point as a detached child (bin/strata does the same in sh for
+// raw mounts), and returns once that child reports the mount ready (or why it
+// could not). A small record per mount under the run dir, written by the
+// daemon itself, lets `strata umount` find the daemon's PID,
 // wait for it to finish, and clean up after one that died. The run dir is
 // /run/strata for real root only; anyone else (a user, root of a user
 // namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
@@ -63,16 +64,55 @@ export function readRecord (mountpoint: string): MountRecord | null {
 // A daemon's allocations are small and short-lived (one request each): a
 // 1 MiB young generation instead of V8's 16 MiB cuts its peak RSS by ~8 MiB
 // (scripts/bench daemon-peak-rss, 77-79 → 69-70 MiB on --quick) with no
-// slowdown the bench's find and tar rows could see.
+// slowdown the bench's find and tar rows could see. bin/strata starts its
+// daemons with the same flag.
 const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1']
+
+/** Where the daemon of `mountpoint` writes what it has to say (kept only when non-empty). */
+export function logPath (mountpoint: string): string {
+  return recordPath(mountpoint).replace(/\.json$/, '.log')
+}
+
+/**
+ * Run by a background daemon once its mount is made, before it reports
+ * ready: from then on `strata umount` can find it. The daemon writes its
+ * own record so that a starter that is not Node (bin/strata) needs none.
+ */
+export function writeOwnRecord (mountpoint: string, upperdir?: string): void {
+  fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
+  const rec: MountRecord = { pid: process.pid, mountpoint, log: logPath(mountpoint), upperdir }
+  const tmp = recordPath(mountpoint) + '.tmp'
+  fs.writeFileSync(tmp, JSON.stringify(rec))
+  fs.renameSync(tmp, recordPath(mountpoint))
+}
+
+/**
+ * Points this process's stdout and stderr at its log, and its stdin at
+ * /dev/null (bin/strata starts a daemon with the caller's; a caller that
+ * reads them to EOF, as containers/storage does, would otherwise wait for
+ * the unmount).
+ */
+export function detachStdio (mountpoint: string): void {
+  fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
+  const fd = fs.openSync(logPath(mountpoint), 'a')
+  native.dup2(fd, 1)
+  native.dup2(fd, 2)
+  fs.closeSync(fd)
+  let nul: number | undefined
+  // A private /dev without null (a test's tmpfs): keep the caller's stdin.
+  try { nul = fs.openSync('/dev/null', 'r') } catch { return }
+  native.dup2(nul, 0)
+  fs.closeSync(nul)
+}
 
 /**
  * Runs `script args` (a node entry point that serves a mount) as a detached
- * daemon and waits for it to report. Resolves with the daemon's PID.
+ * daemon and waits for it to report. Resolves with the daemon's PID. The
+ * daemon writes its mount record itself before it reports ready.
  */
-export async function startDaemon (script: string, args: string[], mountpoint: string, upperdir?: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+export async function startDaemon (script: string, args: string[], mountpoint: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
-  const log = recordPath(mountpoint).replace(/\.json$/, '.log')
+  const log = logPath(mountpoint)
   const out = fs.openSync(log, 'a')
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, script, ...args], {
     detached: true,
@@ -91,10 +131,6 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
   if (result.startsWith('ok ')) {
     child.unref()
     ;(ready as unknown as { destroy(): void }).destroy()
-    const rec: MountRecord = { pid: child.pid!, mountpoint, log, upperdir }
-    const tmp = recordPath(mountpoint) + '.tmp'
-    fs.writeFileSync(tmp, JSON.stringify(rec))
-    fs.renameSync(tmp, recordPath(mountpoint))
     return child.pid!
   }
   const why = result.startsWith('error ') ? result.slice(6) : `the mount daemon exited (${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'no output'})`
