@@ -5,7 +5,7 @@
 // whole CLI, and those only once mounted: every container start waits for
 // this process. Its stdout and stderr are already its log.
 import { serve } from '../fuse/serve.js'
-import { dropOwnRecord, writeOwnRecord } from '../fuse/mount-daemon.js'
+import { dropOwnRecord, leaveCwd, writeOwnRecord } from '../fuse/mount-daemon.js'
 import type { MountRequest } from '../fuse/mount-options.js'
 import { layerOpener } from './layer-opener.js'
 
@@ -15,6 +15,7 @@ if (!req || req.mountpoint !== process.argv[2]) {
   process.stderr.write('strata: the mount daemon is started by strata mount, not by hand\n')
   process.exitCode = 2
 } else {
+  leaveCwd()
   try {
     const o = await layerOpener(req)
     process.exitCode = await serve(req, { ...o, onMounted: () => { writeOwnRecord(req.mountpoint, req.upperdir) } }) === 0 ? 0 : 1

@@ -35,7 +35,8 @@ if (!args) {
 } else {
   try {
     const req = parseMountArgs(args)
-    const { mountedAt, writeOwnRecord, detachStdio, dropOwnRecord } = await import('../fuse/mount-daemon.js')
+    const { mountedAt, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } = await import('../fuse/mount-daemon.js')
+    leaveCwd()
     if (argv[0] === 'mount' && req.upperdir) {
       // As `strata mount` says it: two daemons on one upper would each cache their own view of it.
       const already = mountedAt(req.upperdir)

@@ -82,7 +82,8 @@ export function writeOwnRecord (mountpoint: string, upperdir?: string): void {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
   const rec: MountRecord = { pid: process.pid, mountpoint, log: logPath(mountpoint), upperdir }
   const tmp = recordPath(mountpoint) + '.tmp'
-  fs.writeFileSync(tmp, JSON.stringify(rec))
+  // Explicit modes: a daemon runs with umask 0 (serve.ts).
+  fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o644 })
   fs.renameSync(tmp, recordPath(mountpoint))
 }
 
@@ -94,7 +95,7 @@ export function writeOwnRecord (mountpoint: string, upperdir?: string): void {
  */
 export function detachStdio (mountpoint: string): void {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
-  const fd = fs.openSync(logPath(mountpoint), 'a')
+  const fd = fs.openSync(logPath(mountpoint), 'a', 0o600)
   native.dup2(fd, 1)
   native.dup2(fd, 2)
   fs.closeSync(fd)
@@ -103,6 +104,19 @@ export function detachStdio (mountpoint: string): void {
   try { nul = fs.openSync('/dev/null', 'r') } catch { return }
   native.dup2(nul, 0)
   fs.closeSync(nul)
+}
+
+/**
+ * A background daemon leaves the starter's cwd (as fuse_daemonize does), so
+ * as not to pin a filesystem it was merely started from. Its request's paths
+ * are absolute already; the run dir and store named in the environment are
+ * made so first.
+ */
+export function leaveCwd (): void {
+  for (const v of ['STRATA_RUN_DIR', 'STRATA_ROOT']) {
+    if (process.env[v]) process.env[v] = path.resolve(process.env[v])
+  }
+  process.chdir('/')
 }
 
 /**

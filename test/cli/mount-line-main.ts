@@ -103,11 +103,17 @@ t.test('a daemon that fails after reporting ready unmounts itself and says why i
   fs.writeFileSync(`${d.w}/work/incompat`, 'not a directory')
   const r = run(d, ['-o', `${layers(d)},volatile`, d.m])
   t.equal(r.status, 0, `the command reported the mount (${r.stderr.trim()})`)
+  const rec = `${d.run}/mounts/${encodeURIComponent(d.m)}.json`
+  let pid = 0
+  try { pid = (JSON.parse(fs.readFileSync(rec, 'utf8')) as { pid: number }).pid } catch { /* already gone: the daemon was quick */ }
   t.ok(await until(() => mountedType(d.m) === undefined), 'the mount goes away by itself')
-  t.ok(await until(() => daemonsOf(d.root).length === 0), 'and so does the daemon')
+  const running = (): boolean => {
+    try { return pid > 0 && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return false }
+  }
+  t.ok(await until(() => !running() && daemonsOf(d.root).length === 0), 'and so does the daemon')
   const log = `${d.run}/mounts/${encodeURIComponent(d.m)}.log`
   t.match(fs.readFileSync(log, 'utf8'), /strata: cannot serve \S+\/m: .*ENOTDIR.*incompat.*; unmounting it/, 'the log says why')
-  t.notOk(fs.existsSync(`${d.run}/mounts/${encodeURIComponent(d.m)}.json`), 'no record left')
+  t.notOk(fs.existsSync(rec), 'no record left')
   t.equal(spawnSync('stat', [d.m]).status, 0, 'the mountpoint is a plain directory again, not a dead mount')
 })
 
@@ -123,6 +129,10 @@ t.test('requests made as soon as the command returns are answered', async (t) =>
       const r = spawnSync('sh', ['-c', `${line} && cat ${d.m}/f && stat -c %F ${d.m} && ls ${d.m} && echo x > ${d.m}/new${i} && cat ${d.m}/new${i}`], { encoding: 'utf8', env: d.env, timeout: 60000 })
       t.equal(r.stdout, 'lowerdirectory\nf\nx\n', `${what} #${i}: read, stat, list and write at once (${r.stderr.trim()})`)
       t.equal(r.status, 0, `${what} #${i}: all answered`)
+      if (i === 0) {
+        const rec = JSON.parse(fs.readFileSync(`${d.run}/mounts/${encodeURIComponent(d.m)}.json`, 'utf8')) as { pid: number }
+        t.equal(fs.readlinkSync(`/proc/${rec.pid}/cwd`), '/', `${what}: the daemon (its record's PID) does not pin the caller's cwd`)
+      }
       t.equal(run(d, ['umount', d.m]).status, 0, `${what} #${i}: unmounted`)
       fs.rmSync(`${d.u}/new${i}`)
     }
