@@ -74,16 +74,13 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
   }
   let target: FuseDispatch | null = null
   let early: Array<Parameters<FuseDispatch>> | null = []
-  let ended: ((code: number) => void) | null = null
-  let exitCode: number | null = null
+  // The Promise executor runs at once: `ended` is set before anything can call it.
+  let ended!: (code: number) => void
+  const exited = new Promise<number>((resolve) => { ended = resolve })
   const dispatch: FuseDispatch = (...call) => {
-    if (target) { target(...call); return }
-    if (call[0] === FuseOp.EXIT) {
-      exitCode = call[3] as number
-      ended?.(exitCode)
-      return
-    }
-    early?.push(call)
+    if (target) target(...call)
+    else if (call[0] === FuseOp.EXIT) ended(call[3] as number)
+    else early?.push(call)
   }
   try {
     const opts = ['fsname=strata', 'subtype=strata', ...req.fuseOptions].join(',')
@@ -108,15 +105,11 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
   }
-  const exited = new Promise<number>((resolve) => {
-    ended = resolve
-    if (exitCode !== null) resolve(exitCode)
-  })
   try {
     o.onMounted?.()
     tell(`ok ${process.pid}`)
     const { buildUnion } = await import('./build-union.js')
-    const adapter = buildUnion(req, layers, { debug: req.debug, onExit: (code) => { ended?.(code) } })
+    const adapter = buildUnion(req, layers, { debug: req.debug, onExit: ended })
     target = adapter.dispatch
     const queued = early
     early = null
