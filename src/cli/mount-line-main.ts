@@ -15,6 +15,11 @@ import { parseRawMountArgv } from './raw-mount-argv.js'
 import { report } from './report.js'
 import { errnoError, errnoErrorOf } from '../base/errno-error.js'
 import { parseMountArgs, type MountArgs } from '../fuse/mount-options.js'
+// Static, so that the loader fetches the whole (small) graph at once: a line
+// not taken here is rare (bin/strata sends -f and store names elsewhere).
+import { mountedAt, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } from '../fuse/mount-daemon.js'
+import { layerOpener } from './layer-opener.js'
+import { serve } from '../fuse/serve.js'
 
 function giveUp (): void {
   const fd = Number(process.env.STRATA_READY_FD)
@@ -35,15 +40,12 @@ if (!args) {
 } else {
   try {
     const req = parseMountArgs(args)
-    const { mountedAt, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } = await import('../fuse/mount-daemon.js')
     leaveCwd()
     if (argv[0] === 'mount' && req.upperdir) {
       // As `strata mount` says it: two daemons on one upper would each cache their own view of it.
       const already = mountedAt(req.upperdir)
       if (already) throw errnoError('EBUSY', `upperdir ${req.upperdir} is already mounted at ${already} (strata umount ${already} first, or use that mount)`)
     }
-    const { layerOpener } = await import('./layer-opener.js')
-    const { serve } = await import('../fuse/serve.js')
     const o = await layerOpener(req)
     const onMounted = (): void => {
       writeOwnRecord(req.mountpoint, req.upperdir)
