@@ -7,13 +7,22 @@
 // /run/strata for real root only; anyone else (a user, root of a user
 // namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
 // never a path only real root may write.
-import { spawn, spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import type { spawn as Spawn, spawnSync as SpawnSync } from 'node:child_process'
+import type { createHash as CreateHash } from 'node:crypto'
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
 import { errnoError, errnoErrorOf } from '../base/errno-error.js'
 import { isMounted, isRealRoot } from './mount-options.js'
+
+// A daemon reports ready right after loading this file, and needs neither
+// module on that path (only a deep mount point's record name hashes; only
+// starters and fusermount3 spawn): loaded when first used.
+const require = createRequire(import.meta.url)
+const createHash: typeof CreateHash = (...a) => (require('node:crypto') as { createHash: typeof CreateHash }).createHash(...a)
+const spawn = ((...a: Parameters<typeof Spawn>) => (require('node:child_process') as { spawn: typeof Spawn }).spawn(...a)) as typeof Spawn
+const spawnSync = ((...a: Parameters<typeof SpawnSync>) => (require('node:child_process') as { spawnSync: typeof SpawnSync }).spawnSync(...a)) as typeof SpawnSync
 
 function runDir (): string {
   if (process.env.STRATA_RUN_DIR) return process.env.STRATA_RUN_DIR
