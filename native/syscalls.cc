@@ -357,6 +357,13 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// dup2(fd, fd2): a daemon started by bin/strata points its stdout/stderr at
+// its log once mounted (Node cannot), so that nothing of the caller's stays open.
+Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  if (dup2(I32(info, 0), I32(info, 1)) < 0) return ThrowErrno(info.Env(), errno, "dup2");
+  return info.Env().Undefined();
+}
+
 Napi::Value MakeDev(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)makedev((unsigned)I64(info, 0), (unsigned)I64(info, 1)));
 }
@@ -375,7 +382,7 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"getxattr", GetXattr},     {"listxattr", ListXattr},   {"setxattr", SetXattr},
       {"removexattr", RemoveXattr}, {"readdir", ReadDir},     {"statfs", Statfs},
       {"umount2", Umount2},       {"raiseNofileLimit", RaiseNofileLimit}, {"makedev", MakeDev},
-      {"flock", Flock},
+      {"flock", Flock},           {"dup2", Dup2},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 

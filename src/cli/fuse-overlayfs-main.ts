@@ -1,7 +1,8 @@
 // The entry bin/strata takes for a line that starts like fuse-overlayfs's
-// (`strata -o … MNT`, podman's mount_program): the mount without loading
-// the whole CLI, since every container start waits for it. Any other line
-// goes on to the strata CLI (main.js parses process.argv itself).
+// (`strata -o … MNT`, podman's mount_program) when it is not handed to the
+// daemon directly (cli/mount-line-main.ts): in the foreground (-f, -d), or a
+// line that daemon declined. The mount without loading the whole CLI; any
+// other line goes on to the strata CLI (main.js parses process.argv itself).
 import { parseFuseOverlayfsArgv } from './fuse-overlayfs-argv.js'
 
 const line = parseFuseOverlayfsArgv(process.argv.slice(2))

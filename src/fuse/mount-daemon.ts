@@ -1,18 +1,28 @@
-// Starting and stopping a background mount daemon. `strata mount` runs the
-// same CLI again in the foreground (-f) as a detached child, and returns once
-// that child reports the mount ready (or why it could not). A small record
-// per mount under the run dir lets `strata umount` find the daemon's PID,
+// Starting and stopping a background mount daemon. `strata mount` starts a
+// daemon entry point as a detached child (bin/strata does the same in sh for
+// raw mounts), and returns once that child reports the mount ready (or why it
+// could not). A small record per mount under the run dir, written by the
+// daemon itself, lets `strata umount` find the daemon's PID,
 // wait for it to finish, and clean up after one that died. The run dir is
 // /run/strata for real root only; anyone else (a user, root of a user
 // namespace) gets $XDG_RUNTIME_DIR/strata or a private /tmp/strata-UID,
 // never a path only real root may write.
-import { spawn, spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import type { spawn as Spawn, spawnSync as SpawnSync } from 'node:child_process'
+import type { createHash as CreateHash } from 'node:crypto'
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { native, C } from '../native/binding.js'
 import { errnoError, errnoErrorOf } from '../base/errno-error.js'
 import { isMounted, isRealRoot } from './mount-options.js'
+
+// A daemon reports ready right after loading this file, and needs neither
+// module on that path (only a deep mount point's record name hashes; only
+// starters and fusermount3 spawn): loaded when first used.
+const require = createRequire(import.meta.url)
+const createHash: typeof CreateHash = (...a) => (require('node:crypto') as { createHash: typeof CreateHash }).createHash(...a)
+const spawn = ((...a: Parameters<typeof Spawn>) => (require('node:child_process') as { spawn: typeof Spawn }).spawn(...a)) as typeof Spawn
+const spawnSync = ((...a: Parameters<typeof SpawnSync>) => (require('node:child_process') as { spawnSync: typeof SpawnSync }).spawnSync(...a)) as typeof SpawnSync
 
 function runDir (): string {
   if (process.env.STRATA_RUN_DIR) return process.env.STRATA_RUN_DIR
@@ -63,16 +73,69 @@ export function readRecord (mountpoint: string): MountRecord | null {
 // A daemon's allocations are small and short-lived (one request each): a
 // 1 MiB young generation instead of V8's 16 MiB cuts its peak RSS by ~8 MiB
 // (scripts/bench daemon-peak-rss, 77-79 → 69-70 MiB on --quick) with no
-// slowdown the bench's find and tar rows could see.
+// slowdown the bench's find and tar rows could see. bin/strata starts its
+// daemons with the same flag.
 const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1']
+
+/** Where the daemon of `mountpoint` writes what it has to say (kept only when non-empty). */
+export function logPath (mountpoint: string): string {
+  return recordPath(mountpoint).replace(/\.json$/, '.log')
+}
+
+/**
+ * Run by a background daemon once its mount is made, before it reports
+ * ready: from then on `strata umount` can find it. The daemon writes its
+ * own record so that a starter that is not Node (bin/strata) needs none.
+ */
+export function writeOwnRecord (mountpoint: string, upperdir?: string): void {
+  fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
+  const rec: MountRecord = { pid: process.pid, mountpoint, log: logPath(mountpoint), upperdir }
+  const tmp = recordPath(mountpoint) + '.tmp'
+  // Explicit modes: a daemon runs with umask 0 (serve.ts).
+  fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o644 })
+  fs.renameSync(tmp, recordPath(mountpoint))
+}
+
+/**
+ * Points this process's stdout and stderr at its log, and its stdin at
+ * /dev/null (bin/strata starts a daemon with the caller's; a caller that
+ * reads them to EOF, as containers/storage does, would otherwise wait for
+ * the unmount).
+ */
+export function detachStdio (mountpoint: string): void {
+  fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
+  const fd = fs.openSync(logPath(mountpoint), 'a', 0o600)
+  native.dup2(fd, 1)
+  native.dup2(fd, 2)
+  fs.closeSync(fd)
+  let nul: number | undefined
+  // A private /dev without null (a test's tmpfs): keep the caller's stdin.
+  try { nul = fs.openSync('/dev/null', 'r') } catch { return }
+  native.dup2(nul, 0)
+  fs.closeSync(nul)
+}
+
+/**
+ * A background daemon leaves the starter's cwd (as fuse_daemonize does), so
+ * as not to pin a filesystem it was merely started from. Its request's paths
+ * are absolute already; the run dir and store named in the environment are
+ * made so first.
+ */
+export function leaveCwd (): void {
+  for (const v of ['STRATA_RUN_DIR', 'STRATA_ROOT']) {
+    if (process.env[v]) process.env[v] = path.resolve(process.env[v])
+  }
+  process.chdir('/')
+}
 
 /**
  * Runs `script args` (a node entry point that serves a mount) as a detached
- * daemon and waits for it to report. Resolves with the daemon's PID.
+ * daemon and waits for it to report. Resolves with the daemon's PID. The
+ * daemon writes its mount record itself before it reports ready.
  */
-export async function startDaemon (script: string, args: string[], mountpoint: string, upperdir?: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+export async function startDaemon (script: string, args: string[], mountpoint: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
-  const log = recordPath(mountpoint).replace(/\.json$/, '.log')
+  const log = logPath(mountpoint)
   const out = fs.openSync(log, 'a')
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, script, ...args], {
     detached: true,
@@ -91,10 +154,6 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
   if (result.startsWith('ok ')) {
     child.unref()
     ;(ready as unknown as { destroy(): void }).destroy()
-    const rec: MountRecord = { pid: child.pid!, mountpoint, log, upperdir }
-    const tmp = recordPath(mountpoint) + '.tmp'
-    fs.writeFileSync(tmp, JSON.stringify(rec))
-    fs.renameSync(tmp, recordPath(mountpoint))
     return child.pid!
   }
   const why = result.startsWith('error ') ? result.slice(6) : `the mount daemon exited (${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'no output'})`

@@ -12,5 +12,5 @@ const daemonMain = path.resolve(here, '..', 'cli', 'daemon-main.js')
 
 /** Serves the (checked) request from a small entry point of its own: no CLI to load. */
 export async function mountInBackground (req: MountRequest): Promise<number> {
-  return startDaemon(daemonMain, [req.mountpoint], req.mountpoint, req.upperdir, { STRATA_MOUNT_REQUEST: JSON.stringify(req) })
+  return startDaemon(daemonMain, [req.mountpoint], req.mountpoint, { STRATA_MOUNT_REQUEST: JSON.stringify(req) })
 }

@@ -130,6 +130,8 @@ export interface Native {
   umount2(path: string, flags: number): void
   raiseNofileLimit(): number
   makedev(major: number, minor: number): number
+  /** dup2(2): makes fd2 a copy of fd. */
+  dup2(fd: number, fd2: number): void
   /** flock(2); false when LOCK_NB finds the lock held. */
   flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void

@@ -41,6 +41,9 @@ t.test('a big copy-up does not stall others; killed mid-way it leaves nothing pa
   t.equal(mountedType(u.mnt), undefined, 'umount recovers the dead mount')
   execFileSync(strata, ['mount', '--lowerdir', u.lowerdir, '--upperdir', u.upper, '--workdir', u.work, u.mnt])
   t.teardown(() => { if (mountedType(u.mnt)) spawnSync(strata, ['umount', u.mnt]) })
+  // The daemon reports ready at the mount and opens the upper just after;
+  // once a request has been answered the union (and its cleanup) is there.
+  execFileSync('stat', [u.mnt])
   t.same(fs.readdirSync(`${u.work}/work`), [], 'a new daemon clears the leftovers')
   t.equal(execFileSync('sha1sum', [`${u.mnt}/big`], { encoding: 'utf8' }).split(' ')[0], sum, 'the file reads as the lower copy')
   fs.appendFileSync(`${u.mnt}/big`, 'tail\n')

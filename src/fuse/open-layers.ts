@@ -1,0 +1,36 @@
+// Opens the directories of a mount request, before the mount syscall: a
+// caller may take its paths away as soon as the mount command returns
+// (containers/storage detaches the id-mapped lower mounts it made for the
+// mount program), so, as the kernel's overlayfs resolves its dirs at the
+// mount syscall, every layer is held by an fd from here on, and a dir that
+// cannot be opened fails the command before anything is mounted. What the
+// union builds from them comes after (build-union.ts).
+import { DirLayer } from '../union/dir-layer.js'
+import { UpperDir } from '../union/upper-dir.js'
+import type { LayerSource } from '../union/layer-source.js'
+import { useUserXattrs } from '../union/whiteout.js'
+import type { MountRequest } from './mount-options.js'
+import { withContext } from '../base/errno-error.js'
+
+export interface OpenLayers {
+  lowers: LayerSource[]
+  upper: UpperDir | null
+}
+
+/** The failure said with the dir at fault in front (the syscall's own message names only a relative name). */
+function named<T> (what: string, open: () => T): T {
+  try {
+    return open()
+  } catch (err) {
+    throw withContext(err, what)
+  }
+}
+
+export function openLayers (req: MountRequest, openLayer?: (dir: string) => LayerSource): OpenLayers {
+  if (req.userxattr) useUserXattrs()
+  const lowers = req.lowerdirs.map((d) => named(`lowerdir ${d}`, () => openLayer ? openLayer(d) : new DirLayer(d)))
+  const { upperdir, workdir } = req
+  const upper = upperdir && workdir ? named(`upperdir ${upperdir}, workdir ${workdir}`, () => new UpperDir(upperdir, workdir)) : null
+  if (upper) upper.durable = req.fsync
+  return { lowers, upper }
+}
