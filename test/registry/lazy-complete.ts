@@ -71,6 +71,26 @@ t.test('save of a partly read lazy image: complete, verified, fetching only what
   t.same(JSON.parse(sk.stdout).Layers.length, 2, 'skopeo reads the archive')
 })
 
+t.test('the background fill of a mount fetches only what reads have not', async (t) => {
+  const { proxy, dir, ref, blobBytes, diffIDs } = await setup(t)
+  const root = path.join(dir, 'store-lazy')
+  proxy.requests.length = 0
+  const b = await lazyStore(root, ref)
+  await b.run('run', '--rm', ref, '/bin/sh', '-c', 'cat /data/big /bin/busybox > /dev/null')
+  const before = blobBytesThrough(proxy)
+  proxy.requests.length = 0
+  const mnt = path.join(dir, 'mnt')
+  fs.mkdirSync(mnt)
+  const m = cli(root, { STRATA_LAZY_FILL: '1', STRATA_LAZY_FILL_DELAY_MS: '0' })
+  await m.run('mount', ref, mnt)
+  t.teardown(async () => { await m.call(['umount', mnt]) })
+  for (let i = 0; i < 600 && hexes(path.join(root, 'layers')).length < 2; i++) await new Promise((r) => setTimeout(r, 100))
+  t.same(hexes(path.join(root, 'layers')).sort(), diffIDs.map((d) => d.slice(7)).sort(), 'the fill installed both layers')
+  const fill = blobBytesThrough(proxy)
+  t.ok(fill + before <= blobBytes + 4096, `the fill fetched ${fill} after reads fetched ${before}, of ${blobBytes}`)
+  t.ok(fill < blobBytes / 4, 'most of the blob came from the kept bytes')
+})
+
 t.test('push of an unread lazy image uploads whole, verified blobs; kept bytes that are wrong are not trusted', async (t) => {
   const { reg, proxy, dir, ref, blobBytes, diffIDs } = await setup(t)
   const root = path.join(dir, 'store-lazy')
