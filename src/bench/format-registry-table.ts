@@ -4,6 +4,7 @@
 // measured (skopeo+umoci is a pull-only comparator).
 
 import { tools, type RegistryBenchResult, type RegistryOpResult, type Tool } from './run-registry-bench.js'
+import { formatLazyStart } from './lazy-start.js'
 
 const peers: readonly Tool[] = ['skopeo', 'skopeo+umoci']
 
@@ -42,5 +43,6 @@ export function formatRegistryTable (result: RegistryBenchResult): string {
     '      strata = download + verify + extract; skopeo+umoci = skopeo copy to an OCI dir, then umoci unpack',
     `strata times include the CLI's start-up: ${result.strataStartup.toFixed(3)} s (median of \`strata image ls\` on an empty store)`,
     ...(errors.length ? ['', 'errors:', ...errors] : []),
+    ...(result.lazyStart ? ['', ...formatLazyStart(result.lazyStart)] : []),
   ].join('\n')
 }

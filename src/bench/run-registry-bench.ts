@@ -23,6 +23,7 @@ import { buildImageTree } from './build-image-tree.js'
 import { freePort, startRegistry, type RegistryServer } from './registry-server.js'
 import { timedSpawn } from './timed-spawn.js'
 import { median } from './median.js'
+import { runLazyStart, type LazyStartResult } from './lazy-start.js'
 
 export const tools = ['strata', 'skopeo', 'skopeo+umoci'] as const
 export type Tool = (typeof tools)[number]
@@ -36,6 +37,8 @@ export interface RegistryBenchOptions {
   dir: string;
   keep: boolean;
   progress?: (line: string) => void;
+  /** The lazy-start rows (lazy-start.ts): MiB of their image and the throttled link's MB/s; absent: not run. */
+  lazyStart?: { mib: number; mbps: number };
 }
 
 export interface RegistryOpResult {
@@ -65,6 +68,7 @@ export interface RegistryBenchResult {
   /** median seconds of `strata image ls` on an empty store: the CLI's start-up, included in every strata time */
   strataStartup: number;
   results: RegistryOpResult[];
+  lazyStart?: LazyStartResult;
 }
 
 const MARKER = '.strata-bench-registry'
@@ -101,7 +105,8 @@ export async function runRegistryBench (opts: RegistryBenchOptions): Promise<Reg
     return registry
   }
   const run = (argv: readonly string[], timeoutMs?: number): Promise<number> => timedSpawn(argv, { log, signal: ac.signal, timeoutMs })
-  const strata = (root: string, ...args: string[]): string[] => [...strataCli, '--root', root, ...args]
+  // --root after the command words: the CLI reads it as a command's option.
+  const strata = (root: string, ...args: string[]): string[] => [...strataCli, ...args, '--root', root]
 
   try {
     const reg = await restart(true)
@@ -170,7 +175,12 @@ export async function runRegistryBench (opts: RegistryBenchOptions): Promise<Reg
     const strataStartup = median(startups)
     progress(`strata start-up (image ls on an empty store): ${strataStartup.toFixed(3)} s`)
 
-    return { runs: opts.runs, mib: opts.mib, files: tree.files, contentBytes: tree.bytes, ...sizes, warmup: true, strataStartup, results }
+    // Its own registry and image (eStargz), behind a throttled link; the registry above is stopped first.
+    await registry?.stop()
+    registry = undefined
+    const lazyStart = opts.lazyStart && await runLazyStart({ ...opts.lazyStart, runs: opts.runs, dir: join(dir, 'lazy-start'), progress })
+
+    return { runs: opts.runs, mib: opts.mib, files: tree.files, contentBytes: tree.bytes, ...sizes, warmup: true, strataStartup, results, lazyStart }
   } finally {
     await registry?.stop().catch((err: unknown) => { progress(`cleanup: ${(err as Error).message}`) })
     process.off('SIGINT', onSignal)

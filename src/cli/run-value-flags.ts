@@ -4,4 +4,4 @@
 // in commands/run.ts, which declares them to yargs.
 export const RUN_VALUE_FLAGS = ['--name', '-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--root',
   '--cap-add', '--cap-drop', '--security-opt', '--network', '--net', '-v', '--volume', '--mount', '--tmpfs', '-m', '--memory',
-  '--pids-limit', '--cpus', '-p', '--publish']
+  '--pids-limit', '--cpus', '-p', '--publish', '--pull']

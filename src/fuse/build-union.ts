@@ -11,8 +11,10 @@ import { redirectDirOn, type MountRequest } from './mount-options.js'
 import { IdMapping } from './id-mapping.js'
 import { mappedUnion, needsView } from './mapped-union.js'
 import type { OpenLayers } from './open-layers.js'
+import { failPoint } from '../base/kill-point.js'
 
 export function buildUnion (req: MountRequest, { lowers, upper }: OpenLayers, o: AdapterOptions): LowLevelAdapter {
+  failPoint('build-union')
   // The union tells the adapter of changes, and the adapter is made from the union.
   const ref: { adapter?: LowLevelAdapter } = {}
   let union = new UnionFs(lowers, upper, { timeout: req.timeout, onChange: (id) => ref.adapter?.changed(id), onCopyUp: (id, dirfd, name) => ref.adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req), xattrPermissions: req.xattrPermissions })

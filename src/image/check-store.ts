@@ -8,6 +8,9 @@
 // `repair`, fixed where it can be: temp names and orphans removed,
 // incomplete or differing layer dirs extracted again from their blobs, an
 // unreadable index.json rebuilt from the manifests found (without names).
+// A lazily pulled layer not yet filled (its blob or layer dir missing while
+// its lazy dir holds the skeleton) is a notice, not a problem: partial, with
+// the bytes fetched so far; lazy dirs no image reaches are orphans.
 // The store must be opened without its sweep (Store opts.sweep false) for
 // the temp names of dead commands to be seen; callers hold the store lock.
 import fs from 'node:fs'
@@ -18,11 +21,13 @@ import { writeFileAtomic } from '../base/atomic-file.js'
 import { recordPath } from '../fuse/mount-daemon.js'
 import { extractBlobVerified, installLayerFromBlob } from './add-layer.js'
 import { reachable } from './collect-garbage.js'
+import { keptBytes, lazyRoot, lazyTree, listLazy, removeLazy, staleLazyTemp } from '../store/lazy-layers.js'
 import { firstDifference, layerFingerprint } from './layer-fingerprint.js'
 import { MT, REF_NAME, type Descriptor, type ImageConfig, type Manifest } from '../oci/oci-types.js'
 
 export type ProblemKind = 'temp' | 'corrupt-blob' | 'index' | 'image' | 'missing-layer' | 'incomplete-layer' | 'layer-differs' |
-  'stray-mark' | 'orphan-blob' | 'orphan-layer' | 'broken-container' | 'container-image' | 'stale-pause'
+  'stray-mark' | 'orphan-blob' | 'orphan-layer' | 'broken-container' | 'container-image' | 'stale-pause' |
+  'partial-layer' | 'orphan-lazy'
 
 export interface Problem {
   kind: ProblemKind
@@ -30,6 +35,8 @@ export interface Problem {
   name: string
   what: string
   repaired: boolean
+  /** Not a problem, only worth saying (a lazily pulled layer not yet complete). */
+  notice?: boolean
 }
 
 export interface CheckOptions { repair?: boolean, deep?: boolean }
@@ -68,6 +75,9 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   for (const [dir, names] of [[store.tmp, store.staleTemp()], [store.blobs.dir, store.blobs.staleTemp()],
     [store.layers.dir, store.layers.staleTemp()], [store.containers.dir, store.containers.staleTemp()]] as const) {
     for (const n of names) void note('temp', rel(path.join(dir, n)), `${rel(path.join(dir, n))} was left by a command that died`, () => { removeDoomed(dir, n) })
+  }
+  for (const n of staleLazyTemp(store.root)) {
+    void note('temp', rel(path.join(lazyRoot(store.root), n)), `${rel(path.join(lazyRoot(store.root), n))} was left by a command that died`, () => { removeDoomed(lazyRoot(store.root), n) })
   }
   for (const n of store.layers.strayMarks()) {
     void note('stray-mark', rel(path.join(store.layers.dir, n)), `${rel(path.join(store.layers.dir, n))} marks a layer dir that is gone`, () => { fs.rmSync(path.join(store.layers.dir, n), { force: true }) })
@@ -139,8 +149,14 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
       if (checked.has(diffID)) continue
       checked.add(diffID)
       const hasBlob = ok(blob)
-      if (!hasBlob) void note('image', name, `image ${name}: layer blob ${blob} is missing or corrupt`)
       const p = store.layers.path(diffID)
+      // Pulled lazily and not filled yet (or a fill cut short): the skeleton serves it meanwhile.
+      if (lazyTree(store.root, diffID) !== null && !(hasBlob && store.layers.has(diffID)) && !(fs.existsSync(p) && !store.layers.has(diffID))) {
+        const size = layers[i].size
+        problems.push({ kind: 'partial-layer', name: diffID, what: `image ${name}: layer ${blob} was pulled lazily, ${keptBytes(store.root, diffID, size)} of its ${size} bytes fetched so far (a mount's background fill or image save completes it)`, repaired: false, notice: true })
+        continue
+      }
+      if (!hasBlob) void note('image', name, `image ${name}: layer blob ${blob} is missing or corrupt`)
       const extract = hasBlob ? () => installLayerFromBlob(store, diffID, store.blobs.path(blob), `layer ${blob}`) : undefined
       if (!fs.existsSync(p)) {
         await note('missing-layer', diffID, `image ${name}: layer dir for ${diffID} is missing`, extract)
@@ -172,6 +188,9 @@ export async function checkStore (store: Store, opts: CheckOptions = {}): Promis
   }
   for (const d of store.layers.list()) {
     if (!keep.diffIDs.has(d)) void note('orphan-layer', d, `layer dir for ${d} is used by no image`, () => { store.layers.remove(d) })
+  }
+  for (const d of listLazy(store.root)) {
+    if (!keep.diffIDs.has(d)) void note('orphan-lazy', d, `lazy layer dir for ${d} is used by no image`, () => { removeLazy(store.root, d) })
   }
   for (const d of store.layers.incomplete()) {
     if (!keep.diffIDs.has(d)) void note('orphan-layer', d, `layer dir for ${d} is incomplete and used by no image`, () => { store.layers.remove(d) })

@@ -1,5 +1,5 @@
 // Garbage collection of the store: blobs no image needs (manifests,
-// configs, layers) and layer dirs no image config names. The roots are the
+// configs, layers), layer dirs and lazy layer dirs no image config names. The roots are the
 // indexed images, and the images containers or build cache entries refer to.
 // Callers hold the store lock. Each removal is atomic on its own (a blob is
 // unlinked, a layer dir loses its mark and is renamed out before deletion),
@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process'
 import type { Store } from '../store/store.js'
 import { killPoint } from '../base/kill-point.js'
 import type { ImageConfig, Manifest } from '../oci/oci-types.js'
+import { dropKept, lazyDir, listLazy, removeLazy } from '../store/lazy-layers.js'
 
 function duBytes (dir: string): number {
   try {
@@ -71,6 +72,14 @@ export function collectGarbage (store: Store): { bytes: number, blobs: number, l
     // An incomplete dir is never reused: away with it, needed or not.
     store.layers.remove(d)
     killPoint('gc-layer')
+  }
+  for (const d of listLazy(store.root)) {
+    // Filled: the blob holds what the kept bytes did (a mount may still serve the skeleton, which stays).
+    if (keep.diffIDs.has(d) && store.layers.has(d)) dropKept(lazyDir(store.root, d))
+    if (keep.diffIDs.has(d)) continue
+    bytes += duBytes(lazyDir(store.root, d))
+    removeLazy(store.root, d)
+    nLayers++
   }
   return { bytes, blobs: nBlobs, layers: nLayers }
 }

@@ -22,6 +22,8 @@ export interface FetchedToc {
   /** The tar header of stargz.index.json, for the skeleton to hold the file as a plain pull would. */
   header: TarHeader
   tocOffset: number
+  /** The blob's bytes read for it (the TOC's gzip member, then the footer), kept for the layer's fill. */
+  read: Array<{ offset: number, data: Buffer }>
 }
 
 export async function fetchToc (client: RegistryClient, repository: string, desc: Descriptor, o: RangeOptions = {}): Promise<FetchedToc> {
@@ -55,7 +57,7 @@ export async function fetchToc (client: RegistryClient, repository: string, desc
       throw errnoError('EBADMSG', `${what}: its TOC is not JSON`)
     }
     if (toc.version !== 1 || !Array.isArray(toc.entries)) throw errnoError('EBADMSG', `${what}: TOC version ${toc.version} (strata reads version 1)`)
-    return { toc, json, header, tocOffset }
+    return { toc, json, header, tocOffset, read: [{ offset: tocOffset, data: member }, { offset: desc.size - FOOTER_SIZE, data: footer }] }
   }
   throw errnoError('EBADMSG', `${what}: its TOC member is empty`)
 }

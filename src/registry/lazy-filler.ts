@@ -3,28 +3,23 @@
 // TOC's chunkDigest before handing it over — a chunk that fails is fetched
 // once more, then refused, and never written anywhere. Also: the layer
 // source the mount daemon uses for each lower dir (a LazyLayer for a lazy
-// skeleton, a DirLayer otherwise), and the background fill that downloads
-// the whole blob and installs it as an ordinary layer (verified against its
-// DiffID), which later mounts use instead.
-import fs from 'node:fs'
+// skeleton, a DirLayer otherwise), which keeps each verified chunk's bytes
+// for the fill and starts the background fill (lazy-fill.ts) that makes the
+// layer an ordinary one, which later mounts use instead.
 import path from 'node:path'
 import zlib from 'node:zlib'
 import crypto from 'node:crypto'
 import { errnoError } from '../base/errno-error.js'
 import { cleanTocName, type Toc } from '../oci/estargz.js'
-import { MT } from '../oci/oci-types.js'
-import { readLazyLayer, type LazySource } from '../store/lazy-layers.js'
-import { ownedPrefix } from '../store/stale-temp.js'
-import { Store } from '../store/store.js'
+import { keepFetched, readLazyLayer, type LazySource } from '../store/lazy-layers.js'
 import { DirLayer } from '../union/dir-layer.js'
 import { LazyLayer, type LazyFiller } from '../union/lazy-layer.js'
 import type { LayerSource } from '../union/layer-source.js'
-import { installLayerFromBlob } from '../image/add-layer.js'
 import { RegistryClient } from './registry-client.js'
 import { loadCredentials } from './credentials.js'
 import { readRange } from './range-read.js'
-import { downloadBlob } from './blob-download.js'
 import { eachLimited } from './each-limited.js'
+import { fillLayer } from './lazy-fill.js'
 
 /** A chunk bigger than this is refused: it would be held in memory whole. */
 const MAX_CHUNK = 64 << 20
@@ -42,7 +37,8 @@ export class RegistryFiller implements LazyFiller {
   private readonly chunks = new Map<string, Chunk[]>()
   private readonly client: RegistryClient
 
-  constructor (private readonly source: LazySource, private readonly toc: Toc) {
+  /** `keep` is given each chunk's blob bytes once they passed its digest. */
+  constructor (private readonly source: LazySource, private readonly toc: Toc, private readonly keep?: (offset: number, member: Buffer) => void) {
     this.client = new RegistryClient(source.host, { insecure: source.insecure, credentials: loadCredentials(source.host) })
     const offsets = [...new Set(toc.entries.map((e) => e.offset ?? 0).filter((o) => o > 0)), source.tocOffset].sort((a, b) => a - b)
     const endOf = (off: number): number => {
@@ -105,29 +101,13 @@ export class RegistryFiller implements LazyFiller {
       if (data.length < c.size) { why = `${data.length} bytes, not ${c.size}`; continue }
       const out = data.subarray(0, c.size)
       const got = 'sha256:' + crypto.createHash('sha256').update(out).digest('hex')
-      if (got === c.digest) return out
+      if (got === c.digest) {
+        this.keep?.(c.offset, member)
+        return out
+      }
       why = `digest ${got}, not ${c.digest}`
     }
     throw errnoError('EBADMSG', `${what}: refused, the chunk fetched is ${why}`)
-  }
-}
-
-/** Downloads the whole blob and installs it as an ordinary layer (layers/<hex>), verified against its DiffID. */
-export async function fillLayer (storeRoot: string, source: LazySource): Promise<void> {
-  const store = new Store(storeRoot)
-  if (store.layers.has(source.diffID)) return
-  const client = new RegistryClient(source.host, { insecure: source.insecure, credentials: loadCredentials(source.host) })
-  const staging = fs.mkdtempSync(ownedPrefix(store.tmp, 'fill-'))
-  try {
-    const blob = path.join(staging, 'blob')
-    const desc = { mediaType: MT.ociLayerGzip, digest: source.digest, size: source.size }
-    await downloadBlob(client, source.repository, desc, blob)
-    await store.locked(async () => {
-      await installLayerFromBlob(store, source.diffID, blob, `layer ${source.digest} of ${source.host}/${source.repository}`)
-      if (!store.blobs.has(source.digest)) store.blobs.adopt(blob, source.digest)
-    })
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true })
   }
 }
 
@@ -141,7 +121,7 @@ export async function fillLayer (storeRoot: string, source: LazySource): Promise
 export function openLayerSource (dir: string): LayerSource {
   const lazy = readLazyLayer(dir)
   if (!lazy) return new DirLayer(dir)
-  const filler = new RegistryFiller(lazy.source, lazy.toc)
+  const filler = new RegistryFiller(lazy.source, lazy.toc, (offset, member) => { keepFetched(path.dirname(dir), offset, member) })
   const layer = new LazyLayer(dir, filler)
   const first = filler.prefetch()
   if (first.length) void layer.prefetchPaths(first)

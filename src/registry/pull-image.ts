@@ -140,7 +140,7 @@ export async function pullImage (store: Store, ref: string, o: PullOptions = {})
         if (l.toc) {
           const t = l.toc
           const source = { host: r.host, repository: r.repository, digest: l.desc.digest, size: l.desc.size, diffID: l.diffID, tocOffset: t.tocOffset, insecure: o.insecure }
-          await installLazyLayer(store.root, source, t.json, (tree) => buildSkeleton(t.toc, t.header, t.json, tree))
+          await installLazyLayer(store.root, source, t.json, (tree) => buildSkeleton(t.toc, t.header, t.json, tree), t.read)
           ev.layer?.(l.desc.digest, 'Pull complete (lazy)')
         }
         if (l.needDir) {

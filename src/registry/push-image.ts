@@ -16,6 +16,7 @@ import { uploadBlob, type UploadOptions } from './blob-upload.js'
 import { blobSources, noteBlobSources } from './blob-sources.js'
 import { noteRepoDigest } from './repo-digests.js'
 import { eachLimited } from './each-limited.js'
+import { completeLazyImage } from './lazy-fill.js'
 import type { TransferEvents } from './transfer-events.js'
 
 export interface PushOptions extends ClientOptions {
@@ -37,6 +38,8 @@ export async function pushImage (store: Store, ref: string, o: PushOptions = {})
   if (r.digest) throw errnoError('EINVAL', `push a tag, not a digest: ${ref}`)
   const ev = o.events ?? {}
   let img = resolveImage(store, r.name)
+  // A lazily pulled image is pushed whole: its layers are completed (and verified) first.
+  await completeLazyImage(store, img)
   if (o.estargz) img = loadImage(store, (await convertToEstargz(store, img, undefined, { prioritized: o.prioritized })).manifestDigest)
   for (const d of [img.manifestDigest, img.configDigest, ...img.manifest.layers.map((l) => l.digest)]) {
     if (!store.blobs.has(d)) throw errnoError('ENOENT', `blob ${d} of ${r.name} is missing from the store (strata system check)`)

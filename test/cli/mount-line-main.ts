@@ -69,6 +69,10 @@ t.test('a bad line fails before anything is mounted, with one line naming the fa
   const bad = `${d.root}/bad-work`
   fs.mkdirSync(bad)
   fs.writeFileSync(`${bad}/work`, 'a file')
+  // volatile's marker cannot be made: the kernel fails its mount syscall for that.
+  const noMarker = `${d.root}/no-marker`
+  fs.mkdirSync(`${noMarker}/work`, { recursive: true })
+  fs.writeFileSync(`${noMarker}/work/incompat`, 'not a directory')
   // A read-only work dir: readable, so it passes the option checks, and the
   // daemon's own check must catch it before the mount, not after "ok".
   spawnSync('mount', ['--bind', ro, ro])
@@ -79,6 +83,7 @@ t.test('a bad line fails before anything is mounted, with one line naming the fa
     ['a missing lower', ['-o', `lowerdir=${d.root}/nope`, d.m], /^strata: ENOENT: lowerdir \S+\/nope: no such directory\n$/],
     ['a missing mountpoint', ['-o', layers(d), `${d.root}/nomnt`], /^strata: ENOENT: mountpoint \S+\/nomnt: no such directory\n$/],
     ['a work dir whose work/ is a file', ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${bad}`, d.m], /^strata: ENOTDIR: upperdir \S+, workdir \S+\/bad-work: Not a directory, openat 'work'\n$/],
+    ['volatile, and the marker cannot be made', ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${noMarker},volatile`, d.m], /^strata: ENOTDIR: .*incompat.*\n$/],
     ['a read-only work dir', ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${ro}`, d.m], /^strata: EROFS: workdir \S+\/ro-work: on a read-only filesystem\n$/],
     ['mount: an unknown option', ['mount', '--lowerdir', d.l, '-o', 'bogus', d.m], /^strata: EINVAL: unknown mount option "bogus"\n$/],
     ['mount: a missing lower', ['mount', '--lowerdir', `${d.root}/nope`, d.m], /^strata: ENOENT: lowerdir \S+\/nope: no such directory\n$/],
@@ -97,11 +102,9 @@ t.test('a bad line fails before anything is mounted, with one line naming the fa
 
 t.test('a daemon that fails after reporting ready unmounts itself and says why in its log', async (t) => {
   const d = dirs(t)
-  // work/incompat as a file: volatile's marker cannot be made. The union
-  // makes it once mounted (before any write can arrive), after the "ok".
-  fs.mkdirSync(`${d.w}/work`)
-  fs.writeFileSync(`${d.w}/work/incompat`, 'not a directory')
-  const r = run(d, ['-o', `${layers(d)},volatile`, d.m])
+  // Everything input can get wrong is checked before the mount; a fault
+  // injected into building the union is what is left after the "ok".
+  const r = run({ ...d, env: { ...d.env, STRATA_TEST_FAIL_AT: 'build-union:1' } }, ['-o', layers(d), d.m])
   t.equal(r.status, 0, `the command reported the mount (${r.stderr.trim()})`)
   const rec = `${d.run}/mounts/${encodeURIComponent(d.m)}.json`
   let pid = 0
@@ -112,7 +115,7 @@ t.test('a daemon that fails after reporting ready unmounts itself and says why i
   }
   t.ok(await until(() => !running() && daemonsOf(d.root).length === 0), 'and so does the daemon')
   const log = `${d.run}/mounts/${encodeURIComponent(d.m)}.log`
-  t.match(fs.readFileSync(log, 'utf8'), /strata: cannot serve \S+\/m: .*ENOTDIR.*incompat.*; unmounting it/, 'the log says why')
+  t.match(fs.readFileSync(log, 'utf8'), /strata: cannot serve \S+\/m: .*failed at build-union.*; unmounting it/, 'the log says why')
   t.notOk(fs.existsSync(rec), 'no record left')
   t.equal(spawnSync('stat', [d.m]).status, 0, 'the mountpoint is a plain directory again, not a dead mount')
 })

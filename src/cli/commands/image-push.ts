@@ -4,8 +4,9 @@ import { pushImage } from '../../registry/push-image.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withRegistry, type RegistryArgs } from '../registry-options.js'
 import { withTransferProgress } from '../transfer-progress.js'
+import { RECORD_DESCRIBE, prioritizedFiles, type PrioritizeArgs } from '../estargz-record.js'
 
-interface Args extends RootArgs, RegistryArgs { image: string, q?: boolean, estargz?: boolean, prioritize?: string | string[] }
+interface Args extends RootArgs, RegistryArgs, PrioritizeArgs { image: string, q?: boolean, estargz?: boolean }
 
 export const imagePushCommand: CommandModule<object, Args> = {
   command: 'push <image>',
@@ -14,11 +15,13 @@ export const imagePushCommand: CommandModule<object, Args> = {
     .option('q', { alias: 'quiet', type: 'boolean', describe: 'print only the manifest digest' })
     .option('estargz', { type: 'boolean', describe: 'push the layers as eStargz, so that the image can be pulled lazily' })
     .option('prioritize', { type: 'string', describe: 'with --estargz: a file fetched first by a lazy pull (repeatable)' })
+    .option('estargz-record', { type: 'string', describe: `with --estargz: ${RECORD_DESCRIBE}` })
     .example('$0 image tag greeter:1 localhost:5000/greeter:1', '')
     .example('$0 image push localhost:5000/greeter:1', ''))),
   handler: async (a) => {
     const store = openStore(a)
-    const r = await withTransferProgress(a.q, (events) => pushImage(store, a.image, { insecure: a.insecure, events, estargz: a.estargz || a.prioritize !== undefined, prioritized: a.prioritize === undefined ? undefined : [a.prioritize].flat() }))
+    const prioritized = await prioritizedFiles(store, a.image, a)
+    const r = await withTransferProgress(a.q, (events) => pushImage(store, a.image, { insecure: a.insecure, events, estargz: a.estargz || prioritized !== undefined, prioritized }))
     if (a.q) process.stdout.write(`${r.digest}\n`)
   },
 }

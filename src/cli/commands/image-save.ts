@@ -5,6 +5,7 @@ import { resolveImage } from '../../image/resolve-image.js'
 import { parseReference } from '../../image/reference.js'
 import { saveImages, saveImagesToFile, type ArchiveFormat } from '../../image/save-image.js'
 import { loadImages } from '../../image/load-image.js'
+import { completeLazyImage } from '../../registry/lazy-fill.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { withProgress } from '../progress.js'
@@ -27,9 +28,11 @@ export const imageSaveCommand: CommandModule<object, SaveArgs> = {
       const byName = !ref.startsWith('sha256:') && !/^[0-9a-f]{4,64}$/.test(ref)
       return { image, names: byName ? [parseReference(ref).name] : image.names }
     })
+    if (!a.o && process.stdout.isTTY) throw errnoError('EINVAL', 'refusing to write an archive to a terminal: use -o FILE or a pipe')
+    // A lazily pulled image is saved whole: its layers are completed (and verified) first.
+    for (const { image } of images) await completeLazyImage(store, image)
     const format = a.format as ArchiveFormat
     if (a.o) await saveImagesToFile(store, images, format, a.o)
-    else if (process.stdout.isTTY) throw errnoError('EINVAL', 'refusing to write an archive to a terminal: use -o FILE or a pipe')
     else await saveImages(store, images, format, process.stdout)
   },
 }

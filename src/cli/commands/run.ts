@@ -15,12 +15,14 @@ import { updateState, processStart } from '../../run/container-state.js'
 import { errnoError } from '../../base/errno-error.js'
 import { openStore, withRoot, type RootArgs } from '../store-option.js'
 import { report } from '../report.js'
+import { PULL_POLICIES, pullForRun, type PullPolicy } from '../run-pull.js'
 
 interface Args extends RunArgs {
   image: string
   command?: string[]
   rm?: boolean
   d?: boolean
+  pull: PullPolicy
 }
 
 export interface RunArgs extends RootArgs {
@@ -117,14 +119,17 @@ export const runCommand: CommandModule<object, Args> = {
     .positional('command', { type: 'string', describe: 'command and arguments (default: the image\'s Cmd)' })
     .option('rm', { type: 'boolean', describe: 'remove the container when the command exits' })
     .option('d', { alias: 'detach', type: 'boolean', describe: 'run in the background and print the container ID' })
+    .option('pull', { type: 'string', choices: PULL_POLICIES, default: 'missing', describe: 'pull the image: always, missing (from the store), never, or lazy (missing: pulled lazily, eStargz layers fetched as read)' })
     .example('$0 run --rm -it debian:12 /bin/sh', '')
     .example('$0 run -d --name web -v /srv:/srv:ro greeter:1', '')
-    .example('$0 run --rm --network host --cap-drop ALL busybox:1 id', ''))) as Argv<Args>,
+    .example('$0 run --rm --network host --cap-drop ALL busybox:1 id', '')
+    .example('$0 run --rm --pull=lazy localhost:5000/app:1', 'start before the image is downloaded'))) as Argv<Args>,
   handler: async (a) => {
     try {
       const store = openStore(a)
       const command = [...(a.command ?? []), ...((a as { '--'?: string[] })['--'] ?? []).map(String)]
       const probe = runFlags(a, command, '')
+      await pullForRun(store, a.image, a.pull)
       // Resolved and the container created under the store lock, so the
       // image cannot go between the two (the container pins it from then on).
       const { c, image, flags } = await store.locked(() => {

@@ -1,5 +1,6 @@
 // strata system check: verify (and --repair) the store. Output a script can
-// read: one line per problem, "problem|repaired <kind> <name>: <message>",
+// read: one line per problem, "problem|repaired <kind> <name>: <message>"
+// ("notice" for what is no problem: a lazily pulled layer not yet complete),
 // or --json; exit 0 when the store is consistent (or everything found was
 // repaired), 1 when problems are left.
 import type { CommandModule } from 'yargs'
@@ -30,11 +31,12 @@ const check: CommandModule<object, Args> = {
       ...reconciled.map((name) => ({ kind: 'container', name, what: 'running, but its owner process died: marked exited, its mount and processes cleaned up', repaired: true })),
       ...await store.locked(() => checkStore(store, { repair: a.repair ?? false, deep: a.deep ?? false })),
     ]
-    const left = problems.filter((p) => !p.repaired).length
+    const notice = (p: typeof problems[number]): boolean => 'notice' in p && p.notice === true
+    const left = problems.filter((p) => !p.repaired && !notice(p)).length
     if (a.json) process.stdout.write(JSON.stringify(problems, null, 2) + '\n')
     else {
-      for (const p of problems) process.stdout.write(`${p.repaired ? 'repaired' : 'problem'} ${p.kind} ${p.name}: ${p.what}\n`)
-      process.stdout.write(left ? `${left} problem(s) left\n` : problems.length ? 'store is consistent after repair\n' : 'store is consistent\n')
+      for (const p of problems) process.stdout.write(`${p.repaired ? 'repaired' : notice(p) ? 'notice' : 'problem'} ${p.kind} ${p.name}: ${p.what}\n`)
+      process.stdout.write(left ? `${left} problem(s) left\n` : problems.some((p) => p.repaired) ? 'store is consistent after repair\n' : 'store is consistent\n')
     }
     if (left) process.exitCode = 1
   },
