@@ -9,6 +9,7 @@ import { DirLayer } from '../union/dir-layer.js'
 import { UpperDir } from '../union/upper-dir.js'
 import type { LayerSource } from '../union/layer-source.js'
 import { useUserXattrs } from '../union/whiteout.js'
+import { initUpperOverride } from '../union/upper-override.js'
 import type { MountRequest } from './mount-options.js'
 import { withContext } from '../base/errno-error.js'
 
@@ -32,5 +33,7 @@ export function openLayers (req: MountRequest, openLayer?: (dir: string) => Laye
   const { upperdir, workdir } = req
   const upper = upperdir && workdir ? named(`upperdir ${upperdir}, workdir ${workdir}`, () => new UpperDir(upperdir, workdir)) : null
   if (upper) upper.durable = req.fsync
+  // The option's record on the upper root: refused (no CAP_SYS_ADMIN for =1) before the mount.
+  if (upper && req.xattrPermissions) initUpperOverride(upper, lowers, req.xattrPermissions)
   return { lowers, upper }
 }

@@ -20,7 +20,8 @@ import { mergedListing, type MergedListing } from './merged-listing.js'
 import { copyUp } from './copy-up.js'
 import { errnoError } from '../base/errno-error.js'
 import type { Caller } from './caller.js'
-import { detectOverride, overrideForOption, applyOverride, formatOverride, backingMode, CONTAINERS_OVERRIDE } from './stat-override.js'
+import { applyOverride, detectOverride, formatOverride, backingMode } from './stat-override.js'
+import { initUpperOverride } from './upper-override.js'
 import {
   IMPURE_XATTR, OPAQUE_XATTR, ORIGIN_XATTR, REDIRECT_XATTR, OCI_WHITEOUT_PREFIX, S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR,
   isDir, isPrivateXattr, isWhiteout,
@@ -126,7 +127,7 @@ export class UnionFs {
     this.onChange = opts.onChange ?? (() => {})
     this.onCopyUp = opts.onCopyUp ?? (() => {})
     this.lowerOverride = layers.map((l) => detectOverride((x) => l.getxattr(l.root, '', x)))
-    this.upperOverride = upper ? this.initUpperOverride(upper, opts.xattrPermissions ?? 0) : null
+    this.upperOverride = upper ? initUpperOverride(upper, layers, opts.xattrPermissions ?? 0) : null
     if (upper) upper.override = this.upperOverride
     this.hiddenXattrs = new Set([...this.lowerOverride, this.upperOverride].filter((x): x is string => x !== null))
     this.inodes = new InodeNumbers([...(upper ? [upper.dev] : []), ...layers.map((l) => l.dev)])
@@ -138,35 +139,6 @@ export class UnionFs {
     root.lowerDirs = layers.map((l, i) => ({ layer: i, dir: l.root }))
     if (upper) this.loadImpure(root)
     this.nodes.set(ROOT_ID, root)
-  }
-
-  /**
-   * The upper's override xattr: the option's, or (as fuse-overlayfs reads
-   * an upper) whatever its root carries. With the option, a root without
-   * one first gets the lowers' root value (a layer made with force_mask),
-   * else its own owner and mode, as fuse-overlayfs does at mount.
-   */
-  private initUpperOverride (upper: UpperDir, option: number): string | null {
-    const name = overrideForOption(option)
-    if (name === null) return detectOverride((x) => native.getxattr(upper.root, '', x))
-    if (native.getxattr(upper.root, '', name) !== null) return name
-    let v: Buffer | null = null
-    for (const l of this.layers) {
-      v = l.getxattr(l.root, '', name) ?? (option === 2 ? l.getxattr(l.root, '', CONTAINERS_OVERRIDE) : null)
-      if (v !== null) break
-    }
-    if (v === null) {
-      const st = native.fstat(upper.root)
-      v = formatOverride(st[S_UID], st[S_GID], st[S_MODE])
-    }
-    try {
-      native.setxattr(upper.root, '', name, v, 0)
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'EIO'
-      const hint = option === 1 ? ' (security.* xattrs need CAP_SYS_ADMIN; xattr_permissions=2 keeps them in user.*)' : ''
-      throw errnoError(code, `xattr_permissions=${option}: cannot set ${name} on upperdir ${upper.upperPath}: ${code}${hint}`)
-    }
-    return name
   }
 
   node (id: number): Node {
