@@ -9,6 +9,7 @@
         "native/copy-data.cc",
         "native/fuse-session.cc",
         "native/lower-opens.cc",
+        "native/dir-opens.cc",
         "native/pause-gate.cc",
         "native/process-exit.cc",
         "native/exec-in-root.cc",

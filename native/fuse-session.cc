@@ -15,6 +15,7 @@
 // while replying to JS-owned requests and while the loop thread tears the
 // session down, which orders teardown after every reply in progress.
 #include "fuse-session.h"
+#include "dir-opens.h"
 #include "errors.h"
 #include "fuse-requests.h"
 #include "lower-opens.h"
@@ -380,6 +381,8 @@ void ll_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  // An interrupted reply needs no cleanup: the handle holds nothing yet.
+  if (OpenDirNative(ino, fi)) { fuse_reply_open(req, fi); return; }
   auto* c = new OpendirCall(ino);
   c->flags = fi->flags;
   Send(c, req);
@@ -387,6 +390,7 @@ void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 template <typename C>
 void SendReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  if (fi) DirHandleToJs(fi->fh);
   auto* c = new C(ino);
   c->size = (double)size;
   c->offset = (double)off;
@@ -401,6 +405,7 @@ void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 }
 
 void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if (fi && ReleaseDirNative(fi->fh)) { fuse_reply_err(req, 0); return; }
   auto* c = new ReleasedirCall(ino);
   c->fh = Fh(fi);
   fuse_reply_err(req, 0);
