@@ -167,22 +167,46 @@ void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Send(c, req);
 }
 
+// Forgets wait here for the JS thread: one queued FORGET call carries every
+// pair that arrives before JS takes it, from however many kernel requests
+// (single FORGETs come one per request). Delay is safe: a forget only drops
+// references the kernel already got, and counts add up in any order. A leaf
+// lock.
+std::mutex forgetMu;
+std::vector<double> pendingForgets;
+bool forgetQueued = false;
+
+void QueueForgets(const struct fuse_forget_data* f, size_t count) {
+  bool send;
+  {
+    std::lock_guard<std::mutex> g(forgetMu);
+    for (size_t i = 0; i < count; i++) {
+      pendingForgets.push_back((double)f[i].ino);
+      pendingForgets.push_back((double)f[i].nlookup);
+    }
+    send = !forgetQueued;
+    forgetQueued = true;
+  }
+  // If the call cannot be queued the session is ending: its nodes go with it.
+  if (send) Send(new ForgetCall(0), nullptr);
+}
+
+// On the JS thread, as the queued FORGET call is delivered.
+void TakeForgets(std::vector<double>* into) {
+  std::lock_guard<std::mutex> g(forgetMu);
+  into->swap(pendingForgets);
+  forgetQueued = false;
+}
+
 void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  auto* c = new ForgetCall(0);
-  c->forgets = {(double)ino, (double)nlookup};
+  struct fuse_forget_data f = {ino, nlookup};
   fuse_reply_none(req);
-  Send(c, nullptr);
+  QueueForgets(&f, 1);
 }
 
 void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
-  auto* c = new ForgetCall(0);
-  c->forgets.reserve(count * 2);
-  for (size_t i = 0; i < count; i++) {
-    c->forgets.push_back((double)f[i].ino);
-    c->forgets.push_back((double)f[i].nlookup);
-  }
+  QueueForgets(f, count);
   fuse_reply_none(req);
-  Send(c, nullptr);
 }
 
 void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
@@ -572,6 +596,7 @@ void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
   a.push_back(Napi::Number::New(env, c->op));
   a.push_back(Napi::Number::New(env, (double)c->id));
   a.push_back(Napi::Number::New(env, (double)c->ino));
+  if (c->op == OP_FORGET) TakeForgets(&static_cast<ForgetCall*>(c)->forgets);
   c->Push(env, a);
   delete c;
   fn.Call(a);
