@@ -9,6 +9,7 @@ import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
 import type { MergedListing } from '../union/merged-listing.js'
 import { errnoOf } from '../base/errno-error.js'
+import { S_IFDIR } from '../base/file-mode.js'
 
 const EIO = 5; const ENOENT = 2; const ERANGE = 34
 const NO_ATTR = new Float64Array(STAT_LEN)
@@ -91,6 +92,7 @@ export class LowLevelAdapter {
    * its backing file until it moves or goes.
    */
   private remember (n: Node, attr: RawStat): void {
+    if (n.type === S_IFDIR && !n.unlinked) this.stable(n.id)
     if (n.unlinked || this.fast.has(n.id)) return
     if (n.upper) {
       const up = this.fs.upperLocation(n)
@@ -101,6 +103,19 @@ export class LowLevelAdapter {
       native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
     }
     this.fast.add(n.id)
+  }
+
+  /**
+   * From now until the union reports a change in it (changed()), the loop
+   * threads answer the directory's OPENDIR with the bits JS would give, and
+   * JS takes its listing at the first READDIR, if the kernel sends one. So
+   * a directory the kernel meets in a lookup or a listing is opened without
+   * JS even the first time; one that changed is opened by JS once again.
+   */
+  private stable (id: number): void {
+    if (this.stableDirs.has(id)) return
+    this.stableDirs.add(id)
+    native.dirStable(id, DIR_OPEN_BITS)
   }
 
   /** UnionFs's onCopyUp hook: fds open on the lower file now read the upper copy. */
@@ -180,12 +195,7 @@ export class LowLevelAdapter {
         // Every change to a directory goes through this mount, and the kernel
         // drops its cached listing on each: let it keep listings.
         native.replyOpen(id, fs.opendir(r.ino), DIR_OPEN_BITS)
-        // Its next opens get the same answer from the loop threads, until
-        // the union reports a change in it (changed()).
-        if (!this.stableDirs.has(r.ino)) {
-          this.stableDirs.add(r.ino)
-          native.dirStable(r.ino, DIR_OPEN_BITS)
-        }
+        this.stable(r.ino)
         return
       case FuseOp.READDIR:
         this.readdir(id, r.size, r.offset, this.unionHandle(r.fh, r.ino))
