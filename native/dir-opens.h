@@ -1,10 +1,11 @@
 // Directory opens answered on the loop thread, without a JS round trip.
 //
-// JS registers a directory as stable (dirStable) once it has answered an
-// OPENDIR for it with the bits under which the kernel keeps its readdir
-// cache (cache_readdir, keep_cache), and unregisters it (dirUnstable) before
-// anything in it changes. While a directory is registered, OPENDIR is
-// answered here with those bits and a handle numbered from kDirFhBase up.
+// JS registers a directory as stable (dirStable) with the open bits it gives
+// every directory (cache_readdir, keep_cache: the kernel keeps its listing)
+// once the kernel knows the node (an entry or an OPENDIR answered), and
+// unregisters it (dirUnstable) before anything in it changes. While a
+// directory is registered, OPENDIR is answered here with those bits and a
+// handle numbered from kDirFhBase up.
 // Such a handle names no listing: when the kernel reads through it anyway
 // (its cache was dropped or went stale), the READDIR reaches JS with the
 // handle and the node, and JS opens the listing then; RELEASEDIR of a handle
