@@ -10,6 +10,7 @@
         "native/fuse-session.cc",
         "native/passthrough.cc",
         "native/lower-opens.cc",
+        "native/dir-opens.cc",
         "native/pause-gate.cc",
         "native/process-exit.cc",
         "native/exec-in-root.cc",

@@ -2,6 +2,7 @@
 // for copy-up, and the FUSE binding. Typed for TS by src/native/binding.ts.
 #include <napi.h>
 #include "copy-data.h"
+#include "dir-opens.h"
 #include "container-syscalls.h"
 #include "exec-in-root.h"
 #include "fuse-session.h"
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   strata::InitSyscalls(env, exports);
   strata::InitCopyData(env, exports);
   strata::InitFuseSession(env, exports);
+  strata::InitDirOpens(env, exports);
   strata::InitExecInRoot(env, exports);
   strata::InitContainerSyscalls(env, exports);
   strata::InitProcessExit(env, exports);

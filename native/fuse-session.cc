@@ -17,6 +17,7 @@
 // while replying to JS-owned requests and while the loop thread tears the
 // session down, which orders teardown after every reply in progress.
 #include "fuse-session.h"
+#include "dir-opens.h"
 #include "errors.h"
 #include "fuse-requests.h"
 #include "lower-opens.h"
@@ -169,22 +170,46 @@ void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Send(c, req);
 }
 
+// Forgets wait here for the JS thread: one queued FORGET call carries every
+// pair that arrives before JS takes it, from however many kernel requests
+// (single FORGETs come one per request). Delay is safe: a forget only drops
+// references the kernel already got, and counts add up in any order. A leaf
+// lock.
+std::mutex forgetMu;
+std::vector<double> pendingForgets;
+bool forgetQueued = false;
+
+void QueueForgets(const struct fuse_forget_data* f, size_t count) {
+  bool send;
+  {
+    std::lock_guard<std::mutex> g(forgetMu);
+    for (size_t i = 0; i < count; i++) {
+      pendingForgets.push_back((double)f[i].ino);
+      pendingForgets.push_back((double)f[i].nlookup);
+    }
+    send = !forgetQueued;
+    forgetQueued = true;
+  }
+  // If the call cannot be queued the session is ending: its nodes go with it.
+  if (send) Send(new ForgetCall(0), nullptr);
+}
+
+// On the JS thread, as the queued FORGET call is delivered.
+void TakeForgets(std::vector<double>* into) {
+  std::lock_guard<std::mutex> g(forgetMu);
+  into->swap(pendingForgets);
+  forgetQueued = false;
+}
+
 void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
-  auto* c = new ForgetCall(0);
-  c->forgets = {(double)ino, (double)nlookup};
+  struct fuse_forget_data f = {ino, nlookup};
   fuse_reply_none(req);
-  Send(c, nullptr);
+  QueueForgets(&f, 1);
 }
 
 void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
-  auto* c = new ForgetCall(0);
-  c->forgets.reserve(count * 2);
-  for (size_t i = 0; i < count; i++) {
-    c->forgets.push_back((double)f[i].ino);
-    c->forgets.push_back((double)f[i].nlookup);
-  }
+  QueueForgets(f, count);
   fuse_reply_none(req);
-  Send(c, nullptr);
 }
 
 void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
@@ -383,6 +408,8 @@ void ll_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 }
 
 void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  // An interrupted reply needs no cleanup: the handle holds nothing yet.
+  if (OpenDirNative(ino, fi)) { fuse_reply_open(req, fi); return; }
   auto* c = new OpendirCall(ino);
   c->flags = fi->flags;
   Send(c, req);
@@ -390,6 +417,7 @@ void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 template <typename C>
 void SendReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  if (fi) DirHandleToJs(fi->fh);
   auto* c = new C(ino);
   c->size = (double)size;
   c->offset = (double)off;
@@ -404,6 +432,7 @@ void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 }
 
 void ll_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  if (fi && ReleaseDirNative(fi->fh)) { fuse_reply_err(req, 0); return; }
   auto* c = new ReleasedirCall(ino);
   c->fh = Fh(fi);
   fuse_reply_err(req, 0);
@@ -572,6 +601,7 @@ void CallJs(Napi::Env env, Napi::Function fn, std::nullptr_t*, Call* c) {
   a.push_back(Napi::Number::New(env, c->op));
   a.push_back(Napi::Number::New(env, (double)c->id));
   a.push_back(Napi::Number::New(env, (double)c->ino));
+  if (c->op == OP_FORGET) TakeForgets(&static_cast<ForgetCall*>(c)->forgets);
   c->Push(env, a);
   delete c;
   fn.Call(a);

@@ -7,7 +7,9 @@ import { native, OPEN_KEEP_CACHE, OPEN_CACHE_READDIR, OPEN_LOWER, OPEN_FILE, STA
 import { decodeRequest, FuseOp, FUSE_OP_NAMES, type FuseDispatch, type FuseRequest } from '../native/fuse-requests.js'
 import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
+import type { MergedListing } from '../union/merged-listing.js'
 import { errnoOf } from '../base/errno-error.js'
+import { S_IFDIR } from '../base/file-mode.js'
 
 const EIO = 5; const ENOENT = 2; const ERANGE = 34
 const NO_ATTR = new Float64Array(STAT_LEN)
@@ -24,13 +26,22 @@ export interface AdapterOptions {
   onExit?: (code: number) => void
 }
 
-interface Listing { names: string[], inos: number[], types: number[], dirNode: Node }
+interface Listing { names: string[], inos: number[], types: number[], dirNode: Node, source: MergedListing }
+
+/** What every OPENDIR gets: the kernel keeps listings, and drops one itself on each change through this mount. */
+const DIR_OPEN_BITS = OPEN_CACHE_READDIR | OPEN_KEEP_CACHE
+/** Directory handles from here up were opened by the loop threads (native/dir-opens.h). */
+const NATIVE_DIR_FH = native.nativeDirFhBase
 
 export class LowLevelAdapter {
   private readonly log: (line: string) => void
   private readonly listings = new WeakMap<DirHandle, Listing>()
   /** Nodes registered with the native fast path. */
   private readonly fast = new Set<number>()
+  /** Directories whose OPENDIR the loop threads answer (native.dirStable) until they change. */
+  private readonly stableDirs = new Set<number>()
+  /** Natively opened directory handle -> the union's handle, opened at its first READDIR. */
+  private readonly lateHandles = new Map<number, number>()
 
   constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
@@ -50,7 +61,7 @@ export class LowLevelAdapter {
         for (let i = 0; i < r.forgets.length; i += 2) this.fs.forget(r.forgets[i], r.forgets[i + 1])
         return
       case FuseOp.RELEASEDIR:
-        this.fs.releasedir(r.fh)
+        this.releasedir(r.fh)
         return
     }
     if (this.opts.debug) this.log(`strata: ${describe(r)}`)
@@ -84,6 +95,7 @@ export class LowLevelAdapter {
    * its backing file until it moves or goes.
    */
   private remember (n: Node, attr: RawStat): void {
+    if (n.type === S_IFDIR && !n.unlinked) this.stable(n.id)
     if (n.unlinked || this.fast.has(n.id)) return
     if (n.upper) {
       const up = this.fs.upperLocation(n)
@@ -96,6 +108,19 @@ export class LowLevelAdapter {
     this.fast.add(n.id)
   }
 
+  /**
+   * From now until the union reports a change in it (changed()), the loop
+   * threads answer the directory's OPENDIR with the bits JS would give, and
+   * JS takes its listing at the first READDIR, if the kernel sends one. So
+   * a directory the kernel meets in a lookup or a listing is opened without
+   * JS even the first time; one that changed is opened by JS once again.
+   */
+  private stable (id: number): void {
+    if (this.stableDirs.has(id)) return
+    this.stableDirs.add(id)
+    native.dirStable(id, DIR_OPEN_BITS)
+  }
+
   /** UnionFs's onCopyUp hook: fds open on the lower file now read the upper copy. */
   readonly copiedUp = (id: number, dirfd: number, name: string): void => {
     native.reopenLower(id, dirfd, name)
@@ -104,6 +129,7 @@ export class LowLevelAdapter {
   /** UnionFs's onChange hook: stop answering for this node natively. */
   readonly changed = (id: number): void => {
     if (this.fast.delete(id)) native.fastDrop(id)
+    if (this.stableDirs.delete(id)) native.dirUnstable(id)
   }
 
   /** Answers one request (FORGET, RELEASEDIR and EXIT never get here). */
@@ -171,13 +197,14 @@ export class LowLevelAdapter {
       case FuseOp.OPENDIR:
         // Every change to a directory goes through this mount, and the kernel
         // drops its cached listing on each: let it keep listings.
-        native.replyOpen(id, fs.opendir(r.ino), OPEN_CACHE_READDIR | OPEN_KEEP_CACHE)
+        native.replyOpen(id, fs.opendir(r.ino), DIR_OPEN_BITS)
+        this.stable(r.ino)
         return
       case FuseOp.READDIR:
-        this.readdir(id, r.size, r.offset, r.fh)
+        this.readdir(id, r.size, r.offset, this.unionHandle(r.fh, r.ino))
         return
       case FuseOp.READDIRPLUS:
-        this.readdirplus(id, r.size, r.offset, r.fh)
+        this.readdirplus(id, r.size, r.offset, this.unionHandle(r.fh, r.ino))
         return
       case FuseOp.FSYNCDIR:
         fs.fsyncdir(r.ino)
@@ -209,17 +236,43 @@ export class LowLevelAdapter {
     else native.replyBuf(id, data)
   }
 
-  /** ".", ".." and the handle's snapshot, built once per open directory. */
-  private entries (fh: number): Listing {
+  /**
+   * The union's handle for a kernel one: a handle the loop threads opened
+   * gets its listing now, at its first READDIR (the kernel's cached listing
+   * was dropped or is stale).
+   */
+  private unionHandle (fh: number, ino: number): number {
+    if (fh < NATIVE_DIR_FH) return fh
+    let h = this.lateHandles.get(fh)
+    if (h === undefined) {
+      h = this.fs.opendir(ino)
+      this.lateHandles.set(fh, h)
+    }
+    return h
+  }
+
+  private releasedir (fh: number): void {
+    const h = fh < NATIVE_DIR_FH ? fh : this.lateHandles.get(fh)
+    this.lateHandles.delete(fh)
+    if (h !== undefined) this.fs.releasedir(h)
+  }
+
+  /**
+   * ".", ".." and the handle's snapshot, built once per pass: a read from
+   * offset 0 (the first, or after rewinddir) takes the directory as it is.
+   */
+  private entries (fh: number, off: number): Listing {
+    if (off === 0) this.fs.rewinddir(fh)
     const h = this.fs.dirHandle(fh)
     let l = this.listings.get(h)
-    if (!l) {
+    if (!l || l.source !== h.listing) {
       const parent = h.node.parent ?? h.node
       l = {
         names: ['.', '..', ...h.listing.names],
         inos: [h.node.ino, parent.ino, ...h.listing.inos],
         types: [DT_DIR, DT_DIR, ...h.listing.types],
         dirNode: h.node,
+        source: h.listing,
       }
       this.listings.set(h, l)
     }
@@ -227,7 +280,7 @@ export class LowLevelAdapter {
   }
 
   private readdir (id: number, size: number, off: number, fh: number): void {
-    const { names, inos, types } = this.entries(fh)
+    const { names, inos, types } = this.entries(fh, off)
     let end = off
     for (let used = 0; end < names.length; end++) {
       used += direntSize(names[end])
@@ -239,7 +292,7 @@ export class LowLevelAdapter {
   }
 
   private readdirplus (id: number, size: number, off: number, fh: number): void {
-    const { names, inos, types, dirNode } = this.entries(fh)
+    const { names, inos, types, dirNode } = this.entries(fh, off)
     const outNames: string[] = []
     const offs: number[] = []
     const nodeids: number[] = []

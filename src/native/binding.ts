@@ -180,6 +180,16 @@ export interface Native {
   fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number): void
   fastDrop(nodeid: number): void
   /**
+   * Registers a directory whose OPENDIR the loop threads then answer with
+   * `openBits` and a handle of their own (>= nativeDirFhBase), no JS call;
+   * RELEASEDIR of such a handle reaches JS only if a READDIR on it did.
+   */
+  dirStable(nodeid: number, openBits: number): void
+  /** Sends the directory's OPENDIR to JS again; called before it changes. */
+  dirUnstable(nodeid: number): void
+  /** Directory handles from this number up were opened natively: they name no listing yet. */
+  nativeDirFhBase: number
+  /**
    * After a copy-up of `nodeid` to (dirfd, name): every read-only fd still
    * open on its lower file (fast-path opens and replyOpen with OPEN_LOWER)
    * is made to read the upper copy. Returns how many were switched.

@@ -922,6 +922,12 @@ export class UnionFs {
     return d
   }
 
+  /** rewinddir(3): the handle shows the directory as it is now, as POSIX says. */
+  rewinddir (h: number): void {
+    const d = this.dirHandle(h)
+    d.listing = this.listing(d.node)
+  }
+
   releasedir (h: number): void {
     this.dirHandles.delete(h)
   }
