@@ -91,10 +91,14 @@ int EnterProcess(const ProcessSpec& spec, std::string* what) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-  // Node marks the standard fds close-on-exec; the command needs them.
+  // Node marks the standard fds close-on-exec, and puts the pipes among them
+  // in O_NONBLOCK mode; the command needs them, blocking as a shell's child
+  // gets them (else `head -c 9M /dev/zero | …` fails with EAGAIN).
   for (int fd = 0; fd <= 2; fd++) {
     int flags = fcntl(fd, F_GETFD);
     if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   }
   if (spec.noNewPrivs) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return Fail(what, "prctl(PR_SET_NO_NEW_PRIVS)");

@@ -364,6 +364,15 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Clears O_NONBLOCK on fd: a container's stdio must block as a shell's does
+// (Node sets it on the pipes it writes to; see src/run/blocking-stdio.ts).
+Napi::Value ClearNonblock(const Napi::CallbackInfo& info) {
+  int fd = I32(info, 0);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return ThrowErrno(info.Env(), errno, "fcntl");
+  return info.Env().Undefined();
+}
+
 Napi::Value MakeDev(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)makedev((unsigned)I64(info, 0), (unsigned)I64(info, 1)));
 }
@@ -382,7 +391,7 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"getxattr", GetXattr},     {"listxattr", ListXattr},   {"setxattr", SetXattr},
       {"removexattr", RemoveXattr}, {"readdir", ReadDir},     {"statfs", Statfs},
       {"umount2", Umount2},       {"raiseNofileLimit", RaiseNofileLimit}, {"makedev", MakeDev},
-      {"flock", Flock},           {"dup2", Dup2},
+      {"flock", Flock},           {"dup2", Dup2}, {"clearNonblock", ClearNonblock},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));
 

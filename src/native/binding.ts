@@ -132,6 +132,8 @@ export interface Native {
   makedev(major: number, minor: number): number
   /** dup2(2): makes fd2 a copy of fd. */
   dup2(fd: number, fd2: number): void
+  /** fcntl(F_SETFL) without O_NONBLOCK. */
+  clearNonblock(fd: number): void
   /** flock(2); false when LOCK_NB finds the lock held. */
   flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void

@@ -14,6 +14,7 @@ import { loadImage } from '../image/resolve-image.js'
 import { reconcile } from './container-reconcile.js'
 import { readState, processStart } from './container-state.js'
 import { resolveUser } from './run-spec.js'
+import { blockingStdio } from './blocking-stdio.js'
 
 export interface ExecOptions {
   argv: string[]
@@ -47,11 +48,13 @@ export async function execInContainer (store: Store, c: ContainerRecord, opts: E
     bpf = path.join(store.containers.dir, c.id, `exec-${process.pid}.bpf`)
     fs.writeFileSync(bpf, Buffer.from(p.seccomp, 'base64'), { mode: 0o600 })
   }
+  const io = blockingStdio([opts.stdin !== 'ignore', true, true])
   try {
     const child = spawn(nsexecPath, [...(opts.tty ? ['--tty'] : []), String(s.initPid), String(user.uid), String(user.gid), user.groups.join(','), opts.workdir || p.cwd,
       p.caps.join(','), p.noNewPrivs ? '1' : '0', bpf, p.cgroupProcs.join(','), '--', ...opts.argv], {
-      stdio: [opts.stdin ?? 'inherit', 'inherit', 'inherit'], env: Object.fromEntries(env),
+      stdio: [opts.stdin === 'ignore' ? 'ignore' : io.stdio[0], io.stdio[1], io.stdio[2]], env: Object.fromEntries(env),
     })
+    io.close()
     const forward = (sig: NodeJS.Signals): void => { try { child.kill(sig) } catch { /* gone */ } }
     for (const sg of FORWARDED) process.on(sg, forward)
     try {
@@ -63,6 +66,7 @@ export async function execInContainer (store: Store, c: ContainerRecord, opts: E
       for (const sg of FORWARDED) process.off(sg, forward)
     }
   } finally {
+    io.close()
     if (bpf !== '-') fs.rmSync(bpf, { force: true })
   }
 }

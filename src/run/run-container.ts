@@ -29,6 +29,7 @@ import { errnoError } from '../base/errno-error.js'
 import { nsexecPath } from '../native/container-binding.js'
 import { runSpec, type RunFlags, type RunSpec } from './run-spec.js'
 import { createCgroups, removeCgroups, parseBytes } from './cgroups.js'
+import { blockingStdio } from './blocking-stdio.js'
 
 export interface RunContainerOptions {
   flags: RunFlags
@@ -125,11 +126,13 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     const spec = runSpec(mnt, image.config.config, opts.flags)
     cgroups = createCgroups(c.id, limits, spec.privileged)
     spec.cgroupProcs = cgroups.procs
-    const out = opts.onOutput ? 'pipe' : 'inherit'
+    const io = blockingStdio([opts.stdin !== 'ignore', !opts.onOutput, !opts.onOutput])
+    const out = opts.onOutput ? 'pipe' : null
     const child = spawn(nsexecPath, ['--new', ...(spec.network === 'none' ? ['net'] : []), '--', process.execPath, cliMain, '__init'], {
-      stdio: [opts.stdin ?? 'inherit', out, out],
+      stdio: [opts.stdin === 'ignore' ? 'ignore' : io.stdio[0], out ?? io.stdio[1], out ?? io.stdio[2]],
       env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec) },
     })
+    io.close()
     if (opts.onOutput) {
       child.stdout?.on('data', (d: Buffer) => { opts.onOutput!(d, 'stdout') })
       child.stderr?.on('data', (d: Buffer) => { opts.onOutput!(d, 'stderr') })

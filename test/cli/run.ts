@@ -12,7 +12,7 @@ function setup (t: Test) {
   const dir = t.testdir({ rootfs: { bin: {}, etc: { passwd: 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n', group: 'root:x:0:\napp:x:1000:\nextra:x:2000:app\n' }, tmp: {} } })
   fs.copyFileSync('/bin/busybox', `${dir}/rootfs/bin/busybox`)
   fs.chmodSync(`${dir}/rootfs/bin/busybox`, 0o755)
-  for (const x of ['sh', 'echo', 'cat', 'ls', 'id', 'pwd', 'hostname', 'sleep', 'mount', 'tr']) fs.symlinkSync('busybox', `${dir}/rootfs/bin/${x}`)
+  for (const x of ['sh', 'echo', 'cat', 'ls', 'id', 'pwd', 'hostname', 'sleep', 'mount', 'tr', 'head']) fs.symlinkSync('busybox', `${dir}/rootfs/bin/${x}`)
   const env = { ...process.env, STRATA_ROOT: `${dir}/store`, STRATA_RUN_DIR: `${dir}/run` }
   const run = (...args: string[]) => spawnSync(strata, args, { env, encoding: 'utf8', timeout: 60000 })
   execFileSync(strata, ['image', 'import', `${dir}/rootfs`, 'busy:1', '-c', 'CMD ["/bin/sh", "-c", "echo default cmd"]'], { env })
@@ -50,6 +50,15 @@ t.test('namespaces, exit status, cleanup', async (t) => {
   t.same(fs.readdirSync(`${dir}/run/run`), [], 'no run dirs left')
   t.match(run('container', 'ls', '-a').stdout, /\sjob\n/, 'without --rm the container stays')
   t.notMatch(run('container', 'ls', '-a').stdout, /strata_/, 'with --rm it goes')
+})
+
+t.test("a pipe the output goes to blocks as a shell's child's does", async (t) => {
+  const { env } = setup(t)
+  // The reader starts late, so the pipe fills: a container writing to a
+  // non-blocking pipe would fail with EAGAIN there (Node sets that mode on
+  // the pipes it writes to). stdin as a pipe too, written late.
+  const r = spawnSync('sh', ['-c', `(sleep 0.5; echo late) | ${strata} run --rm -i busy:1 /bin/sh -c 'cat; head -c 9000000 /dev/zero; echo done >&2' 2>&1 | (sleep 1; wc -c)`], { env, encoding: 'utf8', timeout: 60000 })
+  t.equal(r.stdout.trim(), String('late\n'.length + 9000000 + 'done\n'.length), `every byte arrived (${r.stderr.trim()})`)
 })
 
 t.test('signals reach the command', async (t) => {
