@@ -466,7 +466,11 @@ bool FastFile(const std::shared_lock<std::shared_mutex>& g, fuse_ino_t ino, int*
   return true;
 }
 
-const char kPrivatePrefix[] = "trusted.overlay.";
+// The overlay's private xattr names (trusted.overlay. or, for userxattr and
+// rootless mounts, user.overlay.): given by the union (whiteout.ts) before
+// the mount, so that both sides hide the same names. Read-only once serving.
+std::string privatePrefix = "trusted.overlay.";
+bool IsPrivateXattr(const char* name) { return strncmp(name, privatePrefix.c_str(), privatePrefix.size()) == 0; }
 
 // Answers size queries (size 0) and reads alike, as the kernel expects.
 void ReplyXattrData(fuse_req_t req, size_t size, const std::function<ssize_t(char*, size_t)>& get) {
@@ -483,7 +487,7 @@ void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
   std::shared_lock<std::shared_mutex> g(fastMu);
   if (FastFile(g, ino, &dirfd, &file)) {
     // Overlay-internal names are invisible (the union answers the same).
-    if (strncmp(name, kPrivatePrefix, sizeof kPrivatePrefix - 1) == 0) { fuse_reply_err(req, EOPNOTSUPP); return; }
+    if (IsPrivateXattr(name)) { fuse_reply_err(req, EOPNOTSUPP); return; }
     std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
     ReplyXattrData(req, size, [&](char* b, size_t n) { return lgetxattr(path.c_str(), name, b, n); });
     return;
@@ -509,7 +513,7 @@ void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
     for (ssize_t i = 0; i < n;) {
       const char* x = all.data() + i;
       size_t len = strnlen(x, (size_t)(n - i));
-      if (len && strncmp(x, kPrivatePrefix, sizeof kPrivatePrefix - 1) != 0) shown.append(x, len + 1);
+      if (len && !IsPrivateXattr(x)) shown.append(x, len + 1);
       i += (ssize_t)len + 1;
     }
     if (size == 0) fuse_reply_xattr(req, shown.size());
@@ -630,11 +634,12 @@ void RunLoop() {
   tsfn.Release();
 }
 
-// fuseMount(mountpoint, options, dispatch, debug, noFsync, posixAcl): mounts and starts serving.
+// fuseMount(mountpoint, options, dispatch, debug, noFsync, posixAcl, privatePrefix): mounts and starts serving.
 Napi::Value Mount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (se || loopThread.joinable()) { ThrowUsage(env, "a FUSE session is already running in this process"); return env.Undefined(); }
   mountpoint = Latin1(info[0]);
+  if (info.Length() > 6 && info[6].IsString()) privatePrefix = Latin1(info[6]);
   std::string opts = Latin1(info[1]);
   debug = info.Length() > 3 && info[3].ToBoolean();
   // volatile / fsync=0: without fsync handlers the kernel stops sending them

@@ -21,6 +21,7 @@ import { servePauseRequests } from './pause-control.js'
 import { errnoError } from '../base/errno-error.js'
 import { openLayers, type OpenLayers } from './open-layers.js'
 import { markDirty } from './volatile-marker.js'
+import { PRIVATE_XATTR_PREFIX } from '../union/whiteout.js'
 
 const EIO = 5
 
@@ -88,7 +89,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
   }
   try {
     const opts = ['fsname=strata', 'subtype=strata', ...req.fuseOptions].join(',')
-    native.fuseMount(req.mountpoint, opts, dispatch, req.debug, !req.fsync, req.acl)
+    native.fuseMount(req.mountpoint, opts, dispatch, req.debug, !req.fsync, req.acl, PRIVATE_XATTR_PREFIX)
   } catch (err) {
     const msg = `cannot mount ${req.mountpoint}: ${(err as Error).message}`
     tell(`error ${msg}`)

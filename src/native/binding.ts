@@ -145,7 +145,7 @@ export interface Native {
   sethostname(name: string): void
   /** noFsync: fsync and fsyncdir succeed without reaching the upper (volatile, fsync=0);
    * posixAcl: FUSE's POSIX ACL mode (the kernel enforces and caches ACLs). */
-  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync?: boolean, posixAcl?: boolean): void
+  fuseMount(mountpoint: string, options: string, dispatch: FuseDispatch, debug: boolean, noFsync: boolean, posixAcl: boolean, privateXattrPrefix: string): void
   /** The digest of native/fuse-requests.json this addon was built from. */
   fuseRequestsDigest: string
   fuseUnmount(): void
