@@ -901,7 +901,9 @@ export class UnionFs {
   lowerLocation (n: Node): { dirfd: number, name: string } | null {
     // Native code would show the override xattr of such a layer's files.
     if ((this.lowerOverride[n.lower] ?? null) !== null) return null
-    if (n.upper || n.unlinked || !n.parent || n.type === S_IFDIR) return null
+    // Directories too: their xattrs are the entry's in its topmost layer, as
+    // xattrTarget reads them (the kernel never sends OPEN for one).
+    if (n.upper || n.unlinked || !n.parent) return null
     const ld = n.parent.lowerDirs.find((d) => d.layer === n.lower)
     if (!ld) return null
     const dirfd = this.layers[n.lower].fdOf(ld.dir)
