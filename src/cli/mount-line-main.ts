@@ -13,11 +13,11 @@ import fs from 'node:fs'
 import { parseFuseOverlayfsArgv } from './fuse-overlayfs-argv.js'
 import { parseRawMountArgv } from './raw-mount-argv.js'
 import { report } from './report.js'
-import { errnoError, errnoErrorOf } from '../base/errno-error.js'
+import { errnoErrorOf } from '../base/errno-error.js'
 import { parseMountArgs, type MountArgs } from '../fuse/mount-options.js'
 // Static, so that the loader fetches the whole (small) graph at once: a line
 // not taken here is rare (bin/strata sends -f and store names elsewhere).
-import { mountedAt, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } from '../fuse/mount-daemon.js'
+import { refuseMountedUpper, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } from '../fuse/mount-daemon.js'
 import { layerOpener } from './layer-opener.js'
 import { serve } from '../fuse/serve.js'
 
@@ -41,11 +41,8 @@ if (!args) {
   try {
     const req = parseMountArgs(args)
     leaveCwd()
-    if (argv[0] === 'mount' && req.upperdir) {
-      // As `strata mount` says it: two daemons on one upper would each cache their own view of it.
-      const already = mountedAt(req.upperdir)
-      if (already) throw errnoError('EBUSY', `upperdir ${req.upperdir} is already mounted at ${already} (strata umount ${already} first, or use that mount)`)
-    }
+    // As `strata mount` refuses it (fuse-overlayfs's line does not check).
+    if (argv[0] === 'mount') refuseMountedUpper(req.upperdir)
     const o = await layerOpener(req)
     const onMounted = (): void => {
       writeOwnRecord(req.mountpoint, req.upperdir)

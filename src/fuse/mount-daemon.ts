@@ -182,6 +182,16 @@ export function mountedAt (upperdir: string): string | null {
   return null
 }
 
+/**
+ * Refuses a second mount of an upper already served (`what` names it in the
+ * message: the upper dir, or a container's name): two daemons on one upper
+ * would each cache their own view of it and disagree.
+ */
+export function refuseMountedUpper (upperdir: string | undefined, what = `upperdir ${upperdir}`): void {
+  const already = upperdir ? mountedAt(upperdir) : null
+  if (already) throw errnoError('EBUSY', `${what} is already mounted at ${already} (strata umount ${already} first, or use that mount)`)
+}
+
 const alive = (pid: number): boolean => {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')

@@ -5,8 +5,7 @@ import { mountOrServe } from '../../fuse/mount-or-serve.js'
 import { openStore } from '../store-option.js'
 import { storeLayers } from '../../image/store-layers.js'
 import { layerOpener } from '../layer-opener.js'
-import { mountedAt } from '../../fuse/mount-daemon.js'
-import { errnoError } from '../../base/errno-error.js'
+import { refuseMountedUpper } from '../../fuse/mount-daemon.js'
 
 interface Args {
   what: string
@@ -43,9 +42,7 @@ export const mountCommand: CommandModule<object, Args> = {
     const req = a.mountpoint === undefined
       ? parseMountArgs({ mountpoint: a.what, lowerdir: a.lowerdir, upperdir: a.upperdir, workdir: a.workdir, options, debug: a.debug })
       : parseMountArgs({ mountpoint: a.mountpoint, ...storeLayers(openStore(a), a.what), options, debug: a.debug, byName: true, ownContainer: true })
-    // Two daemons on one upper would each cache their own view of it and disagree.
-    const already = req.upperdir ? mountedAt(req.upperdir) : null
-    if (already) throw errnoError('EBUSY', `${a.mountpoint === undefined ? `upperdir ${req.upperdir}` : a.what} is already mounted at ${already} (strata umount ${already} first, or use that mount)`)
+    refuseMountedUpper(req.upperdir, a.mountpoint === undefined ? undefined : a.what)
     process.exitCode = await mountOrServe(req, a.f === true || a.debug === true, await layerOpener(req))
   },
 }
