@@ -72,6 +72,8 @@ const layerRows: Operation[] = [
   ...LAYER_COUNTS.map((n) => cmd(`find-cold-${n}L`, 'cold', statWalk, { layers: n })),
   ...LAYER_COUNTS.map((n) => cmd(`find-warm-${n}L`, 'warm', statWalk, { layers: n })),
   ...LAYER_COUNTS.map((n) => cmd(`ls-lR-warm-${n}L`, 'warm', ({ mnt }) => ['ls', '-lR', mnt], { layers: n })),
+  // A container start pays the mount once per start, whatever the image's depth.
+  ...LAYER_COUNTS.map((n): Operation => ({ name: `mount-${n}L`, cache: 'warm', kind: 'mount', layers: n })),
 ]
 
 export const operations: readonly Operation[] = [
