@@ -13,7 +13,7 @@ const MISS = 0 as const
 // allocates storage for all of it up front, which cost every layer ~28 ms
 // and ~3 MiB before a mount could answer (32 layers: a second, 100 MiB).
 // This way the cache grows with what is looked up.
-function growingLru<V extends {}> (entries: number): LRUCache<string, V> {
+function growingLru<V extends object | number | string> (entries: number): LRUCache<string, V> {
   return new LRUCache<string, V>({ maxSize: entries, sizeCalculation: () => 1 })
 }
 

@@ -322,7 +322,7 @@ export class UnionFs {
       this.closeLowerDirs(r.lowerDirs)
     }
     if (!r.upper) n.lowerStat = this.lowerView(n, r.st)
-    parent.children.set(name, n)
+    parent.setChild(name, n)
     this.nodes.set(n.id, n)
     return n
   }
@@ -330,7 +330,7 @@ export class UnionFs {
   /** The child node for `name`, made if needed; null when there is no such entry. */
   private child (parent: Node, name: string): Node | null {
     if (parent.type !== S_IFDIR) throw errnoError('ENOTDIR', parent.path())
-    const known = parent.children.get(name)
+    const known = parent.childNamed(name)
     if (known) return known
     const r = this.resolve(parent, name)
     return r ? this.attach(parent, name, r) : null
@@ -356,14 +356,14 @@ export class UnionFs {
   private detach (n: Node): void {
     this.onChange(n.id)
     n.unlinked = true
-    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
+    n.parent?.dropChild(n.name, n)
     this.maybeDrop(n)
   }
 
   private maybeDrop (n: Node): void {
-    if (n.id === ROOT_ID || n.nlookup > 0 || n.children.size > 0) return
+    if (n.id === ROOT_ID || n.nlookup > 0 || n.hasChildren) return
     this.onChange(n.id)
-    if (n.parent && n.parent.children.get(n.name) === n) n.parent.children.delete(n.name)
+    n.parent?.dropChild(n.name, n)
     this.nodes.delete(n.id)
     this.closeLowerDirs(n.lowerDirs)
     n.lowerDirs = []
@@ -796,19 +796,19 @@ export class UnionFs {
     this.changed(parent, exchange ? dstDir - srcDir : -srcDir)
     this.changed(newParent, exchange ? srcDir - dstDir : srcDir - dstDir)
     // Move the nodes to match.
-    parent.children.delete(name)
-    if (dst) newParent.children.delete(newName)
+    parent.dropChild(name)
+    if (dst) newParent.dropChild(newName)
     const srcHasLower = src.hasLower
     src.parent = newParent
     src.name = newName
     src.hasLower = lowerAtDst
-    newParent.children.set(newName, src)
+    newParent.setChild(newName, src)
     if (dst) {
       if (exchange) {
         dst.parent = parent
         dst.name = name
         dst.hasLower = srcHasLower
-        parent.children.set(name, dst)
+        parent.setChild(name, dst)
       } else {
         this.detach(dst)
       }
