@@ -13,6 +13,7 @@
         "native/js-replies.cc",
         "native/fast-nodes.cc",
         "native/data-ops.cc",
+        "native/attr-rules.cc",
         "native/passthrough.cc",
         "native/lower-opens.cc",
         "native/dir-opens.cc",

@@ -1,5 +1,6 @@
 // The native fast path (see fast-nodes.h).
 #include "fast-nodes.h"
+#include "attr-rules.h"
 #include "errors.h"
 #include "js-requests.h"
 #include "lower-opens.h"
@@ -47,8 +48,7 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
       struct stat st;
       if (fstatat(it->second.dirfd, it->second.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
         st.st_ino = (ino_t)it->second.ino;
-        // Hard links are separate nodes to the kernel: keep link counts fresh.
-        fuse_reply_attr(req, &st, st.st_nlink > 1 ? 0 : it->second.attrTimeout);
+        fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
         return;
       }
     }
@@ -58,9 +58,9 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Send(c, req);
 }
 
-// SETATTR of an upper file is a few syscalls on (dirfd, name), the same the
-// union would make: done here for registered upper nodes (untar sets owner,
-// mode and times on every file it writes).
+// SETATTR of an upper file is a few syscalls on (dirfd, name), the ones
+// the union makes (attr-rules.h): done here for registered upper nodes
+// (untar sets owner, mode and times on every file it writes).
 bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
   // The pause gate first (fastMu is never held while waiting on it), then
   // fastMu for as long as dirfd is used: JS closes a dir fd only after
@@ -70,39 +70,16 @@ bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, 
   auto it = fastNodes.find(ino);
   if (it == fastNodes.end() || !it->second.upper) return false;
   const int dirfd = it->second.dirfd;
-  const double fastIno = it->second.ino, timeout = it->second.attrTimeout;
   const char* n = it->second.name.c_str();
-  int r = 0;
-  if (to_set & FUSE_SET_ATTR_SIZE) {
-    if (fi) r = ftruncate((int)fi->fh, attr->st_size);
-    else {
-      int fd = openat(dirfd, n, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-      r = fd < 0 ? -1 : ftruncate(fd, attr->st_size);
-      if (fd >= 0) close(fd);
-    }
-  }
-  if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
-    r = fchownat(dirfd, n, (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1,
-                 (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1, AT_SYMLINK_NOFOLLOW);
-  }
-  if (r == 0 && (to_set & FUSE_SET_ATTR_MODE)) r = fchmodat(dirfd, n, attr->st_mode & 07777, 0);
-  if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))) {
-    struct timespec ts[2];
-    ts[0] = (to_set & FUSE_SET_ATTR_ATIME) ? ((to_set & FUSE_SET_ATTR_ATIME_NOW) ? timespec{0, UTIME_NOW} : attr->st_atim) : timespec{0, UTIME_OMIT};
-    ts[1] = (to_set & FUSE_SET_ATTR_MTIME) ? ((to_set & FUSE_SET_ATTR_MTIME_NOW) ? timespec{0, UTIME_NOW} : attr->st_mtim) : timespec{0, UTIME_OMIT};
-    r = utimensat(dirfd, n, ts, AT_SYMLINK_NOFOLLOW);
-  }
-  if (r < 0) {
-    fuse_reply_err(req, errno);
-    return true;
-  }
+  int err = SetattrAt(dirfd, n, fi ? (int)fi->fh : -1, to_set, *attr);
   struct stat st;
-  if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-    fuse_reply_err(req, errno);
+  if (!err && fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) err = errno;
+  if (err) {
+    fuse_reply_err(req, err);
     return true;
   }
-  st.st_ino = (ino_t)fastIno;
-  fuse_reply_attr(req, &st, st.st_nlink > 1 ? 0 : timeout);
+  st.st_ino = (ino_t)it->second.ino;
+  fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
   return true;
 }
 

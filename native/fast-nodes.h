@@ -10,7 +10,8 @@
 // Invariants: JS drops an entry (fastDrop) before the node can move or
 // change kind (copy-up, rename, removal, forget), and JS only registers an
 // upper node where the union's answer is the file's own (no override xattr):
-// what is answered here is what the union would answer. The directory fd
+// what is answered here is what the union would answer, by the same rules
+// (attr-rules.h). The directory fd
 // stays open while its nodes are here and is used only under fastMu
 // (session-locks.h has the lock order). The table and the private xattr
 // prefix are set on the JS thread; the prefix only before the mount.

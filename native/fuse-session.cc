@@ -15,6 +15,7 @@
 // first, so nothing touches a destroyed session. Teardown under reqMu also
 // orders it after every reply in progress (session-locks.h).
 #include "fuse-session.h"
+#include "attr-rules.h"
 #include "data-ops.h"
 #include "errors.h"
 #include "fast-nodes.h"
@@ -166,6 +167,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
   e.Set("fuseRequestsDigest", Napi::String::New(env, kFuseRequestsDigest));
   InitJsReplies(env, e);
   InitFastNodes(env, e);
+  InitAttrRules(env, e);
 }
 
 }  // namespace strata

@@ -9,6 +9,7 @@
 //   fast-nodes.h     what the loop threads answer themselves for registered
 //                    nodes (attributes, opens, xattrs)
 //   data-ops.h       the data path on backing fds
+//   attr-rules.h     the attribute rules the fast path and the union share
 // Requests reach JS as native/fuse-requests.json declares them (generated
 // into fuse-requests.h and src/native/fuse-requests.ts). The locks of all
 // of them, and the one order they are taken in: session-locks.h.
