@@ -2,7 +2,8 @@
 // WRITE, RELEASE, FSYNC, FALLOCATE, LSEEK and COPY_FILE_RANGE on the backing
 // fd in fi->fh (opened by JS or the fast path). Writes and allocations hold
 // the pause gate (pause-gate.h) while they run; no other lock is taken here
-// beyond the leaves of passthrough.h and lower-opens.h at RELEASE.
+// beyond the leaves of passthrough.h and lower-opens.h at RELEASE (the order
+// is in session-locks.h).
 #pragma once
 #include <fuse_lowlevel.h>
 
