@@ -12,7 +12,7 @@
 
 namespace strata {
 
-constexpr const char kFuseRequestsDigest[] = "90da7d5d6dc851b8";
+constexpr const char kFuseRequestsDigest[] = "a830a71b51f665f6";
 
 enum Op {
   OP_LOOKUP = 1,

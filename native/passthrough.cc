@@ -90,7 +90,7 @@ struct FileIo {
   uint64_t ino;
   bool passthrough;
 };
-// ioMu guards everything below; a leaf lock (taken after reqMu or fastMu).
+// ioMu guards everything below; a leaf lock (session-locks.h).
 std::mutex ioMu;
 bool denied = false;  // BACKING_OPEN said EPERM: no CAP_SYS_ADMIN
 std::unordered_map<uint64_t, NodeIo> nodes;

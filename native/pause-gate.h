@@ -2,7 +2,8 @@
 // that can change the upper layer waits before it starts; `inflight` counts
 // those under way (native ones until they return, JS ones until their
 // reply), so the pauser knows when the upper has stopped moving. pauseMu is
-// a leaf lock: taken after reqMu, never while holding fastMu.
+// a leaf lock: taken after reqMu, never while holding fastMu (the order is
+// in session-locks.h).
 #pragma once
 #include <napi.h>
 

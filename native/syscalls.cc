@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,25 @@ void FillStat(double* o, const struct stat& st) {
   o[13] = (double)st.st_mtim.tv_nsec;
   o[14] = (double)st.st_ctim.tv_sec;
   o[15] = (double)st.st_ctim.tv_nsec;
+}
+
+void ToStat(const Napi::Value& v, struct stat* st) {
+  Napi::Float64Array a = v.As<Napi::Float64Array>();
+  const double* o = a.Data();
+  memset(st, 0, sizeof *st);
+  st->st_dev = (dev_t)o[0];
+  st->st_ino = (ino_t)o[1];
+  st->st_mode = (mode_t)o[2];
+  st->st_nlink = (nlink_t)o[3];
+  st->st_uid = (uid_t)o[4];
+  st->st_gid = (gid_t)o[5];
+  st->st_rdev = (dev_t)o[6];
+  st->st_size = (off_t)o[7];
+  st->st_blksize = (blksize_t)o[8];
+  st->st_blocks = (blkcnt_t)o[9];
+  st->st_atim = {(time_t)o[10], (long)o[11]};
+  st->st_mtim = {(time_t)o[12], (long)o[13]};
+  st->st_ctim = {(time_t)o[14], (long)o[15]};
 }
 
 namespace {

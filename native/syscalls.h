@@ -9,4 +9,6 @@ void InitSyscalls(Napi::Env env, Napi::Object exports);
 // Stat layout shared with src/native/binding.ts (STAT_* indices there).
 constexpr int kStatLen = 16;
 void FillStat(double* out, const struct stat& st);
+// The other way: a Float64Array of kStatLen from JS into a struct stat.
+void ToStat(const Napi::Value& v, struct stat* st);
 }  // namespace strata

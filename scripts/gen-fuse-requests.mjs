@@ -94,7 +94,7 @@ function cc () {
 
 function ts () {
   const out = [header('//'),
-    '// The requests native/fuse-session.cc hands to JS, decoded into named fields.',
+    '// The requests the native session (native/js-requests.h) hands to JS, decoded into named fields.',
     '// A request\'s fields arrive as the positional arguments after (op, id, ino);',
     '// only decodeRequest, generated with the C++ side, knows those positions.',
     '',

@@ -182,6 +182,19 @@ export interface Native {
   fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number): void
   fastDrop(nodeid: number): void
   /**
+   * How long the kernel may cache a node's attributes (native/attr-rules.h,
+   * the rule the fast path applies too): 0 for an upper non-directory with
+   * more than one link, else `timeout`.
+   */
+  attrTimeout(upper: boolean, mode: number, nlink: number, timeout: number): number
+  /**
+   * Applies setattr's `valid` bits (FUSE_SET_ATTR_*) from `attr` to (dirfd,
+   * name), or to dirfd's own file when name is '': size (through `fh` when
+   * >= 0), owner, permission bits, times; the fast path's SETATTR makes the
+   * same calls (native/attr-rules.h). Throws an errno error.
+   */
+  setattrAt(dirfd: number, name: string, fh: number, valid: number, attr: RawStat): void
+  /**
    * Registers a directory whose OPENDIR the loop threads then answer with
    * `openBits` and a handle of their own (>= nativeDirFhBase), no JS call;
    * RELEASEDIR of such a handle reaches JS only if a READDIR on it did.

@@ -11,7 +11,7 @@
 // layer; the upper changes only through these methods. Owners and modes
 // are the files' own, or a layer's override_stat records (stat-override.ts,
 // fuse-overlayfs's xattr_permissions) wherever that layer's root says so.
-import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, S_ATIME, S_ATIME_NS, S_MTIME, S_MTIME_NS, type RawStat } from '../native/binding.js'
+import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
 import { Node, type LowerDir } from './node.js'
 import { InodeNumbers } from './inode-numbers.js'
@@ -459,12 +459,9 @@ export class UnionFs {
     return st
   }
 
-  /** How long the kernel may cache this node's attributes. */
+  /** How long the kernel may cache this node's attributes (the native fast path's rule, defined there once). */
   attrTimeout (n: Node, attr: RawStat): number {
-    // Hard links in the upper are separate nodes to the kernel; keep their
-    // link counts fresh.
-    if (n.upper && n.type !== S_IFDIR && attr[S_NLINK] > 1) return 0
-    return this.timeout
+    return native.attrTimeout(n.upper, attr[S_MODE], attr[S_NLINK], this.timeout)
   }
 
   // --- the operations -------------------------------------------------------------
@@ -528,39 +525,22 @@ export class UnionFs {
     // file through the open one; anything else by name in its parent.
     const own = n.upperFd >= 0 ? n.upperFd : n.unlinked ? fh : -1
     if (own < 0 && n.unlinked) throw errnoError('ESTALE', `${n.path()} was removed`)
-    const dirfd = own >= 0 ? -1 : this.upperParent(n).upperFd
-    if (valid & SET_SIZE) {
-      if (fh >= 0) native.ftruncate(fh, attr[S_SIZE])
-      else {
-        const fd = native.openat(dirfd, n.name, C.O_WRONLY | C.O_NOFOLLOW, 0)
-        try { native.ftruncate(fd, attr[S_SIZE]) } finally { native.close(fd) }
+    const dir = own >= 0 ? own : this.upperParent(n).upperFd
+    const name = own >= 0 ? '' : n.name
+    // The syscalls are native's (setattrAt), the same its fast path makes
+    // for upper files; what is decided here is where, and the override.
+    if (this.upperOverride === null) native.setattrAt(dir, name, fh, valid, attr)
+    else {
+      native.setattrAt(dir, name, fh, valid & SET_SIZE, attr)
+      if (valid & (SET_UID | SET_GID | SET_MODE)) {
+        // Owner and mode live in the xattr: the real file keeps the daemon's.
+        const cur = this.rawStat(n, fh)
+        const uid = valid & SET_UID ? attr[S_UID] : cur[S_UID]
+        const gid = valid & SET_GID ? attr[S_GID] : cur[S_GID]
+        const perm = valid & SET_MODE ? attr[S_MODE] & 0o7777 : cur[S_MODE] & 0o7777
+        this.writeOverride(dir, name, uid, gid, (cur[S_MODE] & S_IFMT) | perm)
       }
-    }
-    if (this.upperOverride !== null && valid & (SET_UID | SET_GID | SET_MODE)) {
-      // Owner and mode live in the xattr: the real file keeps the daemon's.
-      const cur = this.rawStat(n, fh)
-      const uid = valid & SET_UID ? attr[S_UID] : cur[S_UID]
-      const gid = valid & SET_GID ? attr[S_GID] : cur[S_GID]
-      const perm = valid & SET_MODE ? attr[S_MODE] & 0o7777 : cur[S_MODE] & 0o7777
-      if (own >= 0) this.writeOverride(own, '', uid, gid, (cur[S_MODE] & S_IFMT) | perm)
-      else this.writeOverride(dirfd, n.name, uid, gid, (cur[S_MODE] & S_IFMT) | perm)
-    } else if (valid & (SET_UID | SET_GID)) {
-      const uid = valid & SET_UID ? attr[S_UID] : -1
-      const gid = valid & SET_GID ? attr[S_GID] : -1
-      if (own >= 0) native.fchown(own, uid, gid)
-      else native.fchownat(dirfd, n.name, uid, gid, C.AT_SYMLINK_NOFOLLOW)
-    }
-    if (valid & SET_MODE && this.upperOverride === null) {
-      if (own >= 0) native.fchmod(own, attr[S_MODE] & 0o7777)
-      else native.fchmodat(dirfd, n.name, attr[S_MODE] & 0o7777)
-    }
-    if (valid & (SET_ATIME | SET_MTIME)) {
-      const omit = C.UTIME_OMIT
-      const now = C.UTIME_NOW
-      const aNs = valid & SET_ATIME ? (valid & SET_ATIME_NOW ? now : attr[S_ATIME_NS]) : omit
-      const mNs = valid & SET_MTIME ? (valid & SET_MTIME_NOW ? now : attr[S_MTIME_NS]) : omit
-      if (own >= 0) native.futimens(own, attr[S_ATIME], aNs, attr[S_MTIME], mNs)
-      else native.utimensat(dirfd, n.name, attr[S_ATIME], aNs, attr[S_MTIME], mNs, C.AT_SYMLINK_NOFOLLOW)
+      native.setattrAt(dir, name, fh, valid & ~(SET_SIZE | SET_UID | SET_GID | SET_MODE), attr)
     }
     if (n.type === S_IFDIR) this.onChange(n.id)
     return this.attrOf(n, fh)

@@ -1,0 +1,268 @@
+// The native fast path (see fast-nodes.h).
+#include "fast-nodes.h"
+#include "attr-rules.h"
+#include "errors.h"
+#include "js-requests.h"
+#include "lower-opens.h"
+#include "passthrough.h"
+#include "pause-gate.h"
+#include "syscalls.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace strata {
+namespace {
+
+struct FastNode {
+  int dirfd;
+  std::string name;
+  bool openable;
+  bool upper;
+  struct stat attr;
+  double attrTimeout;
+  double ino;
+};
+std::shared_mutex fastMu;
+std::unordered_map<uint64_t, FastNode> fastNodes;
+
+void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  {
+    std::shared_lock<std::shared_mutex> g(fastMu);
+    auto it = fastNodes.find(ino);
+    if (it != fastNodes.end() && !it->second.upper) {
+      fuse_reply_attr(req, &it->second.attr, it->second.attrTimeout);
+      return;
+    }
+    if (it != fastNodes.end()) {
+      struct stat st;
+      if (fstatat(it->second.dirfd, it->second.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        st.st_ino = (ino_t)it->second.ino;
+        fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
+        return;
+      }
+    }
+  }
+  auto* c = new GetattrCall(ino);
+  c->fh = Fh(fi);
+  Send(c, req);
+}
+
+// SETATTR of an upper file is a few syscalls on (dirfd, name), the ones
+// the union makes (attr-rules.h): done here for registered upper nodes
+// (untar sets owner, mode and times on every file it writes).
+bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
+  // The pause gate first (fastMu is never held while waiting on it), then
+  // fastMu for as long as dirfd is used: JS closes a dir fd only after
+  // dropping its nodes under the exclusive lock.
+  MutScope hold;
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  auto it = fastNodes.find(ino);
+  if (it == fastNodes.end() || !it->second.upper) return false;
+  const int dirfd = it->second.dirfd;
+  const char* n = it->second.name.c_str();
+  int err = SetattrAt(dirfd, n, fi ? (int)fi->fh : -1, to_set, *attr);
+  struct stat st;
+  if (!err && fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) err = errno;
+  if (err) {
+    fuse_reply_err(req, err);
+    return true;
+  }
+  st.st_ino = (ino_t)it->second.ino;
+  fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
+  return true;
+}
+
+void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
+  if (FastSetattr(req, ino, attr, to_set, fi)) return;
+  auto* c = new SetattrCall(ino);
+  c->valid = to_set;
+  c->fh = Fh(fi);
+  FillStat(c->attr, *attr);
+  Send(c, req);
+}
+
+void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  bool readOnly = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
+  // The kernel gives write offsets: no O_APPEND on the backing fd.
+  int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT)) | O_NOFOLLOW | O_CLOEXEC;
+  int fd = -1;
+  bool lower = false;
+  {
+    std::shared_lock<std::shared_mutex> g(fastMu);
+    auto it = fastNodes.find(ino);
+    if (it == fastNodes.end() || !it->second.openable || !(readOnly || it->second.upper)) {
+      g.unlock();
+      auto* c = new OpenCall(ino);
+      c->flags = fi->flags;
+      Send(c, req);
+      return;
+    }
+    lower = !it->second.upper;
+    if (lower || !(flags & O_TRUNC)) {
+      // A lower open keeps fastMu until its fd is registered: a copy-up
+      // drops the node from fastNodes (exclusively) first, so its re-open
+      // finds every fd.
+      fd = openat(it->second.dirfd, it->second.name.c_str(), flags);
+      if (fd >= 0 && lower) AddLowerOpen(ino, fd);
+    } else {
+      // O_TRUNC changes the file: it waits for a pause like a write, and
+      // never with fastMu held. The dir fd is dup'ed to outlive the lock.
+      int dirfd = fcntl(it->second.dirfd, F_DUPFD_CLOEXEC, 0);
+      std::string name = it->second.name;
+      g.unlock();
+      if (dirfd >= 0) {
+        MutScope hold;
+        fd = openat(dirfd, name.c_str(), flags);
+        int err = errno;
+        close(dirfd);
+        errno = err;
+      }
+    }
+  }
+  if (fd < 0) {
+    fuse_reply_err(req, errno);
+    return;
+  }
+  fi->fh = (uint64_t)fd;
+  fi->keep_cache = lower;  // immutable lowers keep the page cache across opens
+  if (PassthroughReplyOpen(req, ino, fi, !lower || PassthroughLowersAllowed()) < 0) {
+    if (lower) DropLowerOpen(fd);
+    close(fd);
+  }
+}
+
+// A fast-path file's (dirfd, name); `g` (fastMu, shared) must stay held
+// while dirfd is used.
+bool FastFile(const std::shared_lock<std::shared_mutex>& g, fuse_ino_t ino, int* dirfd, std::string* name) {
+  auto it = fastNodes.find(ino);
+  if (it == fastNodes.end() || it->second.dirfd < 0) return false;
+  *dirfd = it->second.dirfd;
+  *name = it->second.name;
+  return true;
+}
+
+// Read-only once serving.
+std::string privatePrefix = "trusted.overlay.";
+bool IsPrivateXattr(const char* name) { return strncmp(name, privatePrefix.c_str(), privatePrefix.size()) == 0; }
+
+// Answers size queries (size 0) and reads alike, as the kernel expects.
+void ReplyXattrData(fuse_req_t req, size_t size, const std::function<ssize_t(char*, size_t)>& get) {
+  std::vector<char> buf(size);
+  ssize_t n = get(size ? buf.data() : nullptr, size);
+  if (n < 0) fuse_reply_err(req, errno);
+  else if (size == 0) fuse_reply_xattr(req, (size_t)n);
+  else fuse_reply_buf(req, buf.data(), (size_t)n);
+}
+
+void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  int dirfd;
+  std::string file;
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  if (FastFile(g, ino, &dirfd, &file)) {
+    // Overlay-internal names are invisible (the union answers the same).
+    if (IsPrivateXattr(name)) { fuse_reply_err(req, EOPNOTSUPP); return; }
+    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
+    ReplyXattrData(req, size, [&](char* b, size_t n) { return lgetxattr(path.c_str(), name, b, n); });
+    return;
+  }
+  g.unlock();
+  auto* c = new GetxattrCall(ino);
+  c->name = name;
+  c->size = (double)size;
+  Send(c, req);
+}
+
+void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  int dirfd;
+  std::string file;
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  if (FastFile(g, ino, &dirfd, &file)) {
+    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
+    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+    std::vector<char> all(n > 0 ? (size_t)n : 0);
+    if (n > 0) n = llistxattr(path.c_str(), all.data(), all.size());
+    if (n < 0) { fuse_reply_err(req, errno); return; }
+    std::string shown;
+    for (ssize_t i = 0; i < n;) {
+      const char* x = all.data() + i;
+      size_t len = strnlen(x, (size_t)(n - i));
+      if (len && !IsPrivateXattr(x)) shown.append(x, len + 1);
+      i += (ssize_t)len + 1;
+    }
+    if (size == 0) fuse_reply_xattr(req, shown.size());
+    else if (shown.size() > size) fuse_reply_err(req, ERANGE);
+    else fuse_reply_buf(req, shown.data(), shown.size());
+    return;
+  }
+  g.unlock();
+  auto* c = new ListxattrCall(ino);
+  c->size = (double)size;
+  Send(c, req);
+}
+
+// fastSet(nodeid, dirfd, name, attr, attrTimeout, openable)
+Napi::Value FastSet(const Napi::CallbackInfo& info) {
+  FastNode f;
+  f.dirfd = info[1].As<Napi::Number>().Int32Value();
+  f.name = Latin1(info[2]);
+  ToStat(info[3], &f.attr);
+  f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
+  f.openable = info[5].ToBoolean();
+  f.upper = false;
+  f.ino = (double)f.attr.st_ino;
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
+  return info.Env().Undefined();
+}
+
+// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout)
+Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
+  FastNode f;
+  f.dirfd = info[1].As<Napi::Number>().Int32Value();
+  f.name = Latin1(info[2]);
+  f.ino = info[3].As<Napi::Number>().DoubleValue();
+  f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
+  f.openable = true;
+  f.upper = true;
+  memset(&f.attr, 0, sizeof f.attr);
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
+  return info.Env().Undefined();
+}
+
+Napi::Value FastDrop(const Napi::CallbackInfo& info) {
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes.erase((uint64_t)info[0].As<Napi::Number>().Int64Value());
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void AddFastOps(struct fuse_lowlevel_ops* ops) {
+  ops->getattr = ll_getattr;
+  ops->setattr = ll_setattr;
+  ops->open = ll_open;
+  ops->getxattr = ll_getxattr;
+  ops->listxattr = ll_listxattr;
+}
+
+void SetPrivateXattrPrefix(const std::string& prefix) { privatePrefix = prefix; }
+
+void InitFastNodes(Napi::Env env, Napi::Object e) {
+  e.Set("fastSet", Napi::Function::New(env, FastSet, "fastSet"));
+  e.Set("fastSetUpper", Napi::Function::New(env, FastSetUpper, "fastSetUpper"));
+  e.Set("fastDrop", Napi::Function::New(env, FastDrop, "fastDrop"));
+}
+
+}  // namespace strata
