@@ -136,8 +136,9 @@ export interface Native {
   clearNonblock(fd: number): void
   /** flock(2); false when LOCK_NB finds the lock held. */
   flock(fd: number, op: number): boolean
-  copyData(src: number, dst: number, length: number): void
-  copyDataAsync(src: number, dst: number, length: number): Promise<void>
+  /** writeback: start the disk writing each chunk as it is copied (the caller fsyncs after). */
+  copyData(src: number, dst: number, length: number, writeback?: boolean): void
+  copyDataAsync(src: number, dst: number, length: number, writeback?: boolean): Promise<void>
   /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
   waitExit(pid: number, timeoutMs: number): Promise<boolean>
 

@@ -71,8 +71,10 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
         if (len > 0) {
           const from = await src.layer.open(src.dir, src.name, C.O_RDONLY)
           try {
-            if (len <= INLINE_COPY_MAX) native.copyData(from, dst, len)
-            else await native.copyDataAsync(from, dst, len)
+            // Writeback starts during the copy, so the fsync below overlaps
+            // the metadata calls (small files) or the rest of the copy (big).
+            if (len <= INLINE_COPY_MAX) native.copyData(from, dst, len, upper.durable)
+            else await native.copyDataAsync(from, dst, len, upper.durable)
           } finally {
             native.close(from)
           }
