@@ -2,7 +2,8 @@
 // plain read/write, so the kernel does the work wherever the filesystem can.
 // With `writeback`, the copy goes in chunks and each chunk's writeback is
 // started as soon as it is copied, so the disk writes while the next chunk
-// is read and the caller's fsync finds little left to do.
+// is read and the caller's fsync finds little left to do. The copy itself is
+// an O_TMPFILE file where the filesystem has them (openTmpfile, linkTmpfile).
 #pragma once
 #include <napi.h>
 

@@ -1,7 +1,9 @@
 // copyUp() on real directories (no FUSE): the copy is byte-identical at every
 // size the data path treats differently (empty, inline, the libuv-pool copy
 // in several writeback chunks, a size that ends mid-chunk), with writeback
-// (durable) and without (fsync=0), and keeps owner, mode and times. That the
+// (durable) and without (fsync=0), built as an O_TMPFILE file or under a temp
+// name (a work dir without O_TMPFILE), and keeps mode and times; a taken
+// name refuses the copy and leaves nothing behind. That the
 // copy is on disk before it shows cannot be tested without crashing the
 // machine; test/fuse/copy-up-remount.ts checks what a remount reads back.
 import t from 'tap'
@@ -26,8 +28,10 @@ function pattern (size: number, seed: number): Buffer {
   return b
 }
 
-for (const durable of [true, false]) {
-  t.test(`copy-up data is byte-identical at every size (${durable ? 'durable' : 'fsync=0'})`, async (t) => {
+const MODES = [{ durable: true, tmpfile: true }, { durable: false, tmpfile: true }, { durable: true, tmpfile: false }]
+
+for (const { durable, tmpfile } of MODES) {
+  t.test(`copy-up data is byte-identical at every size (${durable ? 'durable' : 'fsync=0'}, ${tmpfile ? 'O_TMPFILE' : 'named temp'})`, async (t) => {
     const dir = t.testdir({ lower: {}, upper: {}, work: {} })
     const files = SIZES.map((size, i) => ({ name: `f${size}`, data: pattern(size, i) }))
     for (const f of files) {
@@ -38,6 +42,7 @@ for (const durable of [true, false]) {
     const layer = new DirLayer(path.join(dir, 'lower'))
     const upper = new UpperDir(path.join(dir, 'upper'), path.join(dir, 'work'))
     upper.durable = durable
+    upper.tmpfile = tmpfile
     t.teardown(() => { native.close(upper.root); native.close(upper.work); native.close(layer.root) })
     for (const f of files) {
       const st = layer.lookup(layer.root, f.name)
@@ -50,6 +55,21 @@ for (const durable of [true, false]) {
       t.equal(ust[S_MTIME] * 1e9 + ust[S_MTIME_NS], 1600000000250000000, `${f.name}: mtime kept`)
       t.equal(fs.statSync(path.join(dir, 'upper', f.name)).mode & 0o7777, 0o751, `${f.name}: mode kept`)
     }
+    t.same(fs.readdirSync(path.join(dir, 'work', 'work')), [], 'nothing left in the work dir')
+    t.equal(upper.tmpfile, tmpfile, tmpfile ? 'the work dir took O_TMPFILE files' : 'the named path stayed named')
+  })
+
+  t.test(`a copy-up onto a taken name fails and leaves nothing (${tmpfile ? 'O_TMPFILE' : 'named temp'})`, async (t) => {
+    const dir = t.testdir({ lower: { f: 'lower data' }, upper: { f: 'already here' }, work: {} })
+    const layer = new DirLayer(path.join(dir, 'lower'))
+    const upper = new UpperDir(path.join(dir, 'upper'), path.join(dir, 'work'))
+    upper.durable = durable
+    upper.tmpfile = tmpfile
+    t.teardown(() => { native.close(upper.root); native.close(upper.work); native.close(layer.root) })
+    const st = layer.lookup(layer.root, 'f')
+    if (!st) throw new Error('f missing from the lower')
+    await t.rejects(copyUp({ layer, dir: layer.root, name: 'f', st, origin: st[S_INO] }, upper, upper.root), { code: 'EEXIST' })
+    t.equal(fs.readFileSync(path.join(dir, 'upper', 'f'), 'utf8'), 'already here', 'the upper file is untouched')
     t.same(fs.readdirSync(path.join(dir, 'work', 'work')), [], 'nothing left in the work dir')
   })
 }
