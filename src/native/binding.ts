@@ -136,9 +136,8 @@ export interface Native {
   clearNonblock(fd: number): void
   /** flock(2); false when LOCK_NB finds the lock held. */
   flock(fd: number, op: number): boolean
-  /** writeback: start the disk writing each chunk as it is copied (the caller fsyncs after). */
-  copyData(src: number, dst: number, length: number, writeback?: boolean): void
-  copyDataAsync(src: number, dst: number, length: number, writeback?: boolean): Promise<void>
+  copyData(src: number, dst: number, length: number): void
+  copyDataAsync(src: number, dst: number, length: number): Promise<void>
   /** An unnamed regular file in dir (O_TMPFILE, write-only); EOPNOTSUPP where the filesystem has none. */
   openTmpfile(dirfd: number, mode: number): number
   /** Gives an openTmpfile() file its name; EEXIST if taken. */

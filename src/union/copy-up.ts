@@ -99,10 +99,8 @@ export async function copyUp (src: CopyUpSource, upper: UpperDir, upperParent: n
         if (len > 0) {
           const from = await src.layer.open(src.dir, src.name, C.O_RDONLY)
           try {
-            // Writeback starts during the copy, so the fsync below overlaps
-            // the metadata calls (small files) or the rest of the copy (big).
-            if (len <= INLINE_COPY_MAX) native.copyData(from, dst.fd, len, upper.durable)
-            else await native.copyDataAsync(from, dst.fd, len, upper.durable)
+            if (len <= INLINE_COPY_MAX) native.copyData(from, dst.fd, len)
+            else await native.copyDataAsync(from, dst.fd, len)
           } finally {
             native.close(from)
           }

@@ -1,5 +1,5 @@
 // Copy-ups through a real mount read back the same after a remount: a big
-// file (copied on the libuv pool in several writeback chunks) and small ones
+// file (copied on the libuv pool) and small ones
 // (copied inline), each appended to as the copyup-big and copyup-small bench
 // rows do. The upper holds exactly the lower's bytes plus the append, and a
 // fresh daemon on the same upper serves those bytes.

@@ -1,7 +1,6 @@
 // copyUp() on real directories (no FUSE): the copy is byte-identical at every
-// size the data path treats differently (empty, inline, the libuv-pool copy
-// in several writeback chunks, a size that ends mid-chunk), with writeback
-// (durable) and without (fsync=0), built as an O_TMPFILE file or under a temp
+// size the data path treats differently (empty, a page, inline, the
+// libuv-pool copy, an odd size), synced (durable) and not (fsync=0), built as an O_TMPFILE file or under a temp
 // name (a work dir without O_TMPFILE), and keeps mode and times; a taken
 // name refuses the copy and leaves nothing behind. That the
 // copy is on disk before it shows cannot be tested without crashing the
@@ -16,8 +15,8 @@ import { UpperDir } from '../../src/union/upper-dir.js'
 import { native, C, S_INO, S_MTIME, S_MTIME_NS } from '../../src/native/binding.js'
 
 const MiB = 1 << 20
-// 0 and 1 byte, a page, the inline limit and one past it, and 2.5 writeback
-// chunks (8 MiB each) so the last one is short.
+// 0 and 1 byte, a page, the inline limit and one past it (the pool copy),
+// and an odd size past a few MiB.
 const SIZES = [0, 1, 4096, MiB, MiB + 1, 20 * MiB + 12345]
 
 function pattern (size: number, seed: number): Buffer {
