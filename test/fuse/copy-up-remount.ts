@@ -15,13 +15,13 @@ const BIG = (20 << 20) + 4099
 t.test('copy-ups through the mount are byte-identical and survive a remount', async (t) => {
   const small: Record<string, Buffer> = {}
   for (let i = 0; i < 20; i++) small[`s${i}`] = crypto.randomBytes(1 + i * 997)
-  const big = crypto.randomBytes(BIG)
-  const u = await strataUnion(t, [{ data: { big }, small }])
+  const bigData = crypto.randomBytes(BIG)
+  const u = await strataUnion(t, [{ data: { 'big.bin': bigData }, small }])
   const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex')
   const want = new Map<string, string>()
   // The shell appends, so the copy-up happens in the daemon, as in the bench.
-  execFileSync('sh', ['-c', 'printf x >> "$1/data/big" && for f in "$1"/small/*; do printf x >> "$f" || exit 1; done', 'sh', u.mnt])
-  want.set('data/big', sha(Buffer.concat([big, Buffer.from('x')])))
+  execFileSync('sh', ['-c', 'printf x >> "$1/data/big.bin" && for f in "$1"/small/*; do printf x >> "$f" || exit 1; done', 'sh', u.mnt])
+  want.set('data/big.bin', sha(Buffer.concat([bigData, Buffer.from('x')])))
   for (const [name, b] of Object.entries(small)) want.set(`small/${name}`, sha(Buffer.concat([b, Buffer.from('x')])))
   await u.mounted.unmount()
   for (const [p, h] of want) t.equal(sha(fs.readFileSync(`${u.upper}/${p}`)), h, `upper ${p} is the lower plus the append`)
