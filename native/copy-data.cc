@@ -4,11 +4,13 @@
 #include "copy-data.h"
 #include "errors.h"
 
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <vector>
 
 namespace strata {
@@ -73,6 +75,30 @@ class CopyWorker : public Napi::AsyncWorker {
   int err_ = 0;
 };
 
+// An unnamed file in `dir` (O_TMPFILE): the copy exists nowhere until
+// linkTmpfile() gives it its name, so a crash mid-copy leaves nothing behind.
+Napi::Value OpenTmpfile(const Napi::CallbackInfo& info) {
+  int fd = openat(info[0].As<Napi::Number>().Int32Value(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+                  (mode_t)info[1].As<Napi::Number>().Int32Value());
+  if (fd < 0) return ThrowErrno(info.Env(), errno, "openat(O_TMPFILE)");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// Names an O_TMPFILE file `name` in `dir`; EEXIST if the name is taken.
+// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (on older kernels); without it,
+// the /proc/self/fd link does the same for the file's owner.
+Napi::Value LinkTmpfile(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int dir = info[1].As<Napi::Number>().Int32Value();
+  std::string name = info[2].As<Napi::String>().Utf8Value();
+  if (linkat(fd, "", dir, name.c_str(), AT_EMPTY_PATH) == 0) return info.Env().Undefined();
+  if (errno == ENOENT || errno == EPERM) {
+    std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    if (linkat(AT_FDCWD, proc.c_str(), dir, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return info.Env().Undefined();
+  }
+  return ThrowErrno(info.Env(), errno, "linkat", name);
+}
+
 Napi::Value CopyDataAsync(const Napi::CallbackInfo& info) {
   auto* w = new CopyWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
                            info[2].As<Napi::Number>().Int64Value());
@@ -86,6 +112,8 @@ Napi::Value CopyDataAsync(const Napi::CallbackInfo& info) {
 void InitCopyData(Napi::Env env, Napi::Object e) {
   e.Set("copyData", Napi::Function::New(env, CopyDataSync, "copyData"));
   e.Set("copyDataAsync", Napi::Function::New(env, CopyDataAsync, "copyDataAsync"));
+  e.Set("openTmpfile", Napi::Function::New(env, OpenTmpfile, "openTmpfile"));
+  e.Set("linkTmpfile", Napi::Function::New(env, LinkTmpfile, "linkTmpfile"));
 }
 
 }  // namespace strata

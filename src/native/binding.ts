@@ -138,6 +138,10 @@ export interface Native {
   flock(fd: number, op: number): boolean
   copyData(src: number, dst: number, length: number): void
   copyDataAsync(src: number, dst: number, length: number): Promise<void>
+  /** An unnamed regular file in dir (O_TMPFILE, write-only); EOPNOTSUPP where the filesystem has none. */
+  openTmpfile(dirfd: number, mode: number): number
+  /** Gives an openTmpfile() file its name; EEXIST if taken. */
+  linkTmpfile(fd: number, dirfd: number, name: string): void
   /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
   waitExit(pid: number, timeoutMs: number): Promise<boolean>
 

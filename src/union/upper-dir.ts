@@ -13,6 +13,8 @@ export class UpperDir {
   readonly dev: number
   /** False under volatile/fsync=0: copy-ups are not synced before they show. */
   durable = true
+  /** Regular files copy up as O_TMPFILE files until the work dir's filesystem refuses one (copy-up.ts). */
+  tmpfile = true
   /** The xattr owners and modes are kept in (stat-override.ts), or null: the files' own. Set by the union. */
   override: string | null = null
   private seq = 0

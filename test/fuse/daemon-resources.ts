@@ -24,17 +24,25 @@ t.test('a big copy-up does not stall others; killed mid-way it leaves nothing pa
   let writerDone = false
   writer.on('exit', () => { writerDone = true })
   t.teardown(() => { writer.kill('SIGKILL') })
+  // The copy is an unnamed (O_TMPFILE) file in the work dir, held open by
+  // the daemon, or a named temp where the filesystem has no O_TMPFILE.
+  const pid = daemonPid(u.mnt)
+  const building = (): boolean =>
+    fs.readdirSync(`${u.work}/work`).some((n) => n.startsWith('#strata-')) ||
+    fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(`${u.work}/work/`) } catch { return false }
+    })
   let inWork = false
   // eslint-disable-next-line no-unmodified-loop-condition -- inWork and writerDone are set by event handlers
   for (let i = 0; i < 2000 && !inWork && !writerDone; i++) {
-    inWork = fs.readdirSync(`${u.work}/work`).some((n) => n.startsWith('#strata-'))
+    inWork = building()
     if (!inWork) await sleep(2)
   }
   t.ok(inWork, 'the copy-up is being built in the work dir')
   const other = spawnSync('sh', ['-c', `ls ${u.mnt}/small | wc -l; cat ${u.mnt}/small/f7`], { encoding: 'utf8', timeout: 30000 })
   t.equal(other.stdout, '50\n7', 'other requests are answered meanwhile')
   t.notOk(writerDone, '…before the big copy-up has finished')
-  process.kill(daemonPid(u.mnt), 'SIGKILL')
+  process.kill(pid, 'SIGKILL')
   await new Promise((r) => { writerDone ? r(null) : writer.on('exit', r) })
   t.notOk(fs.existsSync(`${u.upper}/big`), 'no partial copy is visible in the upper dir')
   await u.mounted.unmount() // strata umount, which must recover the dead mount
