@@ -11,8 +11,13 @@
 // handle and the node, and JS opens the listing then; RELEASEDIR of a handle
 // JS never saw is answered here, one JS sees goes to JS. The kernel sends no
 // RELEASEDIR while a READDIR on the handle is in flight, so "seen" is final.
-// JS's own handles are small counters and never reach kDirFhBase. The lock
-// is a leaf.
+// JS's own handles are small counters and never reach kDirFhBase.
+// When JS has sent the last entries through a native handle, it drops its
+// listing and says so (dirAtEnd, before that reply goes out, so no READDIR
+// can race it): the READDIR that follows, at the end offset, is answered
+// here with an empty buffer, and the handle counts as unseen again, so its
+// RELEASEDIR stays here too. A read before the end (a rewind, a seekdir)
+// goes to JS, which opens a listing again. The lock is a leaf.
 #pragma once
 #include <napi.h>
 #include <fuse_lowlevel.h>
@@ -30,8 +35,11 @@ bool OpenDirNative(fuse_ino_t ino, struct fuse_file_info* fi);
 void DirHandleToJs(uint64_t fh);
 // True when fh is a handle opened here that JS never saw: nothing to tell JS.
 bool ReleaseDirNative(uint64_t fh);
+// True when a READDIR(PLUS) on fh at off was answered here (the end of a
+// listing JS has finished with); otherwise the caller sends it to JS.
+bool ReaddirAtEndNative(fuse_req_t req, uint64_t fh, off_t off);
 
-// dirStable(nodeid, openBits), dirUnstable(nodeid), nativeDirFhBase for JS.
+// dirStable(nodeid, openBits), dirUnstable(nodeid), dirAtEnd(fh, end), nativeDirFhBase for JS.
 void InitDirOpens(Napi::Env env, Napi::Object exports);
 
 }  // namespace strata

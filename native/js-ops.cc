@@ -98,6 +98,7 @@ void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 
 template <typename C>
 void SendReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  if (fi && ReaddirAtEndNative(req, fi->fh, off)) return;
   if (fi) DirHandleToJs(fi->fh);
   auto* c = new C(ino);
   c->size = (double)size;

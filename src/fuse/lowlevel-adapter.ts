@@ -201,10 +201,10 @@ export class LowLevelAdapter {
         this.stable(r.ino)
         return
       case FuseOp.READDIR:
-        this.readdir(id, r.size, r.offset, this.unionHandle(r.fh, r.ino))
+        this.readdir(id, r.size, r.offset, r.fh, this.unionHandle(r.fh, r.ino))
         return
       case FuseOp.READDIRPLUS:
-        this.readdirplus(id, r.size, r.offset, this.unionHandle(r.fh, r.ino))
+        this.readdirplus(id, r.size, r.offset, r.fh, this.unionHandle(r.fh, r.ino))
         return
       case FuseOp.FSYNCDIR:
         fs.fsyncdir(r.ino)
@@ -251,6 +251,18 @@ export class LowLevelAdapter {
     return h
   }
 
+  /**
+   * The reply about to go out through kernel handle `kfh` ends the listing:
+   * for a native handle the loop threads answer the read at the end (and the
+   * RELEASEDIR) from now on, so the union's handle is dropped here. Saves a
+   * round trip per directory a walk like find lists.
+   */
+  private atEnd (kfh: number, end: number): void {
+    if (kfh < NATIVE_DIR_FH) return
+    native.dirAtEnd(kfh, end)
+    this.releasedir(kfh)
+  }
+
   private releasedir (fh: number): void {
     const h = fh < NATIVE_DIR_FH ? fh : this.lateHandles.get(fh)
     this.lateHandles.delete(fh)
@@ -279,19 +291,20 @@ export class LowLevelAdapter {
     return l
   }
 
-  private readdir (id: number, size: number, off: number, fh: number): void {
+  private readdir (id: number, size: number, off: number, kfh: number, fh: number): void {
     const { names, inos, types } = this.entries(fh, off)
     let end = off
     for (let used = 0; end < names.length; end++) {
       used += direntSize(names[end])
       if (used > size) break
     }
+    if (end === names.length) this.atEnd(kfh, end)
     const offs = new Float64Array(end - off)
     for (let i = 0; i < offs.length; i++) offs[i] = off + i + 1
     native.replyDir(id, size, names.slice(off, end), Float64Array.from(inos.slice(off, end)), Uint8Array.from(types.slice(off, end)), offs)
   }
 
-  private readdirplus (id: number, size: number, off: number, fh: number): void {
+  private readdirplus (id: number, size: number, off: number, kfh: number, fh: number): void {
     const { names, inos, types, dirNode } = this.entries(fh, off)
     const outNames: string[] = []
     const offs: number[] = []
@@ -300,7 +313,8 @@ export class LowLevelAdapter {
     const ets: number[] = []
     const ats: number[] = []
     let used = 0
-    for (let i = off; i < names.length; i++) {
+    let i = off
+    for (; i < names.length; i++) {
       const name = names[i]
       const need = direntPlusSize(name)
       if (used + need > size) break
@@ -324,6 +338,8 @@ export class LowLevelAdapter {
       }
       used += need
     }
+    // The kernel's next read starts after the last entry sent.
+    if (i >= names.length) this.atEnd(kfh, offs.length > 0 ? offs[offs.length - 1] : off)
     const filled = native.replyDirPlus(id, size, outNames, Float64Array.from(offs), Float64Array.from(nodeids), attrs, Float64Array.from(ets), Float64Array.from(ats))
     // Entries that did not go out hold no kernel reference.
     for (let i = Math.max(filled, 0); i < nodeids.length; i++) if (nodeids[i]) this.fs.forget(nodeids[i], 1)

@@ -206,6 +206,12 @@ export interface Native {
   dirStable(nodeid: number, openBits: number): void
   /** Sends the directory's OPENDIR to JS again; called before it changes. */
   dirUnstable(nodeid: number): void
+  /**
+   * JS has dropped its listing for native handle `fh` after sending entries
+   * up to offset `end`: READDIRs there are answered natively (empty) and its
+   * RELEASEDIR no longer reaches JS. Call before that last reply.
+   */
+  dirAtEnd(fh: number, end: number): void
   /** Directory handles from this number up were opened natively: they name no listing yet. */
   nativeDirFhBase: number
   /**

@@ -1,7 +1,11 @@
 // LayerSource over a directory on disk. Access is by directory fd and
 // single-name *at() calls: no path is ever joined, so depth is unlimited and
 // a symlink inside the layer can never lead outside it. Immutable by
-// contract, so lookups and readlinks are cached (lru-cache) for good.
+// contract, so lookups and readlinks are cached (lru-cache) for good, and a
+// directory handle once listed answers "no such name" from its listing: in
+// a tree spread over many layers most lookups are misses (the name lives in
+// one layer, its parent in many), and each would otherwise be a failed
+// lstat plus a failed lstat of the OCI ".wh." marker.
 import { LRUCache } from 'lru-cache'
 import { native, C, S_INO, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
@@ -26,6 +30,11 @@ export class DirLayer implements LayerSource {
   private readonly dirIno = new Map<number, number>()
   private readonly stats: LRUCache<string, RawStat | typeof MISS>
   private readonly links = growingLru<string>(20000)
+  // Directory handle -> every name readdir returned for it. Kept for the
+  // handle's life (closeDir drops it), so it costs memory only for the
+  // directories the union holds open, and never goes stale: lowers never
+  // change.
+  private readonly listed = new Map<number, Set<string>>()
 
   constructor (path: string, cacheEntries = 200000) {
     this.name = path
@@ -41,6 +50,8 @@ export class DirLayer implements LayerSource {
   }
 
   lookup (dir: number, name: string): RawStat | null {
+    const names = this.listed.get(dir)
+    if (names !== undefined && !names.has(name)) return null
     const k = this.key(dir, name)
     const hit = this.stats.get(k)
     if (hit !== undefined) return hit === MISS ? null : hit
@@ -62,11 +73,14 @@ export class DirLayer implements LayerSource {
   closeDir (dir: number): void {
     if (dir === this.root) return
     this.dirIno.delete(dir)
+    this.listed.delete(dir)
     native.close(dir)
   }
 
   readdir (dir: number): [string[], Uint8Array, Float64Array] {
-    return native.readdir(dir)
+    const r = native.readdir(dir)
+    this.listed.set(dir, new Set(r[0]))
+    return r
   }
 
   open (dir: number, name: string, flags: number): number {
