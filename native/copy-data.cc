@@ -90,7 +90,7 @@ Napi::Value OpenTmpfile(const Napi::CallbackInfo& info) {
 Napi::Value LinkTmpfile(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
   int dir = info[1].As<Napi::Number>().Int32Value();
-  std::string name = info[2].As<Napi::String>().Utf8Value();
+  std::string name = Latin1(info[2]);
   if (linkat(fd, "", dir, name.c_str(), AT_EMPTY_PATH) == 0) return info.Env().Undefined();
   if (errno == ENOENT || errno == EPERM) {
     std::string proc = "/proc/self/fd/" + std::to_string(fd);

@@ -31,3 +31,14 @@ t.test('copy-ups through the mount are byte-identical and survive a remount', as
   for (const [p, h] of want) t.equal(sha(fs.readFileSync(`${u.mnt}/${p}`)), h, `remounted ${p} reads the copy`)
   await again.unmount()
 })
+
+// Names travel between JS and native as bytes (Latin1 strings): a copy-up
+// must land under the lower's own bytes, not a re-encoding of them.
+t.test('a copy-up keeps a non-ASCII name byte for byte', async (t) => {
+  const u = await strataUnion(t, [{ data: { 'café-ü.txt': Buffer.from('old') } }])
+  execFileSync('sh', ['-c', 'printf new >> "$1/data/café-ü.txt"', 'sh', u.mnt])
+  t.equal(fs.readFileSync(`${u.mnt}/data/café-ü.txt`, 'utf8'), 'oldnew', 'read back through the mount')
+  await u.mounted.unmount()
+  t.same(fs.readdirSync(`${u.upper}/data`), ['café-ü.txt'], 'the upper holds the name the lower has')
+  t.equal(fs.readFileSync(`${u.upper}/data/café-ü.txt`, 'utf8'), 'oldnew', 'under which the copy is')
+})
