@@ -5,6 +5,7 @@
 // source of truth"). Neither touches shared state or takes a lock.
 #pragma once
 #include <napi.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 namespace strata {
@@ -17,6 +18,12 @@ namespace strata {
 inline double AttrTimeout(bool upper, mode_t mode, nlink_t nlink, double timeout) {
   return upper && !S_ISDIR(mode) && nlink > 1 ? 0 : timeout;
 }
+
+// The open flags a backing file is not opened with, whichever path opens
+// it: the kernel gives write offsets (no O_APPEND), the entry exists by then
+// (no O_CREAT/O_EXCL), and neither O_NOCTTY nor O_DIRECT belongs to a
+// backing file. TypeScript reads it as C.BACKING_OPEN_DROP.
+constexpr int kBackingOpenDrop = O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT;
 
 // Applies SETATTR's `valid` bits (FUSE_SET_ATTR_*) from `attr` to the entry
 // `name` in `dirfd`, or to dirfd's own file when name is empty: the size

@@ -94,8 +94,7 @@ void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, s
 
 void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   bool readOnly = (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC);
-  // The kernel gives write offsets: no O_APPEND on the backing fd.
-  int flags = (fi->flags & ~(O_CREAT | O_EXCL | O_APPEND | O_NOCTTY | O_DIRECT)) | O_NOFOLLOW | O_CLOEXEC;
+  int flags = (fi->flags & ~kBackingOpenDrop) | O_NOFOLLOW | O_CLOEXEC;
   int fd = -1;
   bool lower = false;
   {

@@ -5,6 +5,7 @@
 // a symlink in the last component.
 #include "syscalls.h"
 #include "errors.h"
+#include "attr-rules.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -426,7 +427,7 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"RENAME_WHITEOUT", RENAME_WHITEOUT}, {"UTIME_NOW", UTIME_NOW}, {"UTIME_OMIT", UTIME_OMIT},
       {"XATTR_CREATE", XATTR_CREATE}, {"XATTR_REPLACE", XATTR_REPLACE}, {"MNT_DETACH", MNT_DETACH},
       {"MNT_FORCE", MNT_FORCE}, {"NAME_MAX", NAME_MAX}, {"LOCK_EX", LOCK_EX}, {"LOCK_SH", LOCK_SH},
-      {"LOCK_UN", LOCK_UN}, {"LOCK_NB", LOCK_NB},
+      {"LOCK_UN", LOCK_UN}, {"LOCK_NB", LOCK_NB}, {"BACKING_OPEN_DROP", kBackingOpenDrop},
   };
   for (auto& k : consts) c.Set(k.name, Napi::Number::New(env, k.v));
   e.Set("constants", c);

@@ -70,6 +70,8 @@ export interface NativeConstants {
   O_ACCMODE: number;
   O_NOATIME: number;
   O_DIRECT: number
+  /** Open flags no backing file is opened with (native/attr-rules.h, the one definition). */
+  BACKING_OPEN_DROP: number
   RENAME_NOREPLACE: number;
   RENAME_EXCHANGE: number;
   RENAME_WHITEOUT: number

@@ -980,9 +980,9 @@ function readXattr (get: () => Buffer | null): Buffer | null {
   }
 }
 
-/** Flags for opening the backing file: the kernel supplies write offsets, so no O_APPEND. */
+/** Flags for opening the backing file: native's rule (the fast path opens with it too). */
 function openFlags (flags: number): number {
-  return flags & ~(C.O_CREAT | C.O_EXCL | C.O_APPEND | C.O_DIRECT | 0o400 /* O_NOCTTY */)
+  return flags & ~C.BACKING_OPEN_DROP
 }
 
 /** A directory that has lower parts (merged or lower-only): moving it needs a redirect. */
