@@ -106,6 +106,13 @@ export function containerInit (spec: RunSpec): never {
   if (spec.readOnly) native.mount(R, R, '', C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY, '')
   native.sethostname(spec.hostname)
   containerNative.pivotRoot(R)
+  // Set up: the runner may now tell that the container started (exec joins
+  // it then). Closed here, so the command does not inherit it.
+  const readyFd = Number(process.env.STRATA_INIT_READY_FD)
+  if (Number.isInteger(readyFd) && readyFd > 2) {
+    fs.writeSync(readyFd, 'r')
+    fs.closeSync(readyFd)
+  }
   return containerNative.enterContainer({
     cwd: '/' + path.relative(R, cwd),
     uid: spec.uid,

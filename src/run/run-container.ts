@@ -18,6 +18,7 @@ import { processStart } from './container-state.js'
 import os from 'node:os'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import type { Store } from '../store/store.js'
 import type { ContainerRecord } from '../store/container-store.js'
 import type { Image } from '../image/resolve-image.js'
@@ -128,9 +129,10 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     spec.cgroupProcs = cgroups.procs
     const io = blockingStdio([opts.stdin !== 'ignore', !opts.onOutput, !opts.onOutput])
     const out = opts.onOutput ? 'pipe' : null
+    // fd 3: the init's word that it is set up (container-init.ts).
     const child = spawn(nsexecPath, ['--new', ...(spec.network === 'none' ? ['net'] : []), '--', process.execPath, cliMain, '__init'], {
-      stdio: [opts.stdin === 'ignore' ? 'ignore' : io.stdio[0], out ?? io.stdio[1], out ?? io.stdio[2]],
-      env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec) },
+      stdio: [opts.stdin === 'ignore' ? 'ignore' : io.stdio[0], out ?? io.stdio[1], out ?? io.stdio[2], 'pipe'],
+      env: { ...process.env, STRATA_INIT_SPEC: JSON.stringify(spec), STRATA_INIT_READY_FD: '3' },
     })
     io.close()
     if (opts.onOutput) {
@@ -143,14 +145,20 @@ export async function runContainer (store: Store, c: ContainerRecord, image: Ima
     }
     for (const s of FORWARDED) process.on(s, forward)
     let daemonDied = false
-    let told = false
+    // The container counts as started (its init PID told, so exec may join
+    // it) once the init has made its mounts and pivoted its root, as runc's
+    // start does, not as soon as its process exists: an exec that joined the
+    // mount namespace before that saw the host's /dev and /proc.
+    const ready = child.stdio[3] as Readable
+    ready.on('error', () => { /* the init died before it was set up: the exit says why */ })
+    ready.once('data', () => {
+      ready.destroy()
+      const pid = child.pid ? initPid(child.pid) : null
+      if (pid) opts.onStart?.(pid, spec)
+    })
     // The daemon is watched while the command runs: once it is gone, every
     // file access in the container fails, and the container is ended.
     const watch = setInterval(() => {
-      if (!told && child.pid) {
-        const pid = initPid(child.pid)
-        if (pid) { told = true; opts.onStart?.(pid, spec) }
-      }
       if (!alive(daemonPid)) {
         daemonDied = true
         try { process.kill(child.pid!, 'SIGKILL') } catch { /* gone */ }
