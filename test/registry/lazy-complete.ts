@@ -10,22 +10,14 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { startRegistry } from '../fixtures/registry.js'
-import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js'
-import { cli, richStore } from '../fixtures/estargz-image.js'
+import { cli } from '../fixtures/estargz-image.js'
+import { pushedRich, blobBytesThrough } from '../fixtures/pushed-rich-image.js'
 
 const exec = promisify(execFile)
-const blobBytesThrough = (proxy: FaultProxy): number => proxy.requests.filter((r) => /\/blobs\/sha256:/.test(r.path)).reduce((s, r) => s + r.bytes, 0)
 const hexes = (dir: string): string[] => fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []
 
 async function setup (t: Test) {
-  const reg = await startRegistry(t)
-  const proxy = await startFaultProxy(t, reg.url)
-  const dir = t.testdir({})
-  const { a } = await richStore(t, dir)
-  await a.run('image', 'tag', 'rich:1', `${reg.host}/rich:1`)
-  await a.run('image', 'push', '--estargz', `${reg.host}/rich:1`)
-  const ref = `${proxy.host}/rich:1`
+  const { reg, proxy, dir, ref } = await pushedRich(t)
   const manifest = JSON.parse((await exec('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/rich:1`])).stdout) as { layers: Array<{ size: number, digest: string }> }
   const blobBytes = manifest.layers.reduce((s, l) => s + l.size, 0)
   // The pushed image's (its eStargz layers have DiffIDs of their own).

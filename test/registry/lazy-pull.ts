@@ -12,11 +12,12 @@ import crypto from 'node:crypto'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { startRegistry } from '../fixtures/registry.js'
-import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js'
+import { startFaultProxy } from '../fixtures/fault-proxy.js'
 import { treeSnapshot } from '../fixtures/tree-snapshot.js'
 import { diffTrees } from '../fixtures/diff-trees.js'
 import { cli, richStore } from '../fixtures/estargz-image.js'
 import { mulberry32 } from '../fixtures/mulberry32.js'
+import { blobBytesThrough } from '../fixtures/pushed-rich-image.js'
 
 const exec = promisify(execFile)
 const sha256 = (b: Buffer): string => 'sha256:' + crypto.createHash('sha256').update(b).digest('hex')
@@ -51,8 +52,6 @@ async function setup (t: Test) {
 
 /** Reads every file of a mount (asynchronously, see catFile), so that a synchronous snapshot after it needs no network. */
 const readAll = (mnt: string): Promise<unknown> => exec('sh', ['-c', 'find "$1" -type f -exec cat {} + > /dev/null', 'sh', mnt])
-
-const blobBytesThrough = (proxy: FaultProxy): number => proxy.requests.filter((r) => /\/blobs\/sha256:/.test(r.path)).reduce((s, r) => s + r.bytes, 0)
 
 async function mountLazy (t: Test, root: string, ref: string, mnt: string, env: Record<string, string> = {}) {
   const b = cli(root, { STRATA_LAZY_FILL: '0', ...env })

@@ -7,21 +7,13 @@
 import t from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
-import { startRegistry } from '../fixtures/registry.js'
-import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js'
-import { cli, richStore } from '../fixtures/estargz-image.js'
+import { cli } from '../fixtures/estargz-image.js'
+import { pushedRich, blobBytesThrough } from '../fixtures/pushed-rich-image.js'
 
-const blobBytesThrough = (proxy: FaultProxy): number => proxy.requests.filter((r) => /\/blobs\/sha256:/.test(r.path)).reduce((s, r) => s + r.bytes, 0)
 const lazyDirs = (root: string): string[] => fs.existsSync(path.join(root, 'lazy')) ? fs.readdirSync(path.join(root, 'lazy')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : []
 
 t.test('run --pull', async (t) => {
-  const reg = await startRegistry(t)
-  const proxy = await startFaultProxy(t, reg.url)
-  const dir = t.testdir({})
-  const { a } = await richStore(t, dir)
-  await a.run('image', 'tag', 'rich:1', `${reg.host}/rich:1`)
-  await a.run('image', 'push', '--estargz', `${reg.host}/rich:1`)
-  const ref = `${proxy.host}/rich:1`
+  const { proxy, dir, ref } = await pushedRich(t)
   proxy.requests.length = 0
   await cli(path.join(dir, 'store-probe')).run('image', 'pull', ref)
   const blobBytes = blobBytesThrough(proxy)
