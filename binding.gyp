@@ -22,7 +22,9 @@
         "native/exec-in-root.cc",
         "native/container-syscalls.cc",
         "native/enter-process.cc",
-        "native/pty-relay.cc"
+        "native/pty-relay.cc",
+        "native/spare.cc",
+        "native/spare-key.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],
@@ -33,6 +35,13 @@
       "target_name": "strata-nsexec",
       "type": "executable",
       "sources": ["native/nsexec-main.cc", "native/enter-process.cc", "native/pty-relay.cc"],
+      "defines": ["_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "strata-spare",
+      "type": "executable",
+      "sources": ["native/spare-client-main.cc", "native/spare-key.cc"],
       "defines": ["_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
     }

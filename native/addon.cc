@@ -7,6 +7,7 @@
 #include "exec-in-root.h"
 #include "fuse-session.h"
 #include "process-exit.h"
+#include "spare.h"
 #include "syscalls.h"
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   strata::InitExecInRoot(env, exports);
   strata::InitContainerSyscalls(env, exports);
   strata::InitProcessExit(env, exports);
+  strata::InitSpare(env, exports);
   return exports;
 }
 

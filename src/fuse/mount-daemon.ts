@@ -77,6 +77,14 @@ export function readRecord (mountpoint: string): MountRecord | null {
 // daemons with the same flag.
 const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1']
 
+/**
+ * Where a spare (cli/spare-main.ts) waiting on abstract socket `name` keeps
+ * its PID while it waits, so that it can be found and stopped by PID.
+ */
+export function sparePidPath (name: string): string {
+  return path.join(RUN_DIR_OF(), 'spares', name + '.pid')
+}
+
 /** Where the daemon of `mountpoint` writes what it has to say (kept only when non-empty). */
 export function logPath (mountpoint: string): string {
   return recordPath(mountpoint).replace(/\.json$/, '.log')

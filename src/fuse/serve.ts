@@ -43,6 +43,8 @@ export interface ServeOptions {
    * record and moves its output to its log there). A throw unmounts.
    */
   onMounted?: () => void
+  /** Runs once the union answers (the requests that waited for it are in hand). */
+  onReady?: () => void
 }
 
 /**
@@ -119,6 +121,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     const queued = early
     early = null
     for (const call of queued) adapter.dispatch(...call)
+    o.onReady?.()
   } catch (err) {
     const msg = `cannot serve ${req.mountpoint}: ${(err as Error).message}`
     tell(`error ${msg}`)

@@ -144,6 +144,18 @@ export interface Native {
   openTmpfile(dirfd: number, mode: number): number
   /** Gives an openTmpfile() file its name; EEXIST if taken. */
   linkTmpfile(fd: number, dirfd: number, name: string): void
+  /** The abstract socket name of a spare of this process's identity and build ('' without a build id): native/spare-key.h. */
+  spareName(buildIdFile: string): string
+  /** Listens on abstract `name`; null when a spare already does. */
+  spareListen(name: string): number | null
+  /**
+   * Blocks until a caller of this process's identity hands over a request
+   * (then told "go"): its connection, stdin/stdout/stderr and payload
+   * (native/spare-wire.h); null at the deadline.
+   */
+  spareAccept(listenFd: number, timeoutMs: number): { conn: number, fds: [number, number, number], payload: Buffer } | null
+  /** Rewrites /proc/self/cmdline in place, cut at the room the process started with; the bytes kept. */
+  setCmdline(args: string[]): number
   /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
   waitExit(pid: number, timeoutMs: number): Promise<boolean>
 

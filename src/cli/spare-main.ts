@@ -1,0 +1,108 @@
+// A spare: a mount daemon booted before anyone asks for a mount. It loads
+// everything a mount line needs, listens on an abstract socket named after
+// its identity and build (native/spare-key.h), and waits. bin/strata's
+// client (native/spare-client-main.cc) hands it a line with its stdio, cwd
+// and environment; the spare takes them as its own and runs the line as a
+// daemon bin/strata had started would (mount-line.ts), with the client's
+// socket as the readiness fd. So the caller's wait is the mount itself, not
+// Node's start-up. One line per spare: once handed one it is that mount's
+// daemon, and boots the next spare once its mount has settled.
+//
+// It leaves after STRATA_SPARE_IDLE seconds (default 600) without a line.
+// While it waits, its PID is in the run dir's spares/ (fuse/mount-daemon.ts
+// sparePidPath), so that it can be found and ended by PID.
+import fs from 'node:fs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { native } from '../native/binding.js'
+import { runMountLine } from './mount-line.js'
+import { startSpare } from './start-spare.js'
+import { sparePidPath } from '../fuse/mount-daemon.js'
+// What a mount loads once mounted (fuse/serve.ts, fuse/mount-daemon.ts), loaded now.
+import '../fuse/build-union.js'
+
+const require = createRequire(import.meta.url)
+require('node:crypto')
+
+const DEFAULT_IDLE_S = 600
+
+function idleMs (): number {
+  const s = Number(process.env.STRATA_SPARE_IDLE ?? DEFAULT_IDLE_S)
+  return Number.isFinite(s) && s > 0 ? Math.min(s, 86_400) * 1000 : DEFAULT_IDLE_S * 1000
+}
+
+interface Line { argv: string[], cwd: string, env: string[] }
+
+/** The payload's NUL-terminated fields: argc, args, cwd, envc, env (native/spare-wire.h). */
+function parseLine (payload: Buffer): Line | null {
+  const f = payload.toString('utf8').split('\0')
+  const argc = Number(f[0])
+  if (!Number.isInteger(argc) || argc < 0 || f.length < argc + 3) return null
+  const argv = f.slice(1, 1 + argc)
+  const cwd = f[1 + argc]
+  const envc = Number(f[2 + argc])
+  if (!Number.isInteger(envc) || envc < 0 || f.length < argc + 3 + envc) return null
+  return { argv, cwd, env: f.slice(3 + argc, 3 + argc + envc) }
+}
+
+/** Becomes the caller: its stdio, environment and cwd. */
+function adopt (got: { fds: [number, number, number] }, line: Line): void {
+  for (let i = 0; i < 3; i++) {
+    native.dup2(got.fds[i], i)
+    fs.closeSync(got.fds[i])
+  }
+  for (const k of Object.keys(process.env)) delete process.env[k]
+  for (const kv of line.env) {
+    const eq = kv.indexOf('=')
+    if (eq > 0) process.env[kv.slice(0, eq)] = kv.slice(eq + 1)
+  }
+  process.chdir(line.cwd)
+  const main = path.join(path.dirname(process.argv[1]), 'mount-line-main.js')
+  process.argv = [process.argv[0], main, ...line.argv]
+  native.setCmdline(process.argv)
+}
+
+const buildIdFile = new URL('../build-id', import.meta.url).pathname
+const readBuildId = (): string => { try { return fs.readFileSync(buildIdFile, 'utf8') } catch { return '' } }
+
+/**
+ * Waits for a line until the idle time is up, or until strata is rebuilt
+ * (a new build id: no caller will look for this spare's name again).
+ */
+function waitForLine (lfd: number): ReturnType<typeof native.spareAccept> {
+  const build = readBuildId()
+  const deadline = Date.now() + idleMs()
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0 || readBuildId() !== build) return null
+    const got = native.spareAccept(lfd, Math.min(left, 5000))
+    if (got) return got
+  }
+}
+
+const name = native.spareName(buildIdFile)
+const lfd = name ? native.spareListen(name) : null
+// No name (no build id) or one already waiting: nothing to do.
+if (lfd !== null) {
+  native.setCmdline([process.argv[0], process.argv[1]])
+  const pidFile = sparePidPath(name)
+  fs.mkdirSync(path.dirname(pidFile), { recursive: true, mode: 0o700 })
+  fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 })
+  let got: ReturnType<typeof native.spareAccept>
+  try {
+    got = waitForLine(lfd)
+  } finally {
+    fs.closeSync(lfd)
+    fs.rmSync(pidFile, { force: true })
+  }
+  const line = got && parseLine(got.payload)
+  if (got && line) {
+    adopt(got, line)
+    process.env.STRATA_READY_FD = String(got.conn)
+    await runMountLine(line.argv, startSpare)
+  } else if (got) {
+    fs.writeSync(got.fds[2], 'strata: a spare mount daemon got a request it cannot read; run the line again with STRATA_SPARE=0\n')
+    for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)
+    process.exitCode = 1
+  }
+}

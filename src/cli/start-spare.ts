@@ -1,0 +1,39 @@
+// Boots a spare (spare-main.ts) for the next mount line, unless one of this
+// process's kind already waits or STRATA_SPARE=0. Called by a mount daemon
+// once its own mount has settled (cli/mount-line.ts), so the spare's
+// start-up is off every caller's path: the first mount line of a kind pays Node's start, the next ones
+// find a spare.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import { native } from '../native/binding.js'
+
+const script = new URL('./spare-main.js', import.meta.url).pathname
+const buildId = new URL('../build-id', import.meta.url).pathname
+
+/**
+ * Room for a handed-over line in the spare's command line (native
+ * setCmdline writes it over its own argv): podman's lowerdir lists of 100+
+ * layers fit.
+ */
+const CMDLINE_ROOM = 32 * 1024
+
+/** The flags a spare runs with: those of a mount daemon (fuse/mount-daemon.ts). */
+export const SPARE_NODE_FLAGS = ['--max-semi-space-size=1']
+
+export function startSpare (): void {
+  if (process.env.STRATA_SPARE === '0') return
+  const name = native.spareName(buildId)
+  if (!name) return
+  // A free name now is only a hint (two may race; the loser's bind fails
+  // and it exits at once), but it saves a Node start when one waits.
+  const probe = native.spareListen(name)
+  if (probe === null) return
+  fs.closeSync(probe)
+  const child = spawn(process.execPath, [...SPARE_NODE_FLAGS, script, ' '.repeat(CMDLINE_ROOM)], {
+    detached: true,
+    stdio: 'ignore',
+    cwd: '/',
+  })
+  child.on('error', () => { /* no spare: the next line boots its own daemon */ })
+  child.unref()
+}

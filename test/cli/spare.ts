@@ -1,0 +1,208 @@
+// Spare mount daemons (src/cli/spare-main.ts, native/spare-key.h): a mount
+// line boots one once its mount has settled or ended; the next line of the
+// same caller is handed to it (no Node start on the caller's path) and
+// behaves as a line bin/strata ran itself: mounted and served, its record
+// written, its failures said on the caller's stderr; a line it does not take
+// goes to the full CLI. Spares are off for the rest of the suite
+// (test/fixtures/suite-env.mjs); here each test turns them on with a run dir
+// of its own, which is part of a spare's name, and ends its spares by PID.
+// Another identity neither gets a spare nor can catch a caller's request.
+import t, { type Test } from 'tap'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { mountsUnder } from '../fixtures/mount-overlay.js'
+
+const repo = path.resolve(import.meta.dirname, '..', '..')
+const strata = path.join(repo, 'bin', 'strata')
+/** Debian's, which any uid may run (setup installs it). */
+const python = '/usr/bin/python3'
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+interface Dirs { root: string, l: string, u: string, w: string, m: string, run: string, env: NodeJS.ProcessEnv }
+
+/** Processes of ours (strata's node entry points) started under run dir `run`. */
+function strataProcsOf (run: string): number[] {
+  const pids: number[] = []
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
+      if (!argv.some((a) => a.startsWith(path.join(repo, 'dist')))) continue
+      if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`STRATA_RUN_DIR=${run}`)) pids.push(Number(p))
+    } catch { /* exited */ }
+  }
+  return pids
+}
+
+function dirs (t: Test, extraEnv: NodeJS.ProcessEnv = {}): Dirs {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-spare-'))
+  const env = { ...process.env, STRATA_RUN_DIR: `${root}/run`, STRATA_SPARE: '1', ...extraEnv }
+  const d = { root, l: `${root}/l`, u: `${root}/u`, w: `${root}/w`, m: `${root}/m`, run: `${root}/run`, env }
+  for (const p of [d.l, d.u, d.w, d.m]) fs.mkdirSync(p)
+  fs.writeFileSync(`${d.l}/f`, 'lower')
+  t.teardown(async () => {
+    for (const mp of mountsUnder(root).reverse()) {
+      if (spawnSync(strata, ['umount', mp], { env: { ...d.env, STRATA_SPARE: '0' } }).status !== 0) spawnSync('umount', ['-l', mp])
+    }
+    // A spare may still be booting (a daemon starts it as it ends): wait for
+    // the quiet, ending every process of ours that this run dir started.
+    for (let quiet = 0; quiet < 10;) {
+      const pids = strataProcsOf(d.run)
+      quiet = pids.length === 0 ? quiet + 1 : 0
+      for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
+      await sleep(100)
+    }
+    spawnSync('rm', ['-rf', '--one-file-system', root])
+  })
+  return d
+}
+
+const run = (d: Dirs, args: string[], env: NodeJS.ProcessEnv = d.env): SpawnSyncReturns<string> =>
+  spawnSync(strata, args, { encoding: 'utf8', env, timeout: 60000 })
+
+const line = (d: Dirs, m = d.m): string[] => ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w}`, m]
+
+async function until (cond: () => boolean, ms = 15000): Promise<boolean> {
+  for (let waited = 0; !cond() && waited < ms; waited += 50) await sleep(50)
+  return cond()
+}
+
+/** PIDs of the spares waiting for run dir `d.run` (their PID files). */
+function spares (d: Dirs): number[] {
+  let names: string[]
+  try { names = fs.readdirSync(`${d.run}/spares`) } catch { return [] }
+  return names.filter((n) => n.endsWith('.pid')).map((n) => Number(fs.readFileSync(`${d.run}/spares/${n}`, 'utf8')))
+}
+
+const recordPid = (d: Dirs, m: string): number =>
+  (JSON.parse(fs.readFileSync(`${d.run}/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }).pid
+
+const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
+
+/** The abstract socket name a spare of this test's kind listens on. */
+function spareName (env: NodeJS.ProcessEnv): string {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    `const { native } = await import(${JSON.stringify(path.join(repo, 'dist/native/binding.js'))}); process.stdout.write(native.spareName(${JSON.stringify(path.join(repo, 'dist/build-id'))}))`],
+  { encoding: 'utf8', env })
+  return r.stdout
+}
+
+/** A booted spare: a first line mounted and unmounted, then its successor waiting. */
+async function bootSpare (t: Test, d: Dirs): Promise<number> {
+  const first = `${d.root}/first`
+  fs.mkdirSync(first)
+  const r = run(d, line(d, first))
+  t.equal(r.status, 0, `the first line mounts: ${r.stderr}`)
+  t.equal(run(d, ['umount', first]).status, 0, 'and unmounts')
+  t.ok(await until(() => spares(d).length === 1), 'a spare waits once that mount has ended')
+  return spares(d)[0]
+}
+
+t.test('the next line is served by the spare: mounted, recorded, named in ps, and a new spare follows', async (t) => {
+  const d = dirs(t)
+  const spare = await bootSpare(t, d)
+  t.match(cmdline(spare).join(' '), /spare-main\.js$/, 'a waiting spare says what it is in ps')
+  const r = run(d, line(d))
+  t.equal(r.status, 0, `mounted: ${r.stderr}`)
+  t.equal(r.stderr, '', 'nothing said')
+  t.equal(recordPid(d, d.m), spare, 'the mount record names the spare as its daemon')
+  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/mount-line-main.js'), ...line(d)], 'its command line is now the line it serves')
+  t.equal(fs.readFileSync(`${d.m}/f`, 'utf8'), 'lower', 'the lower is seen')
+  const w = spawnSync('sh', ['-c', `echo upper > ${d.m}/f && mkdir ${d.m}/dir`])
+  t.equal(w.status, 0, 'writes through the mount')
+  t.equal(fs.readFileSync(`${d.u}/f`, 'utf8'), 'upper\n', 'copied up into the upper')
+  t.equal(fs.readFileSync(`${d.l}/f`, 'utf8'), 'lower', 'the lower is untouched')
+  t.ok(await until(() => spares(d).length === 1 && spares(d)[0] !== spare), 'a new spare waits once the mount has settled')
+  t.equal(run(d, ['umount', d.m]).status, 0, 'strata umount')
+  t.ok(await until(() => !fs.existsSync(`/proc/${spare}`)), 'the daemon that was the spare exits')
+  t.equal(fs.readdirSync(`${d.run}/mounts`).length, 0, 'its record is gone')
+})
+
+t.test('a line handed to a spare fails as it would without one, and mounts nothing', async (t) => {
+  const d = dirs(t)
+  const spare = await bootSpare(t, d)
+  const r = run(d, ['-o', `lowerdir=${d.root}/nope,upperdir=${d.u},workdir=${d.w}`, d.m])
+  t.equal(r.status, 1, 'exit 1')
+  t.equal(r.stderr, `strata: ENOENT: lowerdir ${d.root}/nope: no such directory\n`, 'the fault named on the caller\'s stderr')
+  t.same(mountsUnder(d.root), [], 'nothing mounted')
+  t.ok(await until(() => !fs.existsSync(`/proc/${spare}`)), 'the spare it was handed to is gone')
+  const off = run(d, ['-o', `lowerdir=${d.root}/nope,upperdir=${d.u},workdir=${d.w}`, d.m], { ...d.env, STRATA_SPARE: '0' })
+  t.equal(off.stderr, r.stderr, 'the same message as without spares')
+  const bad = run(d, ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w},bogus`, d.m])
+  t.equal(bad.status, 1, 'an unknown option: exit 1')
+  t.equal(bad.stderr, 'strata: EINVAL: unknown mount option "bogus"\n', 'named')
+})
+
+t.test('a line the daemon does not take goes on to the full CLI', async (t) => {
+  const d = dirs(t)
+  await bootSpare(t, d)
+  const r = run(d, ['-o', `lowerdir=${d.l}`])
+  const off = run(d, ['-o', `lowerdir=${d.l}`], { ...d.env, STRATA_SPARE: '0' })
+  t.not(r.status, 0, 'a line without a mount point fails')
+  t.equal(r.status, off.status, 'with the exit code it has without spares')
+  t.equal(r.stderr, off.stderr, 'and the same message')
+  t.ok(r.stderr.length > 0, 'which says something')
+  t.same(mountsUnder(d.root), [], 'nothing mounted')
+})
+
+t.test('STRATA_SPARE=0 boots no spare', async (t) => {
+  const d = dirs(t, { STRATA_SPARE: '0' })
+  t.equal(run(d, line(d)).status, 0, 'mounted')
+  t.equal(run(d, ['umount', d.m]).status, 0, 'unmounted')
+  await sleep(1500)
+  t.same(spares(d), [], 'no spare waits')
+  t.same(strataProcsOf(d.run), [], 'no process of ours is left')
+})
+
+t.test('a spare leaves after STRATA_SPARE_IDLE seconds without a line', async (t) => {
+  const d = dirs(t, { STRATA_SPARE_IDLE: '1' })
+  const spare = await bootSpare(t, d)
+  t.ok(await until(() => !fs.existsSync(`/proc/${spare}`), 8000), 'it exits')
+  t.same(spares(d), [], 'and takes its PID file with it')
+})
+
+t.test('another identity neither gets the spare nor catches a line', async (t) => {
+  const d = dirs(t)
+  const spare = await bootSpare(t, d)
+  const name = spareName(d.env)
+  t.match(name, /^strata-spare-[0-9a-f]{32}$/, 'the name a caller of this kind looks for')
+  // A client of another uid connecting to the spare is turned away.
+  // (Python's socket module, since Node's net cannot name an abstract socket.)
+  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1]); s.sendall(bytes(4))\n' +
+    'print(s.recv(64).decode().strip())'
+  const other = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', client, name], { encoding: 'utf8', timeout: 10000 })
+  t.equal(other.stdout.trim(), 'refused', `a uid-65534 caller is refused (${other.stderr.trim()})`)
+  t.same(spares(d), [spare], 'the spare still waits')
+  // Without the spare, a listener of another uid on the same name must get
+  // nothing from a caller: the line is run without it, and still mounts.
+  process.kill(spare, 'SIGKILL')
+  await until(() => !fs.existsSync(`/proc/${spare}`))
+  fs.rmSync(`${d.run}/spares`, { recursive: true, force: true })
+  const squat = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.bind("\\0"+sys.argv[1]); s.listen(4); print("up", flush=True)\n' +
+    'c,_=s.accept(); c.settimeout(5); n=0\nwhile True:\n  b=c.recv(65536)\n  if not b: break\n  n+=len(b)\nprint("got %d" % n, flush=True)'
+  const squatter = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', squat, name], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { squatter.kill('SIGKILL') })
+  let said = ''
+  squatter.stdout.on('data', (b: Buffer) => { said += b.toString() })
+  t.ok(await until(() => said.includes('up'), 10000), 'a uid-65534 listener holds the name')
+  const r = run(d, line(d))
+  t.equal(r.status, 0, `the line still mounts, without a spare: ${r.stderr}`)
+  t.not(recordPid(d, d.m), spare, 'served by a daemon of its own')
+  t.ok(await until(() => said.includes('got'), 10000), 'the caller hung up on the listener')
+  t.match(said, /got 0\n/, 'the listener received nothing')
+})
+
+t.test('a request without stdio is refused, and the spare keeps waiting', async (t) => {
+  const d = dirs(t)
+  const spare = await bootSpare(t, d)
+  const name = spareName(d.env)
+  const py = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1]); s.sendall(bytes([255,255,255,127]))\n' +
+    'print(s.recv(64).decode(), end="")'
+  const reply = spawnSync(python, ['-c', py, name], { encoding: 'utf8', timeout: 10000 }).stdout
+  t.equal(reply, 'refused\n', 'a request without stdio fds is refused')
+  t.same(spares(d), [spare], 'the spare still waits')
+  t.equal(run(d, line(d)).status, 0, 'and then serves a real line')
+  t.equal(recordPid(d, d.m), spare, 'as its daemon')
+})
