@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return kNoSpare;
   const char* off = getenv("STRATA_SPARE");
   if (off && strcmp(off, "0") == 0) return kNoSpare;
-  std::string name = strata::SpareName(std::string(argv[1]) + "/build-id");
+  std::string name = strata::SpareName(strata::BuildFilesOf(argv[1]));
   if (name.empty()) return kNoSpare;
   int fd = strata::ConnectAbstract(name);
   if (fd < 0) return kNoSpare;

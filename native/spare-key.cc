@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
 extern char** environ;
@@ -67,10 +66,19 @@ std::string ProcessIdentity(const std::string& pid) {
   return out;
 }
 
-std::string SpareName(const std::string& buildIdFile) {
-  std::ifstream f(buildIdFile);
+std::vector<std::string> BuildFilesOf(const std::string& dist) {
+  return {dist + "/cli/spare-main.js", dist + "/../build/Release/strata_native.node"};
+}
+
+std::string SpareName(const std::vector<std::string>& buildFiles) {
   std::string build;
-  if (!f || !std::getline(f, build) || build.empty()) return "";
+  for (const auto& file : buildFiles) {
+    struct stat st;
+    if (stat(file.c_str(), &st) != 0) return "";
+    build += std::to_string((unsigned long long)st.st_dev) + ':' + std::to_string((unsigned long long)st.st_ino) + ':' +
+             std::to_string((long long)st.st_size) + ':' + std::to_string((long long)st.st_mtim.tv_sec) + '.' +
+             std::to_string((long)st.st_mtim.tv_nsec) + ';';
+  }
   std::string id = ProcessIdentity("self");
   if (id.empty()) return "";
   // The environment a spare was booted with is the one its modules read at

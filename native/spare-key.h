@@ -16,6 +16,7 @@
 // - Written once here, compiled into both the addon and the client.
 #pragma once
 #include <string>
+#include <vector>
 
 namespace strata {
 
@@ -24,9 +25,13 @@ namespace strata {
 std::string ProcessIdentity(const std::string& pid);
 
 // "strata-spare-<hex>": the abstract socket name for a spare of this
-// process's identity, of the build named by the contents of buildIdFile.
-// Empty when the build has no id (no spares then).
-std::string SpareName(const std::string& buildIdFile);
+// process's identity, of the build whose files are buildFiles (their
+// device, inode, size and mtime: a rebuild rewrites them, so a spare of an
+// older build is never found). Empty when one is missing (no spares then).
+std::string SpareName(const std::vector<std::string>& buildFiles);
+
+// The build files of the install whose compiled TypeScript is in `dist`.
+std::vector<std::string> BuildFilesOf(const std::string& dist);
 
 // True when the process at the other end of the connected unix socket fd
 // has this process's identity.

@@ -23,9 +23,9 @@
 namespace strata {
 namespace {
 
-// spareName(buildIdFile): string, '' when there is no build id.
+// spareName(dist): string, '' when the build's files are not all there.
 Napi::Value SpareNameJs(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), SpareName(info[0].As<Napi::String>().Utf8Value()));
+  return Napi::String::New(info.Env(), SpareName(BuildFilesOf(info[0].As<Napi::String>().Utf8Value())));
 }
 
 // spareListen(name): fd, or null when a spare of that name already waits.

@@ -13,6 +13,8 @@ export interface SpawnOptions {
   /** stderr of the child is appended here; its new part is quoted on failure */
   log: string;
   cwd?: string;
+  /** the child's environment (default: ours) */
+  env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -27,6 +29,7 @@ export async function timedSpawn (argv: readonly string[], opts: SpawnOptions): 
     const t0 = process.hrtime.bigint()
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
+      env: opts.env,
       stdio: ['ignore', 'ignore', log.fd],
       detached: true,
     })

@@ -16,7 +16,7 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { native } from '../native/binding.js'
 import { runMountLine } from './mount-line.js'
-import { startSpare } from './start-spare.js'
+import { DIST, startSpare } from './start-spare.js'
 import { sparePidPath } from '../fuse/mount-daemon.js'
 // What a mount loads once mounted (fuse/serve.ts, fuse/mount-daemon.ts), loaded now.
 import '../fuse/build-union.js'
@@ -45,6 +45,19 @@ function parseLine (payload: Buffer): Line | null {
   return { argv, cwd, env: f.slice(3 + argc, 3 + argc + envc) }
 }
 
+/**
+ * Drops the PID files of spares that were killed (a signal ends a spare
+ * where it waits, in native code, before it can remove its file).
+ */
+function sweepDeadPidFiles (dir: string): void {
+  for (const n of fs.readdirSync(dir)) {
+    try {
+      const pid = Number(fs.readFileSync(path.join(dir, n), 'utf8'))
+      if (!fs.existsSync(`/proc/${pid}`)) fs.rmSync(path.join(dir, n), { force: true })
+    } catch { /* another spare swept it */ }
+  }
+}
+
 /** Becomes the caller: its stdio, environment and cwd. */
 function adopt (got: { fds: [number, number, number] }, line: Line): void {
   for (let i = 0; i < 3; i++) {
@@ -62,35 +75,32 @@ function adopt (got: { fds: [number, number, number] }, line: Line): void {
   native.setCmdline(process.argv)
 }
 
-const buildIdFile = new URL('../build-id', import.meta.url).pathname
-const readBuildId = (): string => { try { return fs.readFileSync(buildIdFile, 'utf8') } catch { return '' } }
-
 /**
  * Waits for a line until the idle time is up, or until strata is rebuilt
- * (a new build id: no caller will look for this spare's name again).
+ * (a new name: no caller will look for this spare's again).
  */
-function waitForLine (lfd: number): ReturnType<typeof native.spareAccept> {
-  const build = readBuildId()
+function waitForLine (lfd: number, name: string): ReturnType<typeof native.spareAccept> {
   const deadline = Date.now() + idleMs()
   for (;;) {
     const left = deadline - Date.now()
-    if (left <= 0 || readBuildId() !== build) return null
+    if (left <= 0 || native.spareName(DIST) !== name) return null
     const got = native.spareAccept(lfd, Math.min(left, 5000))
     if (got) return got
   }
 }
 
-const name = native.spareName(buildIdFile)
+const name = native.spareName(DIST)
 const lfd = name ? native.spareListen(name) : null
 // No name (no build id) or one already waiting: nothing to do.
 if (lfd !== null) {
   native.setCmdline([process.argv[0], process.argv[1]])
   const pidFile = sparePidPath(name)
   fs.mkdirSync(path.dirname(pidFile), { recursive: true, mode: 0o700 })
+  sweepDeadPidFiles(path.dirname(pidFile))
   fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 })
   let got: ReturnType<typeof native.spareAccept>
   try {
-    got = waitForLine(lfd)
+    got = waitForLine(lfd, name)
   } finally {
     fs.closeSync(lfd)
     fs.rmSync(pidFile, { force: true })

@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import { native } from '../native/binding.js'
 
 const script = new URL('./spare-main.js', import.meta.url).pathname
-const buildId = new URL('../build-id', import.meta.url).pathname
+/** The compiled TypeScript's dir, whose build a spare's name is of (native/spare-key.h). */
+export const DIST = new URL('..', import.meta.url).pathname.replace(/\/$/, '')
 
 /**
  * Room for a handed-over line in the spare's command line (native
@@ -22,7 +23,7 @@ export const SPARE_NODE_FLAGS = ['--max-semi-space-size=1']
 
 export function startSpare (): void {
   if (process.env.STRATA_SPARE === '0') return
-  const name = native.spareName(buildId)
+  const name = native.spareName(DIST)
   if (!name) return
   // A free name now is only a hint (two may race; the loser's bind fails
   // and it exits at once), but it saves a Node start when one waits.

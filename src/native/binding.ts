@@ -144,8 +144,8 @@ export interface Native {
   openTmpfile(dirfd: number, mode: number): number
   /** Gives an openTmpfile() file its name; EEXIST if taken. */
   linkTmpfile(fd: number, dirfd: number, name: string): void
-  /** The abstract socket name of a spare of this process's identity and build ('' without a build id): native/spare-key.h. */
-  spareName(buildIdFile: string): string
+  /** The abstract socket name of a spare of this process's identity and of the build in `dist` ('' if incomplete): native/spare-key.h. */
+  spareName(dist: string): string
   /** Listens on abstract `name`; null when a spare already does. */
   spareListen(name: string): number | null
   /**

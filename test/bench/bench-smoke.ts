@@ -1,19 +1,21 @@
 // End to end, the built bench (scripts/bench, as a user runs it) on the quick
-// data set, one row of each kind of measurement: mount, umount, --version,
+// data set, one row of each kind of measurement: mount (with strata's spare
+// daemon waiting, and without), umount, --version,
 // the daemon's peak RSS, and a timed command (on the 8-lower tree).
 // Every row must come back with a value for every system it applies to, the
 // JSON must be the whole of stdout, and the chart must be written. No timing
 // is asserted. The bench unmounts whatever it mounted; the test checks that
-// nothing is left mounted under its work dir.
+// nothing is left mounted under its work dir, and no spare daemon running.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BenchResult } from '../../src/bench/run-bench.js'
+import { sparesOf } from '../../src/fuse/spare-processes.js'
 
 const bench = fileURLToPath(new URL('../../scripts/bench', import.meta.url))
-const rows = ['mount', 'umount', 'cli-version', 'daemon-peak-rss', 'find-warm-8L']
+const rows = ['mount', 'mount-cold', 'umount', 'cli-version', 'daemon-peak-rss', 'find-warm-8L']
 
 t.test('scripts/bench --quick --json yields every row for all three systems', async (t) => {
   const dir = t.testdir({})
@@ -24,6 +26,7 @@ t.test('scripts/bench --quick --json yields every row for all three systems', as
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8')
   t.notOk(mounts.includes(dir), 'nothing left mounted')
   t.notOk(fs.existsSync(work), 'work dir removed')
+  t.same(sparesOf(path.join(work, 'strata-run')), [], 'no spare daemon of the bench\'s is left')
   const result = JSON.parse(r.stdout) as BenchResult
   t.same(result.results.map((x) => x.op), rows, 'rows in table order')
   for (const row of result.results) {

@@ -13,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mountsUnder } from '../fixtures/mount-overlay.js'
+import { endSpares, sparesOf, waitingSpares } from '../../src/fuse/spare-processes.js'
 
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
@@ -21,20 +22,6 @@ const python = '/usr/bin/python3'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 interface Dirs { root: string, l: string, u: string, w: string, m: string, run: string, env: NodeJS.ProcessEnv }
-
-/** Processes of ours (strata's node entry points) started under run dir `run`. */
-function strataProcsOf (run: string): number[] {
-  const pids: number[] = []
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue
-    try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
-      if (!argv.some((a) => a.startsWith(path.join(repo, 'dist')))) continue
-      if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`STRATA_RUN_DIR=${run}`)) pids.push(Number(p))
-    } catch { /* exited */ }
-  }
-  return pids
-}
 
 function dirs (t: Test, extraEnv: NodeJS.ProcessEnv = {}): Dirs {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-spare-'))
@@ -46,14 +33,8 @@ function dirs (t: Test, extraEnv: NodeJS.ProcessEnv = {}): Dirs {
     for (const mp of mountsUnder(root).reverse()) {
       if (spawnSync(strata, ['umount', mp], { env: { ...d.env, STRATA_SPARE: '0' } }).status !== 0) spawnSync('umount', ['-l', mp])
     }
-    // A spare may still be booting (a daemon starts it as it ends): wait for
-    // the quiet, ending every process of ours that this run dir started.
-    for (let quiet = 0; quiet < 10;) {
-      const pids = strataProcsOf(d.run)
-      quiet = pids.length === 0 ? quiet + 1 : 0
-      for (const pid of pids) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
-      await sleep(100)
-    }
+    // A spare may still be booting (a daemon starts it as it ends).
+    await endSpares(d.run)
     spawnSync('rm', ['-rf', '--one-file-system', root])
   })
   return d
@@ -69,12 +50,7 @@ async function until (cond: () => boolean, ms = 15000): Promise<boolean> {
   return cond()
 }
 
-/** PIDs of the spares waiting for run dir `d.run` (their PID files). */
-function spares (d: Dirs): number[] {
-  let names: string[]
-  try { names = fs.readdirSync(`${d.run}/spares`) } catch { return [] }
-  return names.filter((n) => n.endsWith('.pid')).map((n) => Number(fs.readFileSync(`${d.run}/spares/${n}`, 'utf8')))
-}
+const spares = (d: Dirs): number[] => waitingSpares(d.run)
 
 const recordPid = (d: Dirs, m: string): number =>
   (JSON.parse(fs.readFileSync(`${d.run}/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }).pid
@@ -84,7 +60,7 @@ const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline
 /** The abstract socket name a spare of this test's kind listens on. */
 function spareName (env: NodeJS.ProcessEnv): string {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e',
-    `const { native } = await import(${JSON.stringify(path.join(repo, 'dist/native/binding.js'))}); process.stdout.write(native.spareName(${JSON.stringify(path.join(repo, 'dist/build-id'))}))`],
+    `const { native } = await import(${JSON.stringify(path.join(repo, 'dist/native/binding.js'))}); process.stdout.write(native.spareName(${JSON.stringify(path.join(repo, 'dist'))}))`],
   { encoding: 'utf8', env })
   return r.stdout
 }
@@ -153,7 +129,7 @@ t.test('STRATA_SPARE=0 boots no spare', async (t) => {
   t.equal(run(d, ['umount', d.m]).status, 0, 'unmounted')
   await sleep(1500)
   t.same(spares(d), [], 'no spare waits')
-  t.same(strataProcsOf(d.run), [], 'no process of ours is left')
+  t.same(sparesOf(d.run), [], 'none booting either')
 })
 
 t.test('a spare leaves after STRATA_SPARE_IDLE seconds without a line', async (t) => {
@@ -170,7 +146,7 @@ t.test('another identity neither gets the spare nor catches a line', async (t) =
   t.match(name, /^strata-spare-[0-9a-f]{32}$/, 'the name a caller of this kind looks for')
   // A client of another uid connecting to the spare is turned away.
   // (Python's socket module, since Node's net cannot name an abstract socket.)
-  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1]); s.sendall(bytes(4))\n' +
+  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1])\n' +
     'print(s.recv(64).decode().strip())'
   const other = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', client, name], { encoding: 'utf8', timeout: 10000 })
   t.equal(other.stdout.trim(), 'refused', `a uid-65534 caller is refused (${other.stderr.trim()})`)
