@@ -41,6 +41,13 @@ Napi::Value DirAtEnd(const Napi::CallbackInfo& info) {
 }
 }  // namespace
 
+void ResetDirOpens() {
+  std::lock_guard<std::mutex> g(dirMu);
+  stableDirs.clear();
+  jsSeen.clear();
+  atEnd.clear();
+}
+
 bool OpenDirNative(fuse_ino_t ino, struct fuse_file_info* fi) {
   std::lock_guard<std::mutex> g(dirMu);
   auto it = stableDirs.find(ino);

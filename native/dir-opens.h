@@ -38,6 +38,8 @@ bool ReleaseDirNative(uint64_t fh);
 // True when a READDIR(PLUS) on fh at off was answered here (the end of a
 // listing JS has finished with); otherwise the caller sends it to JS.
 bool ReaddirAtEndNative(fuse_req_t req, uint64_t fh, off_t off);
+// Forgets every stable dir and handle (a new session numbers its own nodes).
+void ResetDirOpens();
 
 // dirStable(nodeid, openBits), dirUnstable(nodeid), dirAtEnd(fh, end), nativeDirFhBase for JS.
 void InitDirOpens(Napi::Env env, Napi::Object exports);

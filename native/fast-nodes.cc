@@ -258,6 +258,11 @@ void AddFastOps(struct fuse_lowlevel_ops* ops) {
 
 void SetPrivateXattrPrefix(const std::string& prefix) { privatePrefix = prefix; }
 
+void ResetFastNodes() {
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  fastNodes.clear();
+}
+
 void InitFastNodes(Napi::Env env, Napi::Object e) {
   e.Set("fastSet", Napi::Function::New(env, FastSet, "fastSet"));
   e.Set("fastSetUpper", Napi::Function::New(env, FastSetUpper, "fastSetUpper"));

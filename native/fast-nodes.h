@@ -32,6 +32,9 @@ void AddFastOps(struct fuse_lowlevel_ops* ops);
 // the mount, so that both sides hide the same names.
 void SetPrivateXattrPrefix(const std::string& prefix);
 
+// Forgets every node (a new session in this process numbers its own).
+void ResetFastNodes();
+
 // fastSet, fastSetUpper and fastDrop for JS.
 void InitFastNodes(Napi::Env env, Napi::Object exports);
 

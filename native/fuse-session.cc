@@ -1,5 +1,6 @@
 // The session's life (see fuse-session.h for its other parts). One session
-// per process: a daemon serves one mount.
+// at a time per process: a daemon serves one mount (a spare daemon first
+// serves a throwaway one of its own, cli/spare-warm-up.ts).
 //
 // Threads: libfuse's multithreaded loop reads requests on its own threads,
 // started by RunLoop on a detached thread of ours. A file's fi->fh is the
@@ -17,6 +18,7 @@
 #include "fuse-session.h"
 #include "attr-rules.h"
 #include "data-ops.h"
+#include "dir-opens.h"
 #include "errors.h"
 #include "fast-nodes.h"
 #include "js-ops.h"
@@ -111,6 +113,12 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   for (auto& s : argvS) argv.push_back(s.data());
   struct fuse_args args = FUSE_ARGS_INIT((int)argv.size(), argv.data());
 
+  // What native code knows of nodes is per session: a process may serve one
+  // mount after another (a spare's warm-up mount, then the real one), and
+  // node ids of the last one must mean nothing to the next.
+  ResetFastNodes();
+  ResetLowerOpens();
+  ResetDirOpens();
   memset(&ops, 0, sizeof ops);
   ops.init = ll_init;
   AddJsOps(&ops, noFsync);

@@ -125,6 +125,12 @@ Caller CallerOf(fuse_req_t req) {
 }
 
 void StartJsCalls(Napi::Env env, Napi::Function dispatch) {
+  {
+    // Forgets of a previous session in this process are not this one's.
+    std::lock_guard<std::mutex> g(forgetMu);
+    pendingForgets.clear();
+    forgetQueued = false;
+  }
   tsfn = Tsfn::New(env, dispatch, "strata-fuse", 0, 1);
 }
 

@@ -25,6 +25,12 @@ void AddLowerOpen(uint64_t ino, int fd) {
   lowerOpenNode[fd] = ino;
 }
 
+void ResetLowerOpens() {
+  std::lock_guard<std::mutex> g(lowerOpenMu);
+  lowerOpens.clear();
+  lowerOpenNode.clear();
+}
+
 void DropLowerOpen(int fd) {
   std::lock_guard<std::mutex> g(lowerOpenMu);
   auto it = lowerOpenNode.find(fd);

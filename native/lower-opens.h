@@ -16,6 +16,8 @@ namespace strata {
 void AddLowerOpen(uint64_t ino, int fd);
 // No-op for an fd that is not registered.
 void DropLowerOpen(int fd);
+// Forgets every registration (a new session; its handles were released with the old one).
+void ResetLowerOpens();
 // reopenLower(nodeid, dirfd, name) for JS, after a copy-up.
 Napi::Value ReopenLower(const Napi::CallbackInfo& info);
 

@@ -8,6 +8,7 @@
 // Node's start-up. One line per spare: once handed one it is that mount's
 // daemon, and boots the next spare once its mount has settled.
 //
+// Before it listens for lines it warms up (spare-warm-up.ts).
 // It leaves after STRATA_SPARE_IDLE seconds (default 600) without a line.
 // While it waits, its PID is in the run dir's spares/ (fuse/mount-daemon.ts
 // sparePidPath), so that it can be found and ended by PID.
@@ -18,6 +19,7 @@ import { native } from '../native/binding.js'
 import { runMountLine } from './mount-line.js'
 import { DIST, startSpare } from './start-spare.js'
 import { sparePidPath } from '../fuse/mount-daemon.js'
+import { warmUp } from './spare-warm-up.js'
 // What a mount loads once mounted (fuse/serve.ts, fuse/mount-daemon.ts), loaded now.
 import '../fuse/build-union.js'
 
@@ -94,6 +96,7 @@ const lfd = name ? native.spareListen(name) : null
 // No name (no build id) or one already waiting: nothing to do.
 if (lfd !== null) {
   native.setCmdline([process.argv[0], process.argv[1]])
+  await warmUp()
   const pidFile = sparePidPath(name)
   fs.mkdirSync(path.dirname(pidFile), { recursive: true, mode: 0o700 })
   sweepDeadPidFiles(path.dirname(pidFile))

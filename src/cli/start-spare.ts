@@ -30,10 +30,13 @@ export function startSpare (): void {
   const probe = native.spareListen(name)
   if (probe === null) return
   fs.closeSync(probe)
+  // Our readiness fd is no spare's (and would be part of its name).
+  const { STRATA_READY_FD: _, ...env } = process.env
   const child = spawn(process.execPath, [...SPARE_NODE_FLAGS, script, ' '.repeat(CMDLINE_ROOM)], {
     detached: true,
     stdio: 'ignore',
     cwd: '/',
+    env,
   })
   child.on('error', () => { /* no spare: the next line boots its own daemon */ })
   child.unref()

@@ -19,6 +19,7 @@ const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
 /** Debian's, which any uid may run (setup installs it). */
 const python = '/usr/bin/python3'
+const LOWER = 'the lower file of this test'
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 interface Dirs { root: string, l: string, u: string, w: string, m: string, run: string, env: NodeJS.ProcessEnv }
@@ -28,7 +29,10 @@ function dirs (t: Test, extraEnv: NodeJS.ProcessEnv = {}): Dirs {
   const env = { ...process.env, STRATA_RUN_DIR: `${root}/run`, STRATA_SPARE: '1', ...extraEnv }
   const d = { root, l: `${root}/l`, u: `${root}/u`, w: `${root}/w`, m: `${root}/m`, run: `${root}/run`, env }
   for (const p of [d.l, d.u, d.w, d.m]) fs.mkdirSync(p)
-  fs.writeFileSync(`${d.l}/f`, 'lower')
+  // Not the warm-up's 'lower' (spare-warm-up.ts): a node remembered from
+  // that mount would show here.
+  fs.writeFileSync(`${d.l}/f`, LOWER)
+  for (let i = 0; i < 20; i++) fs.writeFileSync(`${d.l}/a${i}`, 'x'.repeat(i))
   t.teardown(async () => {
     for (const mp of mountsUnder(root).reverse()) {
       if (spawnSync(strata, ['umount', mp], { env: { ...d.env, STRATA_SPARE: '0' } }).status !== 0) spawnSync('umount', ['-l', mp])
@@ -85,11 +89,17 @@ t.test('the next line is served by the spare: mounted, recorded, named in ps, an
   t.equal(r.stderr, '', 'nothing said')
   t.equal(recordPid(d, d.m), spare, 'the mount record names the spare as its daemon')
   t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/mount-line-main.js'), ...line(d)], 'its command line is now the line it serves')
-  t.equal(fs.readFileSync(`${d.m}/f`, 'utf8'), 'lower', 'the lower is seen')
+  t.equal(fs.statSync(`${d.m}/f`).size, LOWER.length, 'the lower file\'s size')
+  t.equal(fs.readFileSync(`${d.m}/f`, 'utf8'), LOWER, 'and content')
+  t.same(fs.readdirSync(d.m).sort(), fs.readdirSync(d.l).sort(), 'the root lists the lower\'s entries only')
+  const sizes = Array.from({ length: 20 }, (_, i) => fs.lstatSync(`${d.m}/a${i}`))
+  t.same(sizes.map((st) => [st.isFile(), st.size]), sizes.map((_, i) => [true, i]), 'each file as it is in the lower')
+  const read = (f: string): string => { try { return fs.readFileSync(f, 'utf8') } catch (err) { return (err as Error).message } }
+  t.same(sizes.map((_, i) => read(`${d.m}/a${i}`)), sizes.map((_, i) => 'x'.repeat(i)), 'and opens as itself: no node of the spare\'s warm-up mount answers')
   const w = spawnSync('sh', ['-c', `echo upper > ${d.m}/f && mkdir ${d.m}/dir`])
   t.equal(w.status, 0, 'writes through the mount')
   t.equal(fs.readFileSync(`${d.u}/f`, 'utf8'), 'upper\n', 'copied up into the upper')
-  t.equal(fs.readFileSync(`${d.l}/f`, 'utf8'), 'lower', 'the lower is untouched')
+  t.equal(fs.readFileSync(`${d.l}/f`, 'utf8'), LOWER, 'the lower is untouched')
   t.ok(await until(() => spares(d).length === 1 && spares(d)[0] !== spare), 'a new spare waits once the mount has settled')
   t.equal(run(d, ['umount', d.m]).status, 0, 'strata umount')
   t.ok(await until(() => !fs.existsSync(`/proc/${spare}`)), 'the daemon that was the spare exits')
@@ -104,6 +114,7 @@ t.test('a line handed to a spare fails as it would without one, and mounts nothi
   t.equal(r.stderr, `strata: ENOENT: lowerdir ${d.root}/nope: no such directory\n`, 'the fault named on the caller\'s stderr')
   t.same(mountsUnder(d.root), [], 'nothing mounted')
   t.ok(await until(() => !fs.existsSync(`/proc/${spare}`)), 'the spare it was handed to is gone')
+  t.ok(await until(() => spares(d).length === 1 && spares(d)[0] !== spare), 'and a new spare waits for the next line')
   const off = run(d, ['-o', `lowerdir=${d.root}/nope,upperdir=${d.u},workdir=${d.w}`, d.m], { ...d.env, STRATA_SPARE: '0' })
   t.equal(off.stderr, r.stderr, 'the same message as without spares')
   const bad = run(d, ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w},bogus`, d.m])
