@@ -3,7 +3,7 @@
 // test writes into a temp dir: import a busybox rootfs, run, commit, build a
 // Dockerfile with RUN steps and a non-root USER that creates files, rename
 // a directory of the image through `podman mount`, save and load, and buildah
-// on the same store. Teardown removes every container, image and mount the
+// on the same store, and a container mounted by a spare daemon. Teardown removes every container, image and mount the
 // test's podman made (podman's own commands, same config), so no mount and
 // no process is left. Skipped only where podman cannot run at all.
 import t, { type Test } from 'tap'
@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mountsUnder } from '../fixtures/mount-overlay.js'
+import { endSpares, waitingSpares } from '../../src/fuse/spare-processes.js'
 
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
@@ -174,5 +175,31 @@ if (info.status !== 0) {
     const out = ok(t, podman('run', '--rm', ...RUN, 'localhost/sbb:bh', 'cat', '/bh', '/new'), 'podman runs the buildah image')
     t.equal(out, 'from-buildah\nnew\n')
     t.same(mountsUnder(`${dir}/graph`), [], 'no mount left')
+  })
+
+  t.test('a container started after another is mounted by a spare daemon', async (t) => {
+    // Spares are off for the suite (test/fixtures/suite-env.mjs): on here,
+    // with a run dir of this test's, whose spares it ends by PID.
+    const run = `${dir}/strata-run`
+    const spEnv = { ...env, STRATA_SPARE: '1', STRATA_RUN_DIR: run }
+    t.teardown(async () => {
+      spawnSync('podman', ['rm', '-f', 'sbb-spare'], { env: spEnv })
+      await endSpares(run)
+    })
+    const sp = (...args: string[]): SpawnSyncReturns<string> => spawnSync('podman', args, { encoding: 'utf8', env: spEnv, timeout: 300000 })
+    ok(t, sp('run', '--rm', ...RUN, 'localhost/sbb:1', 'true'), 'a first container (its mount boots a spare as it ends)')
+    const deadline = Date.now() + 15000
+    while (!waitingSpares(run).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    const [spare] = waitingSpares(run)
+    t.ok(spare, 'a spare waits')
+    ok(t, sp('run', '-d', '--name', 'sbb-spare', ...RUN, 'localhost/sbb:2', 'busybox', 'sleep', '60'), 'a second container, in the background')
+    const records = fs.readdirSync(`${run}/mounts`).filter((n) => n.endsWith('.json'))
+    t.equal(records.length, 1, 'one strata mount')
+    if (records.length !== 1) return
+    const rec = JSON.parse(fs.readFileSync(`${run}/mounts/${records[0]}`, 'utf8')) as { pid: number, mountpoint: string }
+    t.equal(rec.pid, spare, 'its daemon is the spare that waited')
+    t.equal(ok(t, sp('exec', 'sbb-spare', 'cat', '/data/sub/file', '/new'), 'podman exec'), 'changed\nnew\n', 'the container sees its image')
+    ok(t, sp('rm', '-f', 'sbb-spare'), 'podman rm -f')
+    t.notOk(mountsUnder(`${dir}/graph`).includes(rec.mountpoint), 'its mount is gone')
   })
 }
