@@ -24,7 +24,8 @@
         "native/enter-process.cc",
         "native/pty-relay.cc",
         "native/spare.cc",
-        "native/spare-key.cc"
+        "native/spare-key.cc",
+        "native/spare-wire.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE", "FUSE_USE_VERSION=312"],
@@ -41,7 +42,7 @@
     {
       "target_name": "strata-spare",
       "type": "executable",
-      "sources": ["native/spare-client-main.cc", "native/spare-key.cc"],
+      "sources": ["native/spare-client-main.cc", "native/spare-key.cc", "native/spare-wire.cc"],
       "defines": ["_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
     }

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 #include "spare-key.h"
@@ -141,6 +142,29 @@ Napi::Value SpareAccept(const Napi::CallbackInfo& info) {
   }
 }
 
+std::vector<std::string> Strings(const Napi::Value& v) {
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+// spareHandOff(dist, args, cwd, env, [in, out, err]): the readiness line of
+// the spare of this process's kind that took the request ('' if it said
+// none), or null when no spare took it (nothing was done). Blocks until the
+// spare has mounted or failed: a few milliseconds.
+Napi::Value SpareHandOff(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = SpareName(BuildFilesOf(info[0].As<Napi::String>().Utf8Value()));
+  if (name.empty()) return env.Null();
+  Napi::Array fds = info[4].As<Napi::Array>();
+  int stdio[3];
+  for (uint32_t i = 0; i < 3; i++) stdio[i] = fds.Get(i).As<Napi::Number>().Int32Value();
+  std::string ready;
+  if (!HandToSpare(name, Strings(info[1]), info[2].As<Napi::String>().Utf8Value(), Strings(info[3]), stdio, &ready)) return env.Null();
+  return Napi::String::New(env, ready);
+}
+
 // setCmdline(args): rewrites /proc/self/cmdline in place to the NUL-separated
 // args, cut at the room the process started with (returns the bytes kept;
 // 0 when /proc does not say where its argv is). Its own argv memory is
@@ -186,6 +210,7 @@ void InitSpare(Napi::Env env, Napi::Object e) {
   e.Set("spareListen", Napi::Function::New(env, SpareListen, "spareListen"));
   e.Set("spareAccept", Napi::Function::New(env, SpareAccept, "spareAccept"));
   e.Set("setCmdline", Napi::Function::New(env, SetCmdline, "setCmdline"));
+  e.Set("spareHandOff", Napi::Function::New(env, SpareHandOff, "spareHandOff"));
 }
 
 }  // namespace strata

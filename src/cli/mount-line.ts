@@ -21,6 +21,7 @@ import { parseMountArgs, type MountArgs } from '../fuse/mount-options.js'
 import { refuseMountedUpper, writeOwnRecord, detachStdio, dropOwnRecord, leaveCwd } from '../fuse/mount-daemon.js'
 import { layerOpener } from './layer-opener.js'
 import { serve } from '../fuse/serve.js'
+import { whenSettled } from './start-spare.js'
 
 function giveUp (): void {
   const fd = Number(process.env.STRATA_READY_FD)
@@ -38,27 +39,12 @@ function lineArgs (argv: string[]): MountArgs | null {
 }
 
 /**
- * How long a new mount is left to its caller before `then` runs (a daemon
- * boots the next spare there: a whole Node start, ~0.1 s of CPU, which on a
- * small machine would otherwise compete with the very container start this
- * mount is for). A mount that ends sooner runs it as it ends.
- */
-const SETTLE_MS = 1000
-
-/**
  * Mounts and serves `argv` (bin/strata's, without the program) if it is a
  * mount line; sets process.exitCode. `then` runs once, when the mount has
- * settled or ended (or the line failed).
+ * settled or ended (or the line failed): start-spare.ts.
  */
 export async function runMountLine (argv: string[], then?: () => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const settled = (): void => {
-    clearTimeout(timer)
-    const f = then
-    then = undefined
-    f?.()
-  }
-  const onReady = (): void => { timer = setTimeout(settled, SETTLE_MS).unref() }
+  const { onReady, settled } = whenSettled(then)
   const args = lineArgs(argv)
   if (!args) {
     giveUp()

@@ -1,10 +1,12 @@
 // A spare: a mount daemon booted before anyone asks for a mount. It loads
-// everything a mount line needs, listens on an abstract socket named after
+// everything a mount needs, listens on an abstract socket named after
 // its identity and build (native/spare-key.h), and waits. bin/strata's
 // client (native/spare-client-main.cc) hands it a line with its stdio, cwd
 // and environment; the spare takes them as its own and runs the line as a
 // daemon bin/strata had started would (mount-line.ts), with the client's
-// socket as the readiness fd. So the caller's wait is the mount itself, not
+// socket as the readiness fd. The CLI hands over its checked mount requests
+// the same way (fuse/mount-in-background.ts; STRATA_MOUNT_REQUEST in the
+// environment, as daemon-main.ts takes it). So the caller's wait is the mount itself, not
 // Node's start-up. One line per spare: once handed one it is that mount's
 // daemon, and boots the next spare once its mount has settled.
 //
@@ -17,6 +19,8 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { native } from '../native/binding.js'
 import { runMountLine } from './mount-line.js'
+import { runMountRequest } from './mount-request.js'
+import type { MountRequest } from '../fuse/mount-options.js'
 import { DIST, startSpare } from './start-spare.js'
 import { sparePidPath } from '../fuse/mount-daemon.js'
 import { warmUp } from './spare-warm-up.js'
@@ -72,7 +76,8 @@ function adopt (got: { fds: [number, number, number] }, line: Line): void {
     if (eq > 0) process.env[kv.slice(0, eq)] = kv.slice(eq + 1)
   }
   process.chdir(line.cwd)
-  const main = path.join(path.dirname(process.argv[1]), 'mount-line-main.js')
+  // As ps would show the daemon that bin/strata or the CLI would have started.
+  const main = path.join(path.dirname(process.argv[1]), process.env.STRATA_MOUNT_REQUEST ? 'daemon-main.js' : 'mount-line-main.js')
   process.argv = [process.argv[0], main, ...line.argv]
   native.setCmdline(process.argv)
 }
@@ -112,7 +117,10 @@ if (lfd !== null) {
   if (got && line) {
     adopt(got, line)
     process.env.STRATA_READY_FD = String(got.conn)
-    await runMountLine(line.argv, startSpare)
+    const request = process.env.STRATA_MOUNT_REQUEST
+    delete process.env.STRATA_MOUNT_REQUEST
+    if (request) await runMountRequest(JSON.parse(request) as MountRequest, startSpare)
+    else await runMountLine(line.argv, startSpare)
   } else if (got) {
     fs.writeSync(got.fds[2], 'strata: a spare mount daemon got a request it cannot read; run the line again with STRATA_SPARE=0\n')
     for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)

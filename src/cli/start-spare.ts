@@ -21,6 +21,29 @@ const CMDLINE_ROOM = 32 * 1024
 /** The flags a spare runs with: those of a mount daemon (fuse/mount-daemon.ts). */
 export const SPARE_NODE_FLAGS = ['--max-semi-space-size=1']
 
+/**
+ * How long a new mount is left to its caller before the next spare boots
+ * (a whole Node start, ~0.1 s of CPU, which on a small machine would
+ * otherwise compete with the very container start this mount is for). A
+ * mount that ends sooner boots it as it ends.
+ */
+const SETTLE_MS = 1000
+
+/**
+ * Runs `then` once: SETTLE_MS after onReady (the mount answers), or at
+ * settled() (the mount ended, or never came), whichever is first.
+ */
+export function whenSettled (then?: () => void): { onReady: () => void, settled: () => void } {
+  let timer: NodeJS.Timeout | undefined
+  const settled = (): void => {
+    clearTimeout(timer)
+    const f = then
+    then = undefined
+    f?.()
+  }
+  return { onReady: () => { timer = setTimeout(settled, SETTLE_MS).unref() }, settled }
+}
+
 export function startSpare (): void {
   if (process.env.STRATA_SPARE === '0') return
   const name = native.spareName(DIST)

@@ -164,8 +164,14 @@ export async function startDaemon (script: string, args: string[], mountpoint: s
     ;(ready as unknown as { destroy(): void }).destroy()
     return child.pid!
   }
-  const why = result.startsWith('error ') ? result.slice(6) : `the mount daemon exited (${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') || 'no output'})`
-  throw errnoErrorOf(why)
+  throw daemonFailure(result, log)
+}
+
+/** Why a daemon that did not say "ok" failed: its "error …" line, else the end of its log. */
+export function daemonFailure (readiness: string, log: string): Error {
+  let tail = ''
+  try { tail = fs.readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') } catch { /* no log */ }
+  return errnoErrorOf(readiness.startsWith('error ') ? readiness.slice(6) : `the mount daemon exited (${tail || 'no output'})`)
 }
 
 function fusermountU (mountpoint: string, lazy: boolean): void {

@@ -154,6 +154,11 @@ export interface Native {
    * (native/spare-wire.h); null at the deadline.
    */
   spareAccept(listenFd: number, timeoutMs: number): { conn: number, fds: [number, number, number], payload: Buffer } | null
+  /**
+   * Hands a request (native/spare-wire.h) to a spare of this process's kind:
+   * its readiness line ('' if none), or null when no spare took it.
+   */
+  spareHandOff(dist: string, args: string[], cwd: string, env: string[], stdio: [number, number, number]): string | null
   /** Rewrites /proc/self/cmdline in place, cut at the room the process started with; the bytes kept. */
   setCmdline(args: string[]): number
   /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */

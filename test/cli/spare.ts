@@ -193,3 +193,36 @@ t.test('a request without stdio is refused, and the spare keeps waiting', async 
   t.equal(run(d, line(d)).status, 0, 'and then serves a real line')
   t.equal(recordPid(d, d.m), spare, 'as its daemon')
 })
+
+t.test('the CLI hands its own mounts to the spare: strata mount NAME, strata run', async (t) => {
+  const d = dirs(t)
+  const env = { ...d.env, STRATA_ROOT: `${d.root}/store` }
+  const rootfs = `${d.root}/rootfs`
+  fs.mkdirSync(`${rootfs}/bin`, { recursive: true })
+  fs.copyFileSync('/bin/busybox', `${rootfs}/bin/busybox`)
+  fs.chmodSync(`${rootfs}/bin/busybox`, 0o755)
+  for (const x of ['sh', 'cat', 'true']) fs.symlinkSync('busybox', `${rootfs}/bin/${x}`)
+  fs.writeFileSync(`${rootfs}/hello`, 'from the image\n')
+  t.equal(run(d, ['image', 'import', rootfs, 'sp:1'], env).status, 0, 'an image')
+  t.equal(run(d, ['container', 'create', '--name', 'web', 'sp:1'], env).status, 0, 'a container')
+  t.teardown(() => { run(d, ['container', 'rm', '-f', 'web'], { ...env, STRATA_SPARE: '0' }) })
+  // The environment is part of a spare's name: boot one with the CLI's.
+  const first = `${d.root}/first`
+  fs.mkdirSync(first)
+  t.equal(run(d, line(d, first), env).status, 0, 'a first mount line')
+  t.equal(run(d, ['umount', first], env).status, 0, 'unmounted')
+  t.ok(await until(() => spares(d).length === 1), 'a spare waits')
+  const spare = spares(d)[0]
+  const r = run(d, ['mount', 'web', d.m], env)
+  t.equal(r.status, 0, `strata mount web: ${r.stderr}`)
+  t.equal(recordPid(d, d.m), spare, 'served by the spare')
+  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/daemon-main.js'), d.m], 'named as the CLI\'s daemon would be')
+  t.equal(fs.readFileSync(`${d.m}/hello`, 'utf8'), 'from the image\n', 'the container\'s tree')
+  t.equal(run(d, ['umount', d.m], env).status, 0, 'strata umount')
+  t.ok(await until(() => spares(d).length === 1 && spares(d)[0] !== spare), 'the next spare waits')
+  const next = spares(d)[0]
+  const ran = run(d, ['run', '--rm', 'sp:1', 'cat', '/hello'], env)
+  t.equal(ran.status, 0, `strata run: ${ran.stderr}`)
+  t.equal(ran.stdout, 'from the image\n', 'the container ran on its mount')
+  t.ok(await until(() => !fs.existsSync(`/proc/${next}`)), 'the spare served the run\'s mount and ended with it')
+})
