@@ -3,9 +3,10 @@
 // daemon already booted (spare-key.h, spare-wire.h), so the caller
 // (podman's mount_program, `strata mount --lowerdir …`) waits for no Node
 // start-up. Written in C++ because its whole point is to not be Node.
-// Exit: 0 mounted, 1 failed (said on stderr), 76 not a line the daemon takes
-// (bin/strata runs the full CLI), 75 no spare took it (bin/strata starts a
-// daemon itself, as it would without spares).
+// `strata umount MNT` goes the same way (the spare unmounts and goes on
+// waiting). Exit: 0 done, 1 failed (said on stderr), 76 not a line the
+// spare takes (bin/strata runs the full CLI), 75 no spare took it
+// (bin/strata runs the line itself, as it would without spares).
 #include <unistd.h>
 
 #include <climits>
@@ -20,7 +21,7 @@
 extern char** environ;
 
 int main(int argc, char** argv) {
-  constexpr int kMounted = 0, kFailed = 1, kNoSpare = 75, kNotALine = 76;
+  constexpr int kDone = 0, kFailed = 1, kNoSpare = 75, kNotALine = 76;
   if (argc < 2) return kNoSpare;
   const char* off = getenv("STRATA_SPARE");
   if (off && strcmp(off, "0") == 0) return kNoSpare;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   const int stdio[3] = {0, 1, 2};
   std::string ready;
   if (!strata::HandToSpare(name, args, cwd, env, stdio, &ready)) return kNoSpare;
-  if (ready.compare(0, 3, "ok ") == 0) return kMounted;
+  if (ready.compare(0, 3, "ok ") == 0 || ready == "exit 0") return kDone;
   if (ready == "cli") return kNotALine;
   return kFailed;
 }

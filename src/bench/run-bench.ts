@@ -172,11 +172,11 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
   const spec = { lowers, upper: join(runDir, 'upper'), work: join(runDir, 'work'), mnt: join(runDir, 'mnt'), log }
   const ctx = { mnt: spec.mnt, layout }
   if ((await listMounts()).some((m) => m.mnt.startsWith(runDir + '/'))) throw new FatalError(`a mount is left under ${runDir}`)
+  const spare = system === 'strata' && (op.kind === 'mount' || op.kind === 'umount') && !op.cold
+  const env = spare ? { ...process.env, STRATA_SPARE: '1' } : undefined
   if (op.kind === 'mount') {
     // strata's spare daemon boots as the warm-up's mount ends: it is waited
     // for, as a container started now and then would find it.
-    const spare = system === 'strata' && !op.cold
-    const env = spare ? { ...process.env, STRATA_SPARE: '1' } : undefined
     // Warm, like a container start: one mount and unmount first puts the
     // binaries (and V8's code cache, if the system keeps one) in memory.
     await timedMount(system, spec, live, signal, env)
@@ -185,6 +185,11 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
     // The next spare boots as this mount ends: not on the next system's clock.
     if (spare) await spareWaiting(strataRun, 10_000)
     return s
+  }
+  if (spare && !(await spareWaiting(strataRun, 0))) {
+    // The umount row's spare: booted as a throwaway mount ends.
+    await timedMount(system, spec, live, signal, env)
+    if (!(await spareWaiting(strataRun, 10_000))) throw new Error(`no spare daemon waits in ${strataRun}/spares 10 s after a mount`)
   }
   return await withMount(system, spec, live, signal, async () => {
     // sync also flushes what the previous run left dirty, outside any timing.
@@ -206,7 +211,7 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
       }
       case 'umount': {
         await timedSpawn(['ls', '-a', spec.mnt], { log, signal })
-        const s = await timedSpawn(unmountArgv(system, spec.mnt), { log, signal })
+        const s = await timedSpawn(unmountArgv(system, spec.mnt), { log, signal, env })
         if (await isMounted(spec.mnt)) throw new Error(`${spec.mnt} is still mounted after ${unmountArgv(system, spec.mnt).join(' ')}`)
         return s
       }

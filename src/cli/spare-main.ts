@@ -7,8 +7,9 @@
 // socket as the readiness fd. The CLI hands over its checked mount requests
 // the same way (fuse/mount-in-background.ts; STRATA_MOUNT_REQUEST in the
 // environment, as daemon-main.ts takes it). So the caller's wait is the mount itself, not
-// Node's start-up. One line per spare: once handed one it is that mount's
-// daemon, and boots the next spare once its mount has settled.
+// Node's start-up. One mount per spare: once handed one it is that mount's
+// daemon, and boots the next spare once its mount has settled. An unmount
+// (`strata umount MNT`) it serves and goes on waiting.
 //
 // Before it listens for lines it warms up (spare-warm-up.ts).
 // It leaves after STRATA_SPARE_IDLE seconds (default 600) without a line.
@@ -22,7 +23,9 @@ import { runMountLine } from './mount-line.js'
 import { runMountRequest } from './mount-request.js'
 import type { MountRequest } from '../fuse/mount-options.js'
 import { DIST, startSpare } from './start-spare.js'
-import { sparePidPath } from '../fuse/mount-daemon.js'
+import { sparePidPath, unmount } from '../fuse/mount-daemon.js'
+import { parseUmountArgv, type UmountLine } from './umount-line.js'
+import { reportText } from './report.js'
 import { warmUp } from './spare-warm-up.js'
 // What a mount loads once mounted (fuse/serve.ts, fuse/mount-daemon.ts), loaded now.
 import '../fuse/build-union.js'
@@ -38,6 +41,7 @@ function idleMs (): number {
 }
 
 interface Line { argv: string[], cwd: string, env: string[] }
+type Accepted = NonNullable<ReturnType<typeof native.spareAccept>>
 
 /** The payload's NUL-terminated fields: argc, args, cwd, envc, env (native/spare-wire.h). */
 function parseLine (payload: Buffer): Line | null {
@@ -62,6 +66,30 @@ function sweepDeadPidFiles (dir: string): void {
       if (!fs.existsSync(`/proc/${pid}`)) fs.rmSync(path.join(dir, n), { force: true })
     } catch { /* another spare swept it */ }
   }
+}
+
+/**
+ * An unmount is served without taking the caller's place, and the spare
+ * goes on waiting: it only needs the caller's cwd (for a relative mount
+ * point) and stderr, and the run dir, which is the spare's own (its name
+ * covers the variables the run dir is found from).
+ */
+async function serveUmount (got: Accepted, line: Line, u: UmountLine | null): Promise<void> {
+  let code = 0
+  if (!u) {
+    // --help, a typo'd flag: the full CLI's to say.
+    try { fs.writeSync(got.conn, 'cli\n') } catch { /* the caller went away */ }
+    for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)
+    return
+  }
+  try {
+    await unmount(path.resolve(line.cwd, u.mountpoint), u.lazy)
+  } catch (err) {
+    try { fs.writeSync(got.fds[2], reportText(err)) } catch { /* the caller went away */ }
+    code = 1
+  }
+  try { fs.writeSync(got.conn, `exit ${code}\n`) } catch { /* the caller went away */ }
+  for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)
 }
 
 /** Becomes the caller: its stdio, environment and cwd. */
@@ -107,13 +135,18 @@ if (lfd !== null) {
   sweepDeadPidFiles(path.dirname(pidFile))
   fs.writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 })
   let got: ReturnType<typeof native.spareAccept>
+  let line: Line | null = null
   try {
-    got = waitForLine(lfd, name)
+    for (;;) {
+      got = waitForLine(lfd, name)
+      line = got && parseLine(got.payload)
+      if (!got || !line || (line.argv[0] !== 'umount' && line.argv[0] !== 'unmount')) break
+      await serveUmount(got, line, parseUmountArgv(line.argv))
+    }
   } finally {
     fs.closeSync(lfd)
     fs.rmSync(pidFile, { force: true })
   }
-  const line = got && parseLine(got.payload)
   if (got && line) {
     adopt(got, line)
     process.env.STRATA_READY_FD = String(got.conn)

@@ -1,6 +1,6 @@
 // End to end, the built bench (scripts/bench, as a user runs it) on the quick
-// data set, one row of each kind of measurement: mount (with strata's spare
-// daemon waiting, and without), umount, --version,
+// data set, one row of each kind of measurement: mount and umount (with
+// strata's spare daemon waiting, and without), --version,
 // the daemon's peak RSS, and a timed command (on the 8-lower tree).
 // Every row must come back with a value for every system it applies to, the
 // JSON must be the whole of stdout, and the chart must be written. No timing
@@ -15,7 +15,7 @@ import type { BenchResult } from '../../src/bench/run-bench.js'
 import { sparesOf } from '../../src/fuse/spare-processes.js'
 
 const bench = fileURLToPath(new URL('../../scripts/bench', import.meta.url))
-const rows = ['mount', 'mount-cold', 'umount', 'cli-version', 'daemon-peak-rss', 'find-warm-8L']
+const rows = ['mount', 'mount-cold', 'umount', 'umount-cold', 'cli-version', 'daemon-peak-rss', 'find-warm-8L']
 
 t.test('scripts/bench --quick --json yields every row for all three systems', async (t) => {
   const dir = t.testdir({})

@@ -59,6 +59,11 @@ const spares = (d: Dirs): number[] => waitingSpares(d.run)
 const recordPid = (d: Dirs, m: string): number =>
   (JSON.parse(fs.readFileSync(`${d.run}/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }).pid
 
+/** Not gone, nor a zombie its parent has yet to reap. */
+const running = (pid: number): boolean => {
+  try { return !/^\S+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return false }
+}
+
 const cmdline = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)
 
 /** The abstract socket name a spare of this test's kind listens on. */
@@ -225,4 +230,26 @@ t.test('the CLI hands its own mounts to the spare: strata mount NAME, strata run
   t.equal(ran.status, 0, `strata run: ${ran.stderr}`)
   t.equal(ran.stdout, 'from the image\n', 'the container ran on its mount')
   t.ok(await until(() => !fs.existsSync(`/proc/${next}`)), 'the spare served the run\'s mount and ended with it')
+})
+
+t.test('strata umount is served by the spare, which goes on waiting', async (t) => {
+  const d = dirs(t)
+  const spare = await bootSpare(t, d)
+  // A mount the spare did not serve (the spare would become its daemon).
+  t.equal(run(d, line(d), { ...d.env, STRATA_SPARE: '0' }).status, 0, 'a mount of its own daemon')
+  const daemon = recordPid(d, d.m)
+  const r = spawnSync(strata, ['umount', 'm'], { encoding: 'utf8', env: d.env, cwd: d.root, timeout: 60000 })
+  t.equal(r.status, 0, `strata umount m, relative to the caller's cwd: ${r.stderr}`)
+  t.same(mountsUnder(d.root), [], 'unmounted')
+  t.notOk(running(daemon), 'its daemon has exited by the time umount returns')
+  t.notOk(fs.existsSync(`${d.run}/mounts/${encodeURIComponent(d.m)}.json`), 'its record is gone')
+  t.same(spares(d), [spare], 'the same spare still waits')
+  const again = run(d, ['umount', d.m])
+  const cold = run(d, ['umount', d.m], { ...d.env, STRATA_SPARE: '0' })
+  t.equal(again.status, 1, 'a mount point not mounted: exit 1')
+  t.equal(again.stderr, `strata: EINVAL: ${d.m} is not mounted\n`, 'said on the caller\'s stderr')
+  t.same([again.status, again.stderr], [cold.status, cold.stderr], 'as without spares')
+  const help = run(d, ['umount', '--bogus', d.m])
+  t.same([help.status, help.stderr], [run(d, ['umount', '--bogus', d.m], { ...d.env, STRATA_SPARE: '0' }).status, run(d, ['umount', '--bogus', d.m], { ...d.env, STRATA_SPARE: '0' }).stderr], 'a line it does not take goes to the full CLI')
+  t.same(spares(d), [spare], 'and the spare still waits')
 })
