@@ -2,7 +2,8 @@
 // worktree's bin/strata as mount_program: containers/storage then runs
 // strata inside podman's user namespace, where trusted.* xattrs are refused
 // and the overlay uses the user.overlay.* forms. Import, run, a write that
-// copies up, a whiteout and an opaque directory that survive a commit.
+// copies up, a whiteout and an opaque directory that survive a commit, and
+// a container mounted by a spare daemon (booted in podman's namespaces).
 // Teardown removes the user's containers and store with podman's own
 // commands, ends the user's remaining processes (all started by this test)
 // by PID, and removes the user and its subordinate id ranges.
@@ -12,6 +13,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mountsUnder } from '../fixtures/mount-overlay.js'
+import { waitingSpares } from '../../src/fuse/spare-processes.js'
 
 const repo = path.resolve(import.meta.dirname, '..', '..')
 const strata = path.join(repo, 'bin', 'strata')
@@ -84,9 +86,21 @@ if (spawnSync('podman', ['--version']).status !== 0 || spawnSync('newuidmap', ['
       'grep " / " /proc/mounts; cat /data/keep; echo more >> /data/keep; cat /data/keep; mkdir /made && echo m > /made/f && cat /made/f'), 'podman run')
     t.match(out, /^strata \/ fuse\.strata /m, 'the container root is a strata mount')
     t.match(out, /image\nimage\nmore\nm\n/, 'read, copy-up on append, mkdir and create')
+    // Spares are on here (env -i): the run's daemon boots one, in podman's
+    // namespaces, as its mount ends; the next container's mount is its.
+    const spare = async (): Promise<number | undefined> => {
+      for (let waited = 0; !waitingSpares(`${xdg}/strata`).length && waited < 15000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
+      return waitingSpares(`${xdg}/strata`)[0]
+    }
+    t.ok(await spare(), 'a spare waits in the user\'s run dir ($XDG_RUNTIME_DIR/strata)')
     ok(t, podman('run', '--name', 'rl-c', ...RUN, 'localhost/rl:1', 'sh', '-c',
       'rm /data/keep && rm -r /data/old && mkdir /data/old && echo new > /data/old/other'), 'a run that removes and replaces')
     ok(t, podman('commit', 'rl-c', 'localhost/rl:2'), 'podman commit')
+    const waiting = await spare()
+    ok(t, podman('run', '-d', '--name', 'rl-bg', ...RUN, 'localhost/rl:1', 'busybox', 'sleep', '60'), 'a container in the background')
+    const argv = waiting ? fs.readFileSync(`/proc/${waiting}/cmdline`, 'utf8').split('\0') : []
+    t.ok(argv.some((a) => a.endsWith('/mount-line-main.js')) && argv.includes('-o'), 'the spare became the daemon of a container\'s mount')
+    ok(t, podman('rm', '-f', 'rl-bg'), 'podman rm -f')
     const after = ok(t, podman('run', '--rm', ...RUN, 'localhost/rl:2', 'sh', '-c', 'ls /data; ls /data/old'), 'run the commit')
     t.equal(after, 'old\nother\n', 'the whiteout hides keep, and the new old/ is opaque')
     ok(t, podman('rm', 'rl-c'), 'podman rm')
