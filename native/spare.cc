@@ -38,61 +38,9 @@ Napi::Value SpareListen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-bool ReadFull(int fd, char* p, size_t n) {
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= (size_t)r;
-  }
-  return true;
-}
-
 void Say(int fd, const char* s) {
   ssize_t r;
   do r = write(fd, s, strlen(s)); while (r < 0 && errno == EINTR);
-}
-
-// Takes one request from an accepted connection: its three fds and payload,
-// or false (the connection is then closed, fds too).
-bool TakeRequest(int conn, int fds[3], std::string* payload) {
-  char lenBytes[4];
-  char cbuf[CMSG_SPACE(3 * sizeof(int))];
-  iovec iov = {lenBytes, sizeof lenBytes};
-  msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t r;
-  do r = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL); while (r < 0 && errno == EINTR);
-  int got = 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    int* p = (int*)CMSG_DATA(c);
-    for (int i = 0; i < n; i++) {
-      if (got < 3) fds[got++] = p[i];
-      else close(p[i]);
-    }
-  }
-  uint32_t len = 0;
-  bool ok = r == (ssize_t)sizeof lenBytes && got == 3 && !(msg.msg_flags & MSG_CTRUNC);
-  if (ok) {
-    len = (uint32_t)(unsigned char)lenBytes[0] | (uint32_t)(unsigned char)lenBytes[1] << 8 |
-          (uint32_t)(unsigned char)lenBytes[2] << 16 | (uint32_t)(unsigned char)lenBytes[3] << 24;
-    ok = len <= kSpareMaxRequest;
-  }
-  if (ok) {
-    payload->resize(len);
-    ok = ReadFull(conn, &(*payload)[0], len);
-  }
-  if (!ok) {
-    for (int i = 0; i < got; i++) close(fds[i]);
-  }
-  return ok;
 }
 
 // spareAccept(listenFd, timeoutMs): {conn, fds: [in, out, err], payload} once
@@ -124,7 +72,7 @@ Napi::Value SpareAccept(const Napi::CallbackInfo& info) {
     setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     int fds[3];
     std::string payload;
-    if (!TakeRequest(conn, fds, &payload)) {
+    if (!TakeSpareRequest(conn, fds, &payload)) {
       Say(conn, "refused\n");
       close(conn);
       continue;
