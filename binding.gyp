@@ -44,7 +44,8 @@
       "type": "executable",
       "sources": ["native/spare-client-main.cc", "native/spare-key.cc", "native/spare-wire.cc"],
       "defines": ["_GNU_SOURCE"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc"]
     }
   ]
 }
