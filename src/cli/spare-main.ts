@@ -1,20 +1,23 @@
 // A spare: a mount daemon booted before anyone asks for a mount. It loads
-// everything a mount needs, listens on an abstract socket named after
-// its identity and build (native/spare-key.h), and waits. bin/strata's
-// client (native/spare-client-main.cc) hands it a line with its stdio, cwd
-// and environment; the spare takes them as its own and runs the line as a
+// everything a mount needs, listens on an abstract socket named after its
+// identity and build (native/spare-key.h), and waits. bin/strata's client
+// (native/spare-client-main.cc) hands it a line with its stdio, cwd and
+// environment; the spare takes them as its own and runs the line as a
 // daemon bin/strata had started would (mount-line.ts), with the client's
 // socket as the readiness fd. The CLI hands over its checked mount requests
 // the same way (fuse/mount-in-background.ts; STRATA_MOUNT_REQUEST in the
-// environment, as daemon-main.ts takes it). So the caller's wait is the mount itself, not
-// Node's start-up. One mount per spare: once handed one it is that mount's
-// daemon, and boots the next spare once its mount has settled. An unmount
-// (`strata umount MNT`) it serves and goes on waiting.
+// environment, as daemon-main.ts takes it). So the caller waits for the
+// mount itself, not for Node's start-up. One mount per spare: once handed
+// one it is that mount's daemon, and boots the next spare once its mount
+// has settled. An unmount (`strata umount MNT`) it serves and goes on
+// waiting.
 //
-// Before it listens for lines it warms up (spare-warm-up.ts).
-// It leaves after STRATA_SPARE_IDLE seconds (default 600) without a line.
-// While it waits, its PID is in the run dir's spares/ (fuse/mount-daemon.ts
-// sparePidPath), so that it can be found and ended by PID.
+// Between binding its name and taking requests it warms up
+// (spare-warm-up.ts); a caller that comes meanwhile waits in the socket's
+// backlog. It leaves after STRATA_SPARE_IDLE seconds (default 600) without
+// a request, or once strata is rebuilt. While it waits, its PID is in the
+// run dir's spares/ (fuse/mount-daemon.ts sparePidPath), so that it can be
+// found and ended by PID.
 import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
