@@ -1,8 +1,8 @@
-// Boots a spare (spare-main.ts) for the next mount line, unless one of this
+// Boots a spare (spare-main.ts) for the next mount, unless one of this
 // process's kind already waits or STRATA_SPARE=0. Called by a mount daemon
-// once its own mount has settled (cli/mount-line.ts), so the spare's
-// start-up is off every caller's path: the first mount line of a kind pays Node's start, the next ones
-// find a spare.
+// once its own mount has settled (whenSettled), so the spare's start-up is
+// off every caller's path: the first mount of a kind pays Node's start, the
+// next ones find a spare.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { native } from '../native/binding.js'

@@ -9,7 +9,17 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`)
+/**
+ * True if `pid` runs cli/spare-main.js: a PID file left by a killed spare
+ * may name a PID reused since, which must not be ended.
+ */
+function isSpare (pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.endsWith(`${path.sep}spare-main.js`))
+  } catch {
+    return false
+  }
+}
 
 /** PIDs of the spares waiting in `runDir`. */
 export function waitingSpares (runDir: string): number[] {
@@ -19,7 +29,7 @@ export function waitingSpares (runDir: string): number[] {
   for (const n of names.filter((x) => x.endsWith('.pid'))) {
     try {
       const pid = Number(fs.readFileSync(path.join(runDir, 'spares', n), 'utf8'))
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) pids.push(pid)
+      if (Number.isInteger(pid) && pid > 0 && isSpare(pid)) pids.push(pid)
     } catch { /* it left meanwhile */ }
   }
   return pids
@@ -32,8 +42,7 @@ export function sparesOf (runDir: string): number[] {
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue
     try {
-      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')
-      if (!argv.some((a) => a.endsWith(`${path.sep}spare-main.js`))) continue
+      if (!isSpare(Number(p))) continue
       if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(mark)) pids.add(Number(p))
     } catch { /* exited, or not ours to read */ }
   }
