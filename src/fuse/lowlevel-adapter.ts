@@ -42,6 +42,9 @@ export class LowLevelAdapter {
   private readonly stableDirs = new Set<number>()
   /** Natively opened directory handle -> the union's handle, opened at its first READDIR. */
   private readonly lateHandles = new Map<number, number>()
+  /** Requests whose answer is still on its way (a promise), and who waits for there to be none. */
+  private pending = 0
+  private drained: (() => void) | null = null
 
   constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
@@ -67,10 +70,25 @@ export class LowLevelAdapter {
     if (this.opts.debug) this.log(`strata: ${describe(r)}`)
     try {
       const p = this.handle(r)
-      if (p) p.catch((err: unknown) => { this.fail(op, id, err) })
+      if (p) {
+        this.pending++
+        p.catch((err: unknown) => { this.fail(op, id, err) }).finally(() => {
+          if (--this.pending === 0) this.drained?.()
+        })
+      }
     } catch (err) {
       this.fail(op, id, err)
     }
+  }
+
+  /**
+   * Once the mount has ended and every request in hand is done with the
+   * union: closes the union's fds (a spare serves its next mount in this
+   * process: cli/spare-main.ts).
+   */
+  async close (): Promise<void> {
+    if (this.pending > 0) await new Promise<void>((resolve) => { this.drained = resolve })
+    this.fs.close()
   }
 
   private fail (op: FuseOp, id: number, err: unknown): void {

@@ -27,13 +27,27 @@ function named<T> (what: string, open: () => T): T {
   }
 }
 
+/** Each opened dir is closed again if a later one fails (a spare serves on after a failed line). */
 export function openLayers (req: MountRequest, openLayer?: (dir: string) => LayerSource): OpenLayers {
   if (req.userxattr) useUserXattrs()
-  const lowers = req.lowerdirs.map((d) => named(`lowerdir ${d}`, () => openLayer ? openLayer(d) : new DirLayer(d)))
-  const { upperdir, workdir } = req
-  const upper = upperdir && workdir ? named(`upperdir ${upperdir}, workdir ${workdir}`, () => new UpperDir(upperdir, workdir)) : null
-  if (upper) upper.durable = req.fsync
-  // The option's record on the upper root: refused (no CAP_SYS_ADMIN for =1) before the mount.
-  if (upper && req.xattrPermissions) initUpperOverride(upper, lowers, req.xattrPermissions)
-  return { lowers, upper }
+  const opened: OpenLayers = { lowers: [], upper: null }
+  try {
+    for (const d of req.lowerdirs) opened.lowers.push(named(`lowerdir ${d}`, () => openLayer ? openLayer(d) : new DirLayer(d)))
+    const { upperdir, workdir } = req
+    const upper = upperdir && workdir ? named(`upperdir ${upperdir}, workdir ${workdir}`, () => new UpperDir(upperdir, workdir)) : null
+    opened.upper = upper
+    if (upper) upper.durable = req.fsync
+    // The option's record on the upper root: refused (no CAP_SYS_ADMIN for =1) before the mount.
+    if (upper && req.xattrPermissions) initUpperOverride(upper, opened.lowers, req.xattrPermissions)
+    return opened
+  } catch (err) {
+    closeLayers(opened)
+    throw err
+  }
+}
+
+/** Closes the layers' dirs: for a mount that failed before a union took them. */
+export function closeLayers ({ lowers, upper }: OpenLayers): void {
+  for (const l of lowers) l.close()
+  upper?.close()
 }

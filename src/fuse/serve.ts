@@ -19,7 +19,8 @@ import type { MountRequest } from './mount-options.js'
 import type { LayerSource } from '../union/layer-source.js'
 import { servePauseRequests } from './pause-control.js'
 import { errnoError } from '../base/errno-error.js'
-import { openLayers, type OpenLayers } from './open-layers.js'
+import { closeLayers, openLayers, type OpenLayers } from './open-layers.js'
+import type { LowLevelAdapter } from './lowlevel-adapter.js'
 import { markDirty } from './volatile-marker.js'
 import { PRIVATE_XATTR_PREFIX } from '../union/whiteout.js'
 
@@ -68,7 +69,7 @@ function checkWritable (req: MountRequest): void {
 export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<number> {
   process.umask(0) // modes arrive already masked by the kernel
   native.raiseNofileLimit()
-  let layers: OpenLayers
+  let layers: OpenLayers | undefined
   try {
     checkWritable(req)
     layers = openLayers(req, o.openLayer)
@@ -76,6 +77,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     // the marker fails the command, not the mount after "ok".
     if (layers.upper && req.volatile) markDirty(req.workdir!)
   } catch (err) {
+    if (layers) closeLayers(layers)
     tell(`error ${(err as Error).message}`)
     throw err
   }
@@ -94,6 +96,7 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     native.fuseMount(req.mountpoint, opts, dispatch, req.debug, !req.fsync, req.acl, PRIVATE_XATTR_PREFIX)
   } catch (err) {
     const msg = `cannot mount ${req.mountpoint}: ${(err as Error).message}`
+    closeLayers(layers)
     tell(`error ${msg}`)
     throw Object.assign(new Error(msg), { code: (err as { code?: string }).code ?? 'EIO' })
   }
@@ -112,11 +115,12 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
   }
+  let adapter: LowLevelAdapter | undefined
   try {
     o.onMounted?.()
     tell(`ok ${process.pid}`)
     const { buildUnion } = await import('./build-union.js')
-    const adapter = buildUnion(req, layers, { debug: req.debug, onExit: ended })
+    adapter = buildUnion(req, layers, { debug: req.debug, onExit: ended })
     target = adapter.dispatch
     const queued = early
     early = null
@@ -133,9 +137,11 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     native.fuseUnmount()
     await exited
     done()
+    closeLayers(layers)
     throw Object.assign(new Error(msg), { code: (err as { code?: string }).code ?? 'EIO' })
   }
   const code = await exited
   done()
+  await adapter.close()
   return code
 }

@@ -115,6 +115,12 @@ export class DirLayer implements LayerSource {
     return dir
   }
 
+  close (): void {
+    for (const fd of this.dirIno.keys()) native.close(fd)
+    this.dirIno.clear()
+    this.listed.clear()
+  }
+
   statfs (): Float64Array {
     return native.statfs(this.root)
   }

@@ -33,4 +33,6 @@ export interface LayerSource {
   statfs(): Float64Array
   /** The OS file descriptor behind a directory handle, or -1 if there is none. */
   fdOf(dir: number): number
+  /** Closes every handle, the root's too: once the union is done with the layer. */
+  close(): void
 }

@@ -70,6 +70,7 @@ export class LazyLayer implements LayerSource {
   isOpaque (dir: number): boolean { return this.dir.isOpaque(dir) }
   statfs (): Float64Array { return this.dir.statfs() }
   fdOf (): number { return -1 }
+  close (): void { this.dir.close() }
 
   getxattr (dir: number, name: string, xname: string): Buffer | null {
     return xname === LAZY_XATTR ? null : this.dir.getxattr(dir, name, xname)

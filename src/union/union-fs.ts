@@ -141,6 +141,27 @@ export class UnionFs {
     this.nodes.set(ROOT_ID, root)
   }
 
+  /**
+   * Closes every fd the union holds: its nodes' directories, the layers,
+   * the upper. Called once the mount has ended, so that a process serving
+   * one mount after another (a spare daemon: cli/spare-main.ts) keeps none
+   * of an earlier one's. The union answers nothing after.
+   */
+  close (): void {
+    for (const n of this.nodes.values()) {
+      this.closeLowerDirs(n.lowerDirs)
+      n.lowerDirs = []
+      if (n.upperFd >= 0 && n.upperFd !== this.upper?.root) native.close(n.upperFd)
+      if (n.keptFd >= 0) native.close(n.keptFd)
+      n.upperFd = -1
+      n.keptFd = -1
+    }
+    this.nodes.clear()
+    this.dirHandles.clear()
+    for (const l of this.layers) l.close()
+    this.upper?.close()
+  }
+
   node (id: number): Node {
     const n = this.nodes.get(id)
     if (!n) throw errnoError('ESTALE', `no node ${id}`)

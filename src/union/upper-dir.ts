@@ -35,6 +35,12 @@ export class UpperDir {
     this.clean()
   }
 
+  /** Closes the upper and work dirs: once the union is done with them. */
+  close (): void {
+    native.close(this.root)
+    native.close(this.work)
+  }
+
   /** A fresh name in the work dir. */
   tmpName (): string {
     return `#strata-${process.pid.toString(16)}-${(this.seq++).toString(16)}`
