@@ -40,9 +40,9 @@
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"]
     },
     {
-      "target_name": "strata-spare",
+      "target_name": "strata",
       "type": "executable",
-      "sources": ["native/spare-client-main.cc", "native/spare-key.cc", "native/spare-wire.cc"],
+      "sources": ["native/launcher-main.cc", "native/spare-key.cc", "native/spare-wire.cc"],
       "defines": ["_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wno-unused-parameter"],
       "ldflags": ["-static-libstdc++", "-static-libgcc"]

@@ -1,7 +1,7 @@
 // The name a spare daemon listens on, and the check both ends make of the
 // other. A spare (src/cli/spare-main.ts) is a mount daemon booted before it
 // is needed, waiting on an abstract unix socket; bin/strata's client
-// (spare-client-main.cc) hands it a mount line instead of booting Node.
+// (launcher-main.cc) hands it a mount line instead of booting Node.
 //
 // Invariants:
 // - A spare only ever serves a caller it could have been: same uids, gids,
