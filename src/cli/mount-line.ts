@@ -43,7 +43,7 @@ function lineArgs (argv: string[]): MountArgs | null {
  * mount line; sets process.exitCode. `then` runs once, when the mount has
  * settled or ended (or the line failed): start-spare.ts.
  */
-export async function runMountLine (argv: string[], then?: () => void): Promise<void> {
+export async function runMountLine (argv: string[], then?: (ended: boolean) => void): Promise<void> {
   const { onReady, settled } = whenSettled(then)
   const args = lineArgs(argv)
   if (!args) {

@@ -10,7 +10,7 @@ import { layerOpener } from './layer-opener.js'
 import { whenSettled } from './start-spare.js'
 
 /** Serves `req`; sets process.exitCode. `then` runs once the mount has settled or ended. */
-export async function runMountRequest (req: MountRequest, then?: () => void): Promise<void> {
+export async function runMountRequest (req: MountRequest, then?: (ended: boolean) => void): Promise<void> {
   const { onReady, settled } = whenSettled(then)
   leaveCwd()
   try {

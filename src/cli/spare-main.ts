@@ -1,16 +1,19 @@
 // A spare: a mount daemon booted before anyone asks for a mount. It loads
 // everything a mount needs, listens on an abstract socket named after its
-// identity and build (native/spare-key.h), and waits. bin/strata's client
-// (native/spare-client-main.cc) hands it a line with its stdio, cwd and
+// identity and build (native/spare-key.h), and waits. The launcher
+// (native/launcher-main.cc) hands it a line with its stdio, cwd and
 // environment; the spare takes them as its own and runs the line as a
 // daemon bin/strata had started would (mount-line.ts), with the client's
 // socket as the readiness fd. The CLI hands over its checked mount requests
 // the same way (fuse/mount-in-background.ts; STRATA_MOUNT_REQUEST in the
 // environment, as daemon-main.ts takes it). So the caller waits for the
-// mount itself, not for Node's start-up. One mount per spare: once handed
-// one it is that mount's daemon, and boots the next spare once its mount
-// has settled. An unmount (`strata umount MNT`) it serves and goes on
-// waiting.
+// mount itself, not for Node's start-up. One mount at a time: once handed
+// one it is that mount's daemon. If the mount is still in use once it has
+// settled, it boots the next spare for the next caller; if the mount ended
+// by then (a container started and gone, as podman and `strata run --rm`
+// do), it goes back to waiting itself, warm, and no Node boots at all for
+// the next container start. An unmount (`strata umount MNT`) it serves and
+// goes on waiting.
 //
 // Between binding its name and taking requests it warms up
 // (spare-warm-up.ts); a caller that comes meanwhile waits in the socket's
@@ -127,12 +130,46 @@ function waitForLine (lfd: number, name: string): ReturnType<typeof native.spare
   }
 }
 
-const name = native.spareName(DIST)
-const lfd = name ? native.spareListen(name) : null
-// No name (no build id) or one already waiting: nothing to do.
-if (lfd !== null) {
-  native.setCmdline([process.argv[0], process.argv[1]])
-  await warmUp()
+/** What a spare was booted with, which a recycled one goes back to (its name is of them). */
+const bootEnv = { ...process.env }
+const bootCmdline = [process.argv[0], process.argv[1]]
+
+/**
+ * Whether a spare whose mount has ended may wait for the next one in the
+ * same process, warm, instead of booting another (~0.2 s of CPU on every
+ * container start). A daemon that grew (a big tree walked) leaves, and a
+ * fresh spare takes its place.
+ */
+const RECYCLE_MAX_RSS = 96 * 1024 * 1024
+
+/**
+ * Back to what a waiting spare is, once its mount has ended: no caller's
+ * stdio, environment, cwd or readiness fd left open (a caller that reads
+ * its mount program's output to EOF, as containers/storage does, would
+ * otherwise wait for it), and the spare's own command line again.
+ */
+function recycle (conn: number): void {
+  // Not told (a line that failed before serving): close it, so the caller
+  // sees the end. Told, it was closed then, and the number may be reused.
+  if (process.env.STRATA_READY_FD === String(conn)) fs.closeSync(conn)
+  const nul = fs.openSync('/dev/null', 'r+')
+  for (let i = 0; i < 3; i++) native.dup2(nul, i)
+  fs.closeSync(nul)
+  for (const k of Object.keys(process.env)) delete process.env[k]
+  Object.assign(process.env, bootEnv)
+  process.chdir('/')
+  process.exitCode = undefined
+  process.argv = [...bootCmdline]
+  native.setCmdline(bootCmdline)
+}
+
+/**
+ * Listens, and serves what comes: umount lines (and goes on), then one
+ * mount, as its daemon. Resolves with the connection of that mount's
+ * caller once the mount has ended, or null when this spare is done (idle,
+ * rebuilt, another spare waits, or a request it could not read).
+ */
+async function serveAsSpare (name: string, lfd: number): Promise<number | null> {
   const pidFile = sparePidPath(name)
   fs.mkdirSync(path.dirname(pidFile), { recursive: true, mode: 0o700 })
   sweepDeadPidFiles(path.dirname(pidFile))
@@ -148,18 +185,45 @@ if (lfd !== null) {
     }
   } finally {
     fs.closeSync(lfd)
-    fs.rmSync(pidFile, { force: true })
+    try { fs.unlinkSync(pidFile) } catch { /* swept by another spare */ }
   }
-  if (got && line) {
-    adopt(got, line)
-    process.env.STRATA_READY_FD = String(got.conn)
-    const request = process.env.STRATA_MOUNT_REQUEST
-    delete process.env.STRATA_MOUNT_REQUEST
-    if (request) await runMountRequest(JSON.parse(request) as MountRequest, startSpare)
-    else await runMountLine(line.argv, startSpare)
-  } else if (got) {
+  if (!got) return null
+  if (!line) {
     fs.writeSync(got.fds[2], 'strata: a spare mount daemon got a request it cannot read; run the line again with STRATA_SPARE=0\n')
     for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)
     process.exitCode = 1
+    return null
+  }
+  adopt(got, line)
+  process.env.STRATA_READY_FD = String(got.conn)
+  const request = process.env.STRATA_MOUNT_REQUEST
+  delete process.env.STRATA_MOUNT_REQUEST
+  // A mount still in use once settled gets a spare of its own for the next
+  // caller; one that ended by then brings this one back instead.
+  const then = (ended: boolean): void => { if (!ended) startSpare() }
+  if (request) await runMountRequest(JSON.parse(request) as MountRequest, then)
+  else await runMountLine(line.argv, then)
+  return got.conn
+}
+
+const name = native.spareName(DIST)
+let lfd = name ? native.spareListen(name) : null
+// No name (no build id) or one already waiting: nothing to do.
+if (lfd !== null) {
+  native.setCmdline(bootCmdline)
+  await warmUp()
+  for (;;) {
+    const conn = await serveAsSpare(name, lfd)
+    if (conn === null) break
+    const failed = process.exitCode !== undefined && process.exitCode !== 0
+    recycle(conn)
+    // Another spare may have taken the name meanwhile (booted as this
+    // mount settled): then it is the one that waits.
+    lfd = process.memoryUsage.rss() <= RECYCLE_MAX_RSS ? native.spareListen(name) : null
+    if (lfd === null) {
+      startSpare()
+      process.exitCode = failed ? 1 : 0
+      break
+    }
   }
 }

@@ -34,6 +34,9 @@ async function exercise (m: string): Promise<void> {
     await p.symlink('h', `${m}/n${i}/l`)
     await p.unlink(`${m}/n${i}/l`)
     await p.rm(`${m}/d${i}`, { recursive: true })
+    // What runc and podman do to a container's root besides.
+    await p.chown(m, process.getuid!(), process.getgid!())
+    await p.statfs(m)
   }
 }
 
