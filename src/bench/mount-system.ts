@@ -5,6 +5,7 @@
 // lazy unmount plus a FUSE connection abort, so a wedged daemon cannot leave a
 // mount behind.
 
+import fs from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { timedSpawn } from './timed-spawn.js'
@@ -12,7 +13,12 @@ import { timedSpawn } from './timed-spawn.js'
 export const systemNames = ['kernel', 'fuse-overlayfs', 'strata'] as const
 export type SystemName = (typeof systemNames)[number]
 
-export const strataBin = fileURLToPath(new URL('../../bin/strata', import.meta.url))
+/**
+ * strata as scripts/setup installs it (/usr/local/bin/strata): the native
+ * launcher of this build, or bin/strata where it was not built.
+ */
+const launcher = fileURLToPath(new URL('../../build/Release/strata', import.meta.url))
+export const strataBin = fs.existsSync(launcher) ? launcher : fileURLToPath(new URL('../../bin/strata', import.meta.url))
 
 export interface MountSpec {
   lowers: readonly string[];
