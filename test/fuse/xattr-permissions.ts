@@ -229,8 +229,9 @@ t.test('a plain user: =2 records what chmod sets and fuse-overlayfs reads it; =1
   fs.mkdirSync(xdg, { mode: 0o700 })
   spawnSync('chown', ['-R', `${uid}:${uid}`, d.root])
   t.teardown(() => { spawnSync('userdel', [name]) })
-  // env -i: tap's NODE_OPTIONS hooks would write where the user cannot.
-  const as = (script: string): SpawnSyncReturns<string> => spawnSync('env', ['-i', `PATH=${process.env.PATH!}`, `XDG_RUNTIME_DIR=${xdg}`, 'LANG=C',
+  // env -i: tap's NODE_OPTIONS hooks would write where the user cannot. No
+  // spare: one would outlive the test, as the user's.
+  const as = (script: string): SpawnSyncReturns<string> => spawnSync('env', ['-i', `PATH=${process.env.PATH!}`, `XDG_RUNTIME_DIR=${xdg}`, 'LANG=C', 'STRATA_SPARE=0',
     'setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'sh', '-c', script], { encoding: 'utf8', timeout: 120000 })
   const L = `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w}`
   const look = `(cd ${d.m} && stat -c '%n %u:%g %a' . f g d mine nd)`
