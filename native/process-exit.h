@@ -1,4 +1,5 @@
-// Waiting for a process that is not our child to exit (pidfd + poll).
+// Waiting for a process that is not our child to exit (pidfd + poll), or
+// for the mount record of a daemon that lives on to go (inotify).
 #pragma once
 #include <napi.h>
 

@@ -29,7 +29,7 @@ import { runMountLine } from './mount-line.js'
 import { runMountRequest } from './mount-request.js'
 import type { MountRequest } from '../fuse/mount-options.js'
 import { DIST, startSpare } from './start-spare.js'
-import { sparePidPath, unmount } from '../fuse/mount-daemon.js'
+import { daemonOutlivesMounts, sparePidPath, unmount } from '../fuse/mount-daemon.js'
 import { parseUmountArgv, type UmountLine } from './umount-line.js'
 import { reportText } from './report.js'
 import { warmUp } from './spare-warm-up.js'
@@ -211,6 +211,7 @@ let lfd = name ? native.spareListen(name) : null
 // No name (no build id) or one already waiting: nothing to do.
 if (lfd !== null) {
   native.setCmdline(bootCmdline)
+  daemonOutlivesMounts()
   await warmUp()
   for (;;) {
     const conn = await serveAsSpare(name, lfd)

@@ -60,6 +60,19 @@ export interface MountRecord {
   log: string
   /** The upper dir it serves, if any (to find a container's mount). */
   upperdir?: string
+  /**
+   * Its daemon lives on once the mount has ended (a spare daemon waits for
+   * the next mount: cli/spare-main.ts): it is done when it has removed this
+   * record, not when it exits.
+   */
+  outlives?: boolean
+}
+
+let outlivesMounts = false
+
+/** Said by a process that serves one mount after another: its records say so. */
+export function daemonOutlivesMounts (): void {
+  outlivesMounts = true
 }
 
 export function readRecord (mountpoint: string): MountRecord | null {
@@ -97,7 +110,7 @@ export function logPath (mountpoint: string): string {
  */
 export function writeOwnRecord (mountpoint: string, upperdir?: string): void {
   fs.mkdirSync(path.join(RUN_DIR_OF(), 'mounts'), { recursive: true, mode: 0o700 })
-  const rec: MountRecord = { pid: process.pid, mountpoint, log: logPath(mountpoint), upperdir }
+  const rec: MountRecord = { pid: process.pid, mountpoint, log: logPath(mountpoint), upperdir, ...(outlivesMounts ? { outlives: true } : {}) }
   const tmp = recordPath(mountpoint) + '.tmp'
   // Explicit modes: a daemon runs with umask 0 (serve.ts).
   fs.writeFileSync(tmp, JSON.stringify(rec), { mode: 0o644 })
@@ -243,9 +256,10 @@ export async function unmount (mountpointArg: string, lazy = false): Promise<voi
     throw err
   }
   if (rec && rec.pid > 0) {
-    // Woken by the daemon's exit itself (a pidfd), not by polling; a daemon
-    // that does not go away within 10 s has lost its mount anyway.
-    if (alive(rec.pid)) await native.waitExit(rec.pid, 10_000)
+    // Woken by the daemon's exit itself (a pidfd), or by the removal of the
+    // record of one that lives on (inotify), not by polling; a daemon that
+    // is not done within 10 s has lost its mount anyway.
+    if (alive(rec.pid)) await native.waitExit(rec.pid, 10_000, rec.outlives === true ? recordPath(mountpoint) : undefined)
   }
   fs.rmSync(recordPath(mountpoint), { force: true })
   // Keep the daemon's log only when it has something to say.

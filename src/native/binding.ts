@@ -161,8 +161,8 @@ export interface Native {
   spareHandOff(dist: string, args: string[], cwd: string, env: string[], stdio: [number, number, number]): string | null
   /** Rewrites /proc/self/cmdline in place, cut at the room the process started with; the bytes kept. */
   setCmdline(args: string[]): number
-  /** Resolves true once process `pid` (any, not only a child) has exited, false at the deadline. */
-  waitExit(pid: number, timeoutMs: number): Promise<boolean>
+  /** True once process `pid` (any, not only a child) has exited, or the file `gonePath` (if given) is removed; false at the timeout. */
+  waitExit(pid: number, timeoutMs: number, gonePath?: string): Promise<boolean>
 
   mount(source: string, target: string, fstype: string, flags: number, data: string): void
   sethostname(name: string): void
