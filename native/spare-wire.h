@@ -23,7 +23,6 @@ bool TakeSpareRequest(int conn, int fds[3], std::string* payload);
 // to have them. Returns true once the spare has said "go" (then *ready is
 // its readiness line, empty if it closed without one); false when no spare
 // took it and nothing was done.
-
 bool HandToSpare(const std::string& name, const std::vector<std::string>& args, const std::string& cwd,
                  const std::vector<std::string>& env, const int stdio[3], std::string* ready);
 

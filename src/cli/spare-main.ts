@@ -146,13 +146,16 @@ const RECYCLE_MAX_RSS = 96 * 1024 * 1024
  * Back to what a waiting spare is, once its mount has ended: no caller's
  * stdio, environment, cwd or readiness fd left open (a caller that reads
  * its mount program's output to EOF, as containers/storage does, would
- * otherwise wait for it), and the spare's own command line again.
+ * otherwise wait for it), and the spare's own command line again. False
+ * where there is no /dev/null to put in the stdio's place (a private /dev):
+ * then this process ends instead, and the caller's stdio with it.
  */
-function recycle (conn: number): void {
+function recycle (conn: number): boolean {
   // Not told (a line that failed before serving): close it, so the caller
   // sees the end. Told, it was closed then, and the number may be reused.
   if (process.env.STRATA_READY_FD === String(conn)) fs.closeSync(conn)
-  const nul = fs.openSync('/dev/null', 'r+')
+  let nul: number
+  try { nul = fs.openSync('/dev/null', 'r+') } catch { return false }
   for (let i = 0; i < 3; i++) native.dup2(nul, i)
   fs.closeSync(nul)
   for (const k of Object.keys(process.env)) delete process.env[k]
@@ -161,6 +164,7 @@ function recycle (conn: number): void {
   process.exitCode = undefined
   process.argv = [...bootCmdline]
   native.setCmdline(bootCmdline)
+  return true
 }
 
 /**
@@ -217,10 +221,9 @@ if (lfd !== null) {
     const conn = await serveAsSpare(name, lfd)
     if (conn === null) break
     const failed = process.exitCode !== undefined && process.exitCode !== 0
-    recycle(conn)
     // Another spare may have taken the name meanwhile (booted as this
     // mount settled): then it is the one that waits.
-    lfd = process.memoryUsage.rss() <= RECYCLE_MAX_RSS ? native.spareListen(name) : null
+    lfd = recycle(conn) && process.memoryUsage.rss() <= RECYCLE_MAX_RSS ? native.spareListen(name) : null
     if (lfd === null) {
       startSpare()
       process.exitCode = failed ? 1 : 0
