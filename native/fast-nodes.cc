@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -26,13 +27,27 @@ namespace {
 
 struct FastNode {
   int dirfd;
+  // Empty for an upper directory: dirfd is then its own fd.
   std::string name;
   bool openable;
   bool upper;
   struct stat attr;
   double attrTimeout;
   double ino;
+  // An upper directory's link count as the union counts it (a merged
+  // directory's 2 + subdirectories; static_nlink's 1), or 0 for the
+  // backing file's own.
+  nlink_t nlink;
 };
+
+// The live attributes of an upper node, as the union would answer them.
+int UpperStat(const FastNode& f, struct stat* st) {
+  int r = f.name.empty() ? fstat(f.dirfd, st) : fstatat(f.dirfd, f.name.c_str(), st, AT_SYMLINK_NOFOLLOW);
+  if (r < 0) return errno;
+  st->st_ino = (ino_t)f.ino;
+  if (f.nlink) st->st_nlink = f.nlink;
+  return 0;
+}
 std::shared_mutex fastMu;
 std::unordered_map<uint64_t, FastNode> fastNodes;
 
@@ -46,8 +61,7 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     }
     if (it != fastNodes.end()) {
       struct stat st;
-      if (fstatat(it->second.dirfd, it->second.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        st.st_ino = (ino_t)it->second.ino;
+      if (UpperStat(it->second, &st) == 0) {
         fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
         return;
       }
@@ -58,9 +72,10 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Send(c, req);
 }
 
-// SETATTR of an upper file is a few syscalls on (dirfd, name), the ones
-// the union makes (attr-rules.h): done here for registered upper nodes
-// (untar sets owner, mode and times on every file it writes).
+// SETATTR of an upper node is a few syscalls on (dirfd, name), or on a
+// directory's own fd, the ones the union makes (attr-rules.h): done here for
+// registered upper nodes (untar sets owner, mode and times on every file and
+// directory it writes; runc chowns the container's root).
 bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, struct fuse_file_info* fi) {
   // The pause gate first (fastMu is never held while waiting on it), then
   // fastMu for as long as dirfd is used: JS closes a dir fd only after
@@ -69,16 +84,15 @@ bool FastSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, 
   std::shared_lock<std::shared_mutex> g(fastMu);
   auto it = fastNodes.find(ino);
   if (it == fastNodes.end() || !it->second.upper) return false;
-  const int dirfd = it->second.dirfd;
-  const char* n = it->second.name.c_str();
-  int err = SetattrAt(dirfd, n, fi ? (int)fi->fh : -1, to_set, *attr);
+  // A directory's size is not set (the union refuses it): JS says so.
+  if (it->second.name.empty() && (to_set & FUSE_SET_ATTR_SIZE)) return false;
+  int err = SetattrAt(it->second.dirfd, it->second.name.c_str(), fi ? (int)fi->fh : -1, to_set, *attr);
   struct stat st;
-  if (!err && fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0) err = errno;
+  if (!err) err = UpperStat(it->second, &st);
   if (err) {
     fuse_reply_err(req, err);
     return true;
   }
-  st.st_ino = (ino_t)it->second.ino;
   fuse_reply_attr(req, &st, AttrTimeout(true, st.st_mode, st.st_nlink, it->second.attrTimeout));
   return true;
 }
@@ -141,7 +155,7 @@ void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   }
 }
 
-// A fast-path file's (dirfd, name); `g` (fastMu, shared) must stay held
+// A fast-path node's (dirfd, name); `g` (fastMu, shared) must stay held
 // while dirfd is used.
 bool FastFile(const std::shared_lock<std::shared_mutex>& g, fuse_ino_t ino, int* dirfd, std::string* name) {
   auto it = fastNodes.find(ino);
@@ -149,6 +163,20 @@ bool FastFile(const std::shared_lock<std::shared_mutex>& g, fuse_ino_t ino, int*
   *dirfd = it->second.dirfd;
   *name = it->second.name;
   return true;
+}
+
+// The xattrs of (dirfd, name) without following a symlink, or of dirfd's
+// own file when name is empty (an upper directory).
+ssize_t NodeGetxattr(int dirfd, const std::string& name, const char* x, char* b, size_t n) {
+  if (name.empty()) return fgetxattr(dirfd, x, b, n);
+  std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  return lgetxattr(path.c_str(), x, b, n);
+}
+
+ssize_t NodeListxattr(int dirfd, const std::string& name, char* b, size_t n) {
+  if (name.empty()) return flistxattr(dirfd, b, n);
+  std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  return llistxattr(path.c_str(), b, n);
 }
 
 // Read-only once serving.
@@ -171,8 +199,7 @@ void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
   if (FastFile(g, ino, &dirfd, &file)) {
     // Overlay-internal names are invisible (the union answers the same).
     if (IsPrivateXattr(name)) { fuse_reply_err(req, EOPNOTSUPP); return; }
-    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
-    ReplyXattrData(req, size, [&](char* b, size_t n) { return lgetxattr(path.c_str(), name, b, n); });
+    ReplyXattrData(req, size, [&](char* b, size_t n) { return NodeGetxattr(dirfd, file, name, b, n); });
     return;
   }
   g.unlock();
@@ -187,10 +214,9 @@ void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   std::string file;
   std::shared_lock<std::shared_mutex> g(fastMu);
   if (FastFile(g, ino, &dirfd, &file)) {
-    std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + file;
-    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+    ssize_t n = NodeListxattr(dirfd, file, nullptr, 0);
     std::vector<char> all(n > 0 ? (size_t)n : 0);
-    if (n > 0) n = llistxattr(path.c_str(), all.data(), all.size());
+    if (n > 0) n = NodeListxattr(dirfd, file, all.data(), all.size());
     if (n < 0) { fuse_reply_err(req, errno); return; }
     std::string shown;
     for (ssize_t i = 0; i < n;) {
@@ -210,6 +236,28 @@ void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Send(c, req);
 }
 
+// A symlink's target, read where the node lives (a lower one only where it
+// may be opened there: a layer the union reads through its own code, such
+// as one with an override xattr, is not registered openable).
+void ll_readlink(fuse_req_t req, fuse_ino_t ino) {
+  {
+    std::shared_lock<std::shared_mutex> g(fastMu);
+    auto it = fastNodes.find(ino);
+    if (it != fastNodes.end() && it->second.dirfd >= 0 && !it->second.name.empty() && (it->second.upper || it->second.openable)) {
+      char buf[PATH_MAX + 1];
+      ssize_t n = readlinkat(it->second.dirfd, it->second.name.c_str(), buf, PATH_MAX);
+      if (n < 0) {
+        fuse_reply_err(req, errno);
+        return;
+      }
+      buf[n] = '\0';
+      fuse_reply_readlink(req, buf);
+      return;
+    }
+  }
+  Send(new ReadlinkCall(ino), req);
+}
+
 // fastSet(nodeid, dirfd, name, attr, attrTimeout, openable)
 Napi::Value FastSet(const Napi::CallbackInfo& info) {
   FastNode f;
@@ -220,23 +268,36 @@ Napi::Value FastSet(const Napi::CallbackInfo& info) {
   f.openable = info[5].ToBoolean();
   f.upper = false;
   f.ino = (double)f.attr.st_ino;
+  f.nlink = 0;
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
   return info.Env().Undefined();
 }
 
-// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout)
+// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout, nlink): name '' for
+// a directory, dirfd its own.
 Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
   FastNode f;
   f.dirfd = info[1].As<Napi::Number>().Int32Value();
   f.name = Latin1(info[2]);
   f.ino = info[3].As<Napi::Number>().DoubleValue();
   f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
-  f.openable = true;
+  f.nlink = (nlink_t)info[5].As<Napi::Number>().Int64Value();
+  // The kernel opens a directory with OPENDIR, never OPEN.
+  f.openable = !f.name.empty();
   f.upper = true;
   memset(&f.attr, 0, sizeof f.attr);
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
+  return info.Env().Undefined();
+}
+
+// fastSetNlink(nodeid, nlink): a registered upper directory's entries
+// changed; its count is the union's new one (ignored for any other node).
+Napi::Value FastSetNlink(const Napi::CallbackInfo& info) {
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  auto it = fastNodes.find((uint64_t)info[0].As<Napi::Number>().Int64Value());
+  if (it != fastNodes.end() && it->second.upper && it->second.name.empty()) it->second.nlink = (nlink_t)info[1].As<Napi::Number>().Int64Value();
   return info.Env().Undefined();
 }
 
@@ -251,6 +312,7 @@ Napi::Value FastDrop(const Napi::CallbackInfo& info) {
 void AddFastOps(struct fuse_lowlevel_ops* ops) {
   ops->getattr = ll_getattr;
   ops->setattr = ll_setattr;
+  ops->readlink = ll_readlink;
   ops->open = ll_open;
   ops->getxattr = ll_getxattr;
   ops->listxattr = ll_listxattr;
@@ -266,6 +328,7 @@ void ResetFastNodes() {
 void InitFastNodes(Napi::Env env, Napi::Object e) {
   e.Set("fastSet", Napi::Function::New(env, FastSet, "fastSet"));
   e.Set("fastSetUpper", Napi::Function::New(env, FastSetUpper, "fastSetUpper"));
+  e.Set("fastSetNlink", Napi::Function::New(env, FastSetNlink, "fastSetNlink"));
   e.Set("fastDrop", Napi::Function::New(env, FastDrop, "fastDrop"));
 }
 

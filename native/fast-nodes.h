@@ -1,10 +1,14 @@
 // The native fast path: nodes JS registers so that the loop threads answer
 // their requests without a JS round trip.
 // - lower-only nodes, whose answers never change: GETATTR from the stored
-//   attributes, read-only OPEN and xattr reads of files at (dirfd, name);
+//   attributes, read-only OPEN, READLINK and xattr reads at (dirfd, name);
 // - upper non-directories (live): GETATTR by fstatat with the union's st_ino,
-//   SETATTR, OPEN in any mode, xattr reads — all at (dirfd, name) in the
-//   upper dir.
+//   SETATTR, OPEN in any mode, READLINK, xattr reads — all at (dirfd, name)
+//   in the upper dir;
+// - upper directories (live), through their own fd: GETATTR, SETATTR and
+//   xattr reads, with the link count the union hands down (a merged
+//   directory counts its subdirectories in every layer; fastSetNlink keeps
+//   it current as entries come and go, before the change is answered).
 // Anything else falls through to JS (js-requests.h).
 //
 // Invariants: JS drops an entry (fastDrop) before the node can move or
@@ -24,7 +28,7 @@
 namespace strata {
 
 // Fills in the handlers that try the fast path first: GETATTR, SETATTR,
-// OPEN, GETXATTR, LISTXATTR.
+// READLINK, OPEN, GETXATTR, LISTXATTR.
 void AddFastOps(struct fuse_lowlevel_ops* ops);
 
 // The overlay's private xattr names (trusted.overlay. or, for userxattr and
@@ -35,7 +39,7 @@ void SetPrivateXattrPrefix(const std::string& prefix);
 // Forgets every node (a new session in this process numbers its own).
 void ResetFastNodes();
 
-// fastSet, fastSetUpper and fastDrop for JS.
+// fastSet, fastSetUpper, fastSetNlink and fastDrop for JS.
 void InitFastNodes(Napi::Env env, Napi::Object exports);
 
 }  // namespace strata

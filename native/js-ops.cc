@@ -23,7 +23,6 @@ void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
   fuse_reply_none(req);
 }
 
-void ll_readlink(fuse_req_t req, fuse_ino_t ino) { Send(new ReadlinkCall(ino), req); }
 
 void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   auto* c = new MknodCall(parent);
@@ -150,7 +149,6 @@ void AddJsOps(struct fuse_lowlevel_ops* ops, bool noFsync) {
   ops->lookup = ll_lookup;
   ops->forget = ll_forget;
   ops->forget_multi = ll_forget_multi;
-  ops->readlink = ll_readlink;
   ops->mknod = ll_mknod;
   ops->mkdir = ll_mkdir;
   ops->unlink = ll_unlink;

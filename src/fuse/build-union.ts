@@ -17,7 +17,7 @@ export function buildUnion (req: MountRequest, { lowers, upper }: OpenLayers, o:
   failPoint('build-union')
   // The union tells the adapter of changes, and the adapter is made from the union.
   const ref: { adapter?: LowLevelAdapter } = {}
-  let union = new UnionFs(lowers, upper, { timeout: req.timeout, onChange: (id) => ref.adapter?.changed(id), onCopyUp: (id, dirfd, name) => ref.adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req), xattrPermissions: req.xattrPermissions })
+  let union = new UnionFs(lowers, upper, { timeout: req.timeout, onChange: (id) => ref.adapter?.changed(id), onEntriesChanged: (id) => ref.adapter?.entriesChanged(id), onCopyUp: (id, dirfd, name) => ref.adapter?.copiedUp(id, dirfd, name), redirectDir: redirectDirOn(req), xattrPermissions: req.xattrPermissions })
   // Native code answers upper GETATTRs and xattr reads with the layers'
   // own owners and trusted.overlay.* filter: not in a mapped or userxattr mount.
   const ids = new IdMapping(req)

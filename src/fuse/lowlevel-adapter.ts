@@ -102,9 +102,12 @@ export class LowLevelAdapter {
     native.replyErr(id, errno)
   }
 
+  // Nodes are handed to the fast path before the reply that lets the
+  // kernel send their next request: a chown right after a stat (runc on a
+  // container's root) is then answered natively too.
   private entry (id: number, n: Node, attr: RawStat): void {
-    native.replyEntry(id, n.id, 0, attr, this.fs.timeout, this.fs.attrTimeout(n, attr))
     this.remember(n, attr)
+    native.replyEntry(id, n.id, 0, attr, this.fs.timeout, this.fs.attrTimeout(n, attr))
   }
 
   /**
@@ -118,7 +121,7 @@ export class LowLevelAdapter {
     if (n.upper) {
       const up = this.fs.upperLocation(n)
       if (!up) return
-      native.fastSetUpper(n.id, up.dirfd, up.name, n.ino, this.fs.timeout)
+      native.fastSetUpper(n.id, up.dirfd, up.name, n.ino, this.fs.timeout, up.nlink)
     } else {
       const loc = this.fs.lowerLocation(n)
       native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
@@ -139,6 +142,18 @@ export class LowLevelAdapter {
     native.dirStable(id, DIR_OPEN_BITS)
   }
 
+  /**
+   * Gets ready what a container runtime asks first, the root's attributes
+   * (runc and podman stat it, then chown it): its merged listing is counted
+   * for st_nlink and the root handed to the fast path, so that neither
+   * request waits for JS. A failure is left for the request to report.
+   */
+  prime (): void {
+    try {
+      this.remember(this.fs.node(ROOT_ID), this.fs.getattr(ROOT_ID))
+    } catch { /* the GETATTR that comes will say why */ }
+  }
+
   /** UnionFs's onCopyUp hook: fds open on the lower file now read the upper copy. */
   readonly copiedUp = (id: number, dirfd: number, name: string): void => {
     native.reopenLower(id, dirfd, name)
@@ -148,6 +163,19 @@ export class LowLevelAdapter {
   readonly changed = (id: number): void => {
     if (this.fast.delete(id)) native.fastDrop(id)
     if (this.stableDirs.delete(id)) native.dirUnstable(id)
+  }
+
+  /**
+   * UnionFs's onEntriesChanged hook: JS lists the directory again, and an
+   * upper directory answered natively stays so with its new link count
+   * (a container start makes a directory, then stats its parent, 5 times).
+   */
+  readonly entriesChanged = (id: number): void => {
+    if (this.stableDirs.delete(id)) native.dirUnstable(id)
+    if (!this.fast.has(id)) return
+    const up = this.fs.upperLocation(this.fs.node(id))
+    if (up && up.name === '') native.fastSetNlink(id, up.nlink)
+    else this.changed(id)
   }
 
   /** Answers one request (FORGET, RELEASEDIR and EXIT never get here). */
@@ -165,15 +193,15 @@ export class LowLevelAdapter {
       case FuseOp.GETATTR: {
         const n = fs.node(r.ino)
         const attr = fs.getattr(r.ino, r.fh)
-        native.replyAttr(id, attr, fs.attrTimeout(n, attr))
         this.remember(n, attr)
+        native.replyAttr(id, attr, fs.attrTimeout(n, attr))
         return
       }
       case FuseOp.SETATTR:
         return fs.setattr(r.ino, r.valid, r.attr, r.fh).then((attr) => {
           const n = fs.node(r.ino)
-          native.replyAttr(id, attr, fs.attrTimeout(n, attr))
           this.remember(n, attr)
+          native.replyAttr(id, attr, fs.attrTimeout(n, attr))
         })
       case FuseOp.READLINK:
         native.replyReadlink(id, fs.readlink(r.ino))
@@ -209,8 +237,8 @@ export class LowLevelAdapter {
         })
       case FuseOp.CREATE:
         return fs.create(r.ino, r.name, r.mode, r.flags, r.caller).then((e) => {
-          native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
           this.remember(e.node, e.attr)
+          native.replyCreate(id, e.node.id, 0, e.attr, fs.timeout, fs.attrTimeout(e.node, e.attr), e.fd, 0)
         })
       case FuseOp.OPENDIR:
         // Every change to a directory goes through this mount, and the kernel

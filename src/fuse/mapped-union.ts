@@ -10,7 +10,8 @@
 // answers GETATTR live from the upper file, unmapped); lower nodes are,
 // with their attributes already mapped.
 import { S_UID, S_GID, S_MODE, S_NLINK, type RawStat } from '../native/binding.js'
-import { UnionFs, SET_UID, SET_GID, type Entry } from '../union/union-fs.js'
+import { UnionFs, SET_UID, SET_GID, type Entry, type UpperLocation } from '../union/union-fs.js'
+import type { Node } from '../union/node.js'
 import { S_IFMT, S_IFDIR } from '../base/file-mode.js'
 import type { IdMapping } from './id-mapping.js'
 import type { Caller } from '../union/caller.js'
@@ -60,6 +61,13 @@ export function mappedUnion (fs: UnionFs, o: ViewOptions): UnionFs {
     link: async (id: number, p: number, name: string) => entry(await fs.link(id, p, name)),
   }
   if (!o.nativeUpper) overrides.upperLocation = () => null
+  else if (o.staticNlink) {
+    // Native code shows an upper directory with static_nlink's count too.
+    overrides.upperLocation = (n: Node): UpperLocation | null => {
+      const u = fs.upperLocation(n)
+      return u && u.name === '' ? { ...u, nlink: 1 } : u
+    }
+  }
   const bound = new Map<PropertyKey, unknown>()
   return new Proxy(fs, {
     get (target, prop) {

@@ -125,6 +125,10 @@ export async function serve (req: MountRequest, o: ServeOptions = {}): Promise<n
     const queued = early
     early = null
     for (const call of queued) adapter.dispatch(...call)
+    // After what waited, before the caller's next step (it is still
+    // returning from the mount): the root's first stat is then native.
+    const primed = adapter
+    setImmediate(() => { primed.prime() })
     o.onReady?.()
   } catch (err) {
     const msg = `cannot serve ${req.mountpoint}: ${(err as Error).message}`

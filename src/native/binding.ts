@@ -198,11 +198,15 @@ export interface Native {
    */
   fastSet(nodeid: number, dirfd: number, name: string, attr: RawStat, attrTimeout: number, openable: boolean): void
   /**
-   * Registers an upper non-directory at (dirfd, name): GETATTR (with st_ino
-   * replaced by `ino`), OPEN in any mode and xattr reads are then answered
-   * natively, live from the upper file.
+   * Registers an upper non-directory at (dirfd, name), or an upper directory
+   * at its own fd (name ''): GETATTR (with st_ino replaced by `ino`, and
+   * st_nlink by `nlink` unless 0), SETATTR, xattr reads and, for a
+   * non-directory, OPEN in any mode are then answered natively, live from
+   * the upper entry. The caller keeps dirfd open until fastDrop(nodeid).
    */
-  fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number): void
+  fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number, nlink: number): void
+  /** A registered upper directory's new link count (see fastSetUpper). */
+  fastSetNlink(nodeid: number, nlink: number): void
   fastDrop(nodeid: number): void
   /**
    * How long the kernel may cache a node's attributes (native/attr-rules.h,

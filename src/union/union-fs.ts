@@ -49,6 +49,13 @@ export interface UnionOptions {
    */
   onChange?: (id: number) => void
   /**
+   * Called once a directory's entries have changed (made, removed, renamed,
+   * copied up into it), after the change and before it is answered: its
+   * listing and perhaps its link count are new, its other attributes are
+   * the live upper directory's (upperLocation).
+   */
+  onEntriesChanged?: (id: number) => void
+  /**
    * Called once a non-directory has been copied up to (dirfd, name), so
    * that files still open on its lower copy can be pointed at the upper one
    * (the kernel's overlay re-opens the real file at copy-up).
@@ -68,6 +75,14 @@ export interface UnionOptions {
    * (stat-override.ts); 0 (default) leaves the upper as its root says.
    */
   xattrPermissions?: number
+}
+
+/** See UnionFs.upperLocation. */
+export interface UpperLocation {
+  dirfd: number
+  name: string
+  /** The link count to show instead of the backing entry's (0: its own). */
+  nlink: number
 }
 
 export interface Entry {
@@ -109,6 +124,7 @@ export class UnionFs {
   private nextId = ROOT_ID + 1
   private readonly dirHandles = new Map<number, DirHandle>()
   private readonly onChange: (id: number) => void
+  private readonly onEntriesChanged: (id: number) => void
   private readonly onCopyUp: (id: number, dirfd: number, name: string) => void
   private nextHandle = 1
   /** Per lower layer, the xattr its owners and modes are kept in, or null (their own). */
@@ -125,6 +141,7 @@ export class UnionFs {
     this.timeout = opts.timeout ?? 86400
     this.redirectDir = opts.redirectDir ?? true
     this.onChange = opts.onChange ?? (() => {})
+    this.onEntriesChanged = opts.onEntriesChanged ?? (() => {})
     this.onCopyUp = opts.onCopyUp ?? (() => {})
     this.lowerOverride = layers.map((l) => detectOverride((x) => l.getxattr(l.root, '', x)))
     this.upperOverride = upper ? initUpperOverride(upper, layers, opts.xattrPermissions ?? 0) : null
@@ -404,9 +421,9 @@ export class UnionFs {
    * changes quadratic.
    */
   private changed (dir: Node, dirDelta = 0): void {
-    this.onChange(dir.id)
     dir.listing = null
     if (dir.subdirs >= 0) dir.subdirs += dirDelta
+    this.onEntriesChanged(dir.id)
   }
 
   // --- attributes ---------------------------------------------------------------
@@ -472,12 +489,26 @@ export class UnionFs {
   private attrOf (n: Node, fh = -1): RawStat {
     const st = Float64Array.from(this.rawStat(n, fh))
     st[S_INO] = n.ino
-    const sources = n.lowerDirs.length + (n.upperFd >= 0 ? 1 : 0)
-    if (n.type === S_IFDIR && sources > 1) {
-      if (n.subdirs < 0) this.listing(n)
-      st[S_NLINK] = 2 + n.subdirs
-    }
+    const nlink = this.mergedNlink(n, true)
+    if (nlink) st[S_NLINK] = nlink
     return st
+  }
+
+  /**
+   * The link count of a directory with more than one source: 2 + its
+   * subdirectories in the merged listing, as a plain directory's (the
+   * kernel's overlay shows 1, "unknown" to find(1)); or 0 where the backing
+   * entry's own count is shown. null when it is not
+   * known and `count` is false (counting lists the directory).
+   */
+  private mergedNlink (n: Node, count: boolean): number | null {
+    const sources = n.lowerDirs.length + (n.upperFd >= 0 ? 1 : 0)
+    if (n.type !== S_IFDIR || sources <= 1) return 0
+    if (n.subdirs < 0) {
+      if (!count) return null
+      this.listing(n)
+    }
+    return 2 + n.subdirs
   }
 
   /** How long the kernel may cache this node's attributes (the native fast path's rule, defined there once). */
@@ -911,12 +942,23 @@ export class UnionFs {
     return dirfd >= 0 ? { dirfd, name: n.name } : null
   }
 
-  /** Where an upper non-directory lives: its parent's upper fd and its name. */
-  upperLocation (n: Node): { dirfd: number, name: string } | null {
+  /**
+   * Where native code may answer for an upper entry, live from the backing
+   * file: a non-directory at its parent's upper fd and its name; a
+   * directory (the root too) at its own fd, name '', with the link count
+   * the union shows for it (mergedNlink; 0 for the backing one's). null for
+   * anything else, or a merged directory whose count is not known yet.
+   */
+  upperLocation (n: Node): UpperLocation | null {
     // Native code would answer GETATTR with the real owner and mode.
     if (this.upperOverride !== null) return null
-    if (!n.upper || n.unlinked || n.type === S_IFDIR || n.copyUp || !n.parent || n.parent.upperFd < 0) return null
-    return { dirfd: n.parent.upperFd, name: n.name }
+    if (!n.upper || n.unlinked || n.copyUp) return null
+    if (n.type === S_IFDIR) {
+      const nlink = n.upperFd >= 0 ? this.mergedNlink(n, false) : null
+      return nlink === null ? null : { dirfd: n.upperFd, name: '', nlink }
+    }
+    if (!n.parent || n.parent.upperFd < 0) return null
+    return { dirfd: n.parent.upperFd, name: n.name, nlink: 0 }
   }
 
   dirHandle (h: number): DirHandle {
