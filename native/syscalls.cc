@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -394,6 +395,18 @@ Napi::Value ClearNonblock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// isMountRoot(path): whether something is mounted at path (bind mounts of a
+// directory on itself included), from statx's STATX_ATTR_MOUNT_ROOT; null
+// where the kernel does not say (before 5.8). It looks at the path as stat
+// does: never at a mount this process serves.
+Napi::Value IsMountRoot(const Napi::CallbackInfo& info) {
+  std::string path = S(info, 0);
+  struct statx stx;
+  if (statx(AT_FDCWD, path.c_str(), AT_NO_AUTOMOUNT, STATX_TYPE, &stx) < 0) return ThrowErrno(info.Env(), errno, "statx", path);
+  if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) return info.Env().Null();
+  return Napi::Boolean::New(info.Env(), (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0);
+}
+
 Napi::Value MakeDev(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)makedev((unsigned)I64(info, 0), (unsigned)I64(info, 1)));
 }
@@ -411,7 +424,7 @@ void InitSyscalls(Napi::Env env, Napi::Object e) {
       {"ftruncate", Ftruncate},   {"fsync", Fsync},           {"pwrite", Pwrite},
       {"getxattr", GetXattr},     {"listxattr", ListXattr},   {"setxattr", SetXattr},
       {"removexattr", RemoveXattr}, {"readdir", ReadDir},     {"statfs", Statfs},
-      {"umount2", Umount2},       {"raiseNofileLimit", RaiseNofileLimit}, {"makedev", MakeDev},
+      {"umount2", Umount2},       {"isMountRoot", IsMountRoot},       {"raiseNofileLimit", RaiseNofileLimit}, {"makedev", MakeDev},
       {"flock", Flock},           {"dup2", Dup2}, {"clearNonblock", ClearNonblock},
   };
   for (auto& f : fns) e.Set(f.name, Napi::Function::New(env, f.fn, f.name));

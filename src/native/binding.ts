@@ -130,6 +130,12 @@ export interface Native {
   /** [bsize, blocks, bfree, bavail, files, ffree, namelen, frsize, type] */
   statfs(fd: number): Float64Array
   umount2(path: string, flags: number): void
+  /**
+   * Whether something is mounted at `path` (statx STATX_ATTR_MOUNT_ROOT),
+   * or null where the kernel does not tell. Stats the path: never one this
+   * process serves.
+   */
+  isMountRoot(path: string): boolean | null
   raiseNofileLimit(): number
   makedev(major: number, minor: number): number
   /** dup2(2): makes fd2 a copy of fd. */
