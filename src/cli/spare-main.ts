@@ -98,17 +98,28 @@ async function serveUmount (got: Accepted, line: Line, u: UmountLine | null): Pr
   for (const fd of [...got.fds, got.conn]) fs.closeSync(fd)
 }
 
+/**
+ * Makes process.env `env`, changing only what differs: each change is a
+ * setenv or unsetenv, and a recycled spare's next caller (podman again)
+ * mostly brings the environment the last one had.
+ */
+function becomeEnv (env: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k]
+  for (const [k, v] of Object.entries(env)) if (process.env[k] !== v) process.env[k] = v
+}
+
 /** Becomes the caller: its stdio, environment and cwd. */
 function adopt (got: { fds: [number, number, number] }, line: Line): void {
   for (let i = 0; i < 3; i++) {
     native.dup2(got.fds[i], i)
     fs.closeSync(got.fds[i])
   }
-  for (const k of Object.keys(process.env)) delete process.env[k]
+  const env: Record<string, string> = {}
   for (const kv of line.env) {
     const eq = kv.indexOf('=')
-    if (eq > 0) process.env[kv.slice(0, eq)] = kv.slice(eq + 1)
+    if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1)
   }
+  becomeEnv(env)
   process.chdir(line.cwd)
   // As ps would show the daemon that bin/strata or the CLI would have started.
   const main = path.join(path.dirname(process.argv[1]), process.env.STRATA_MOUNT_REQUEST ? 'daemon-main.js' : 'mount-line-main.js')
@@ -158,8 +169,7 @@ function recycle (conn: number): boolean {
   try { nul = fs.openSync('/dev/null', 'r+') } catch { return false }
   for (let i = 0; i < 3; i++) native.dup2(nul, i)
   fs.closeSync(nul)
-  for (const k of Object.keys(process.env)) delete process.env[k]
-  Object.assign(process.env, bootEnv)
+  becomeEnv(bootEnv as Record<string, string>)
   process.chdir('/')
   process.exitCode = undefined
   process.argv = [...bootCmdline]
