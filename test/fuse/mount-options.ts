@@ -5,6 +5,8 @@
 import t, { type Test } from 'tap'
 import fs from 'node:fs'
 import path from 'node:path'
+import os from 'node:os'
+import { spawnSync } from 'node:child_process'
 import { parseMountArgs, redirectDirOn } from '../../src/fuse/mount-options.js'
 
 function dirs (t: Test): Record<'l1' | 'l2' | 'u' | 'w' | 'm' | 'file', string> {
@@ -97,4 +99,19 @@ t.test('bad input is refused by name, before anything is mounted', async (t) => 
   fs.mkdirSync(path.join(d.m, 'inner'))
   t.throws(() => parseMountArgs({ ...base, lowerdir: path.join(d.m, 'inner') }), { code: 'EINVAL', message: /inside the mountpoint/ })
   t.throws(() => parseMountArgs({ ...base, mountpoint: '/proc' }), { code: 'EBUSY', message: /busy/ })
+})
+
+t.test('a mount point with a directory bind-mounted on itself is busy too (same device as its parent)', async (t) => {
+  // Not t.testdir: its removal would come before the unmount.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bind-'))
+  const d = Object.fromEntries(['l1', 'u', 'w', 'm'].map((n) => [n, path.join(root, n)]))
+  for (const p of Object.values(d)) fs.mkdirSync(p)
+  const bind = spawnSync('mount', ['--bind', d.m, d.m], { encoding: 'utf8' })
+  t.teardown(() => {
+    if (bind.status === 0) spawnSync('umount', [d.m])
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+  if (bind.status !== 0) { t.skip(`mount --bind: ${bind.stderr.trim()}`); return }
+  t.equal(fs.statSync(d.m).dev, fs.statSync(path.dirname(d.m)).dev, 'nothing tells it from its parent by st_dev')
+  t.throws(() => parseMountArgs({ mountpoint: d.m, lowerdir: d.l1, upperdir: d.u, workdir: d.w }), { code: 'EBUSY', message: new RegExp(`mountpoint ${d.m} is busy`) })
 })
