@@ -10,9 +10,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cerrno>
 #include <cstring>
@@ -258,6 +260,36 @@ void ll_readlink(fuse_req_t req, fuse_ino_t ino) {
   Send(new ReadlinkCall(ino), req);
 }
 
+// The fd whose filesystem a STATFS reports (the upper's root), or -1: then JS.
+std::atomic<int> statfsFd{-1};
+
+void ll_statfs(fuse_req_t req, fuse_ino_t ino) {
+  // fastMu keeps JS from closing the fd meanwhile (it closes it only after
+  // the session, but fastStatfs may change it).
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  int fd = statfsFd.load();
+  if (fd >= 0) {
+    double o[kStatfsLen];
+    if (FstatfsFields(fd, o) < 0) {
+      fuse_reply_err(req, errno);
+      return;
+    }
+    struct statvfs s;
+    ToStatvfs(o, &s);
+    fuse_reply_statfs(req, &s);
+    return;
+  }
+  g.unlock();
+  Send(new StatfsCall(ino), req);
+}
+
+// fastStatfs(fd): STATFS reports fd's filesystem from now on (-1: JS answers).
+Napi::Value FastStatfs(const Napi::CallbackInfo& info) {
+  std::unique_lock<std::shared_mutex> g(fastMu);
+  statfsFd = info[0].As<Napi::Number>().Int32Value();
+  return info.Env().Undefined();
+}
+
 // fastSet(nodeid, dirfd, name, attr, attrTimeout, openable)
 Napi::Value FastSet(const Napi::CallbackInfo& info) {
   FastNode f;
@@ -313,6 +345,7 @@ void AddFastOps(struct fuse_lowlevel_ops* ops) {
   ops->getattr = ll_getattr;
   ops->setattr = ll_setattr;
   ops->readlink = ll_readlink;
+  ops->statfs = ll_statfs;
   ops->open = ll_open;
   ops->getxattr = ll_getxattr;
   ops->listxattr = ll_listxattr;
@@ -323,11 +356,13 @@ void SetPrivateXattrPrefix(const std::string& prefix) { privatePrefix = prefix; 
 void ResetFastNodes() {
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes.clear();
+  statfsFd = -1;
 }
 
 void InitFastNodes(Napi::Env env, Napi::Object e) {
   e.Set("fastSet", Napi::Function::New(env, FastSet, "fastSet"));
   e.Set("fastSetUpper", Napi::Function::New(env, FastSetUpper, "fastSetUpper"));
+  e.Set("fastStatfs", Napi::Function::New(env, FastStatfs, "fastStatfs"));
   e.Set("fastSetNlink", Napi::Function::New(env, FastSetNlink, "fastSetNlink"));
   e.Set("fastDrop", Napi::Function::New(env, FastDrop, "fastDrop"));
 }

@@ -28,7 +28,8 @@
 namespace strata {
 
 // Fills in the handlers that try the fast path first: GETATTR, SETATTR,
-// READLINK, OPEN, GETXATTR, LISTXATTR.
+// READLINK, OPEN, GETXATTR, LISTXATTR, and STATFS (of the filesystem JS
+// names with fastStatfs: the upper's).
 void AddFastOps(struct fuse_lowlevel_ops* ops);
 
 // The overlay's private xattr names (trusted.overlay. or, for userxattr and

@@ -127,7 +127,6 @@ void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
   Send(c, req);
 }
 
-void ll_statfs(fuse_req_t req, fuse_ino_t ino) { Send(new StatfsCall(ino), req); }
 
 void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
   auto* c = new SetxattrCall(ino);
@@ -162,7 +161,6 @@ void AddJsOps(struct fuse_lowlevel_ops* ops, bool noFsync) {
   ops->readdirplus = ll_readdirplus;
   ops->releasedir = ll_releasedir;
   ops->fsyncdir = noFsync ? nullptr : ll_fsyncdir;
-  ops->statfs = ll_statfs;
   ops->setxattr = ll_setxattr;
   ops->removexattr = ll_removexattr;
 }

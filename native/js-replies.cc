@@ -131,18 +131,8 @@ Napi::Value ReplyXattrSize(const Napi::CallbackInfo& info) {
 
 Napi::Value ReplyStatfs(const Napi::CallbackInfo& info) {
   REPLY_BEGIN
-  const double* o = info[1].As<Napi::Float64Array>().Data();
   struct statvfs s;
-  memset(&s, 0, sizeof s);
-  s.f_bsize = (unsigned long)o[0];
-  s.f_blocks = (fsblkcnt_t)o[1];
-  s.f_bfree = (fsblkcnt_t)o[2];
-  s.f_bavail = (fsblkcnt_t)o[3];
-  s.f_files = (fsfilcnt_t)o[4];
-  s.f_ffree = (fsfilcnt_t)o[5];
-  s.f_favail = (fsfilcnt_t)o[5];
-  s.f_namemax = (unsigned long)o[6];
-  s.f_frsize = (unsigned long)o[7];
+  ToStatvfs(info[1].As<Napi::Float64Array>().Data(), &s);
   fuse_reply_statfs(req, &s);
   REPLY_END
 }

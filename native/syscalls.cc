@@ -28,6 +28,34 @@
 
 namespace strata {
 
+int FstatfsFields(int fd, double* o) {
+  struct statfs s;
+  if (fstatfs(fd, &s) < 0) return -1;
+  o[0] = (double)s.f_bsize;
+  o[1] = (double)s.f_blocks;
+  o[2] = (double)s.f_bfree;
+  o[3] = (double)s.f_bavail;
+  o[4] = (double)s.f_files;
+  o[5] = (double)s.f_ffree;
+  o[6] = (double)s.f_namelen;
+  o[7] = (double)s.f_frsize;
+  o[8] = (double)s.f_type;
+  return 0;
+}
+
+void ToStatvfs(const double* o, struct statvfs* s) {
+  memset(s, 0, sizeof *s);
+  s->f_bsize = (unsigned long)o[0];
+  s->f_blocks = (fsblkcnt_t)o[1];
+  s->f_bfree = (fsblkcnt_t)o[2];
+  s->f_bavail = (fsblkcnt_t)o[3];
+  s->f_files = (fsfilcnt_t)o[4];
+  s->f_ffree = (fsfilcnt_t)o[5];
+  s->f_favail = (fsfilcnt_t)o[5];
+  s->f_namemax = (unsigned long)o[6];
+  s->f_frsize = (unsigned long)o[7];
+}
+
 void FillStat(double* o, const struct stat& st) {
   o[0] = (double)st.st_dev;
   o[1] = (double)st.st_ino;
@@ -339,19 +367,8 @@ Napi::Value ReadDir(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Statfs(const Napi::CallbackInfo& info) {
-  struct statfs s;
-  if (fstatfs(I32(info, 0), &s) < 0) return ThrowErrno(info.Env(), errno, "fstatfs");
-  Napi::Float64Array a = Napi::Float64Array::New(info.Env(), 9);
-  double* o = a.Data();
-  o[0] = (double)s.f_bsize;
-  o[1] = (double)s.f_blocks;
-  o[2] = (double)s.f_bfree;
-  o[3] = (double)s.f_bavail;
-  o[4] = (double)s.f_files;
-  o[5] = (double)s.f_ffree;
-  o[6] = (double)s.f_namelen;
-  o[7] = (double)s.f_frsize;
-  o[8] = (double)s.f_type;
+  Napi::Float64Array a = Napi::Float64Array::New(info.Env(), kStatfsLen);
+  if (FstatfsFields(I32(info, 0), a.Data()) < 0) return ThrowErrno(info.Env(), errno, "fstatfs");
   return a;
 }
 

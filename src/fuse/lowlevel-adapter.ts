@@ -51,6 +51,7 @@ export class LowLevelAdapter {
     // Without an upper layer nothing is ever copied up, so a lower file's
     // data may go straight from the kernel to its backing file.
     native.passthroughAllowLowers(fs.upper === null)
+    native.fastStatfs(fs.statfsFd())
   }
 
   /** The dispatch function handed to native.fuseMount. */

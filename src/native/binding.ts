@@ -211,6 +211,12 @@ export interface Native {
    * the upper entry. The caller keeps dirfd open until fastDrop(nodeid).
    */
   fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number, nlink: number): void
+  /**
+   * STATFS is answered natively with fd's filesystem (the union's statfs
+   * rule: the upper's root) until the session ends; -1 leaves it to JS.
+   * The caller keeps fd open for the session.
+   */
+  fastStatfs(fd: number): void
   /** A registered upper directory's new link count (see fastSetUpper). */
   fastSetNlink(nodeid: number, nlink: number): void
   fastDrop(nodeid: number): void

@@ -986,6 +986,11 @@ export class UnionFs {
     return this.upper ? native.statfs(this.upper.root) : this.layers[0].statfs()
   }
 
+  /** The fd statfs() reads, where native code may read it too (open for the union's life), else -1. */
+  statfsFd (): number {
+    return this.upper ? this.upper.root : -1
+  }
+
   /** Where to read xattrs of a node: (dirfd-like handle, name, layer or null for upper). */
   private xattrTarget (n: Node): { layer: LayerSource | null, dir: number, name: string } {
     if (n.upper) {

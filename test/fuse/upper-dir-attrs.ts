@@ -3,7 +3,7 @@
 // the link count the union hands down (native/fast-nodes.h): a merged
 // directory counts its subdirectories in every layer, and that count must
 // follow every mkdir, rmdir, rename and copy-up at once, with no JS round
-// trip in between. Kernel overlayfs is the oracle for every other attribute
+// trip in between (STATFS too, of the upper's filesystem). Kernel overlayfs is the oracle for every other attribute
 // after every step (it shows 1 link for any merged directory); the link
 // count must be 2 + the subdirectories a listing of the mount shows. A
 // debug log shows the answers did not come from JS.
@@ -97,7 +97,7 @@ function jsRequests (logText: string, op: string, ino: number): number {
   return logText.split('\n').filter((l) => l.startsWith(`strata: ${op} ino=${ino} `)).length
 }
 
-t.test('a merged root stat after each mkdir and a chown of it are answered without JS', async (t) => {
+t.test('a merged root stat after each mkdir, a chown of it and statfs are answered without JS', async (t) => {
   const u = await strataUnion(t, LAYERS, undefined, 'strata', 'debug')
   const log = path.join(runDir, 'mounts', encodeURIComponent(u.mnt) + '.log')
   // The first look registers the root with the loop threads.
@@ -117,6 +117,10 @@ t.test('a merged root stat after each mkdir and a chown of it are answered witho
   t.equal(jsRequests(during, 'MKDIR', 1), 5, 'the log shows the mkdirs (JS makes them)')
   t.equal(jsRequests(during, 'GETATTR', 1), 0, 'no GETATTR of the root reached JS')
   t.equal(jsRequests(during, 'SETATTR', 1), 0, 'no SETATTR of the root reached JS')
+  // statfs(2), as every container start makes: the upper's filesystem, natively.
+  const fsOf = (p: string): string => spawnSync('stat', ['-f', '-c', '%b %S %s %c %l', p], { encoding: 'utf8' }).stdout.trim()
+  t.equal(fsOf(u.mnt), fsOf(u.upper), 'statfs shows the upper\'s filesystem')
+  t.equal(fs.readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('strata: STATFS')).length, 0, 'no STATFS reached JS')
 })
 
 t.test('static_nlink: an upper directory answered natively shows 1 link, as fuse-overlayfs', async (t) => {
