@@ -23,7 +23,6 @@ void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* f) {
   fuse_reply_none(req);
 }
 
-
 void ll_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   auto* c = new MknodCall(parent);
   c->name = name;
@@ -126,7 +125,6 @@ void ll_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
   c->fh = Fh(fi);
   Send(c, req);
 }
-
 
 void ll_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int flags) {
   auto* c = new SetxattrCall(ino);

@@ -498,8 +498,8 @@ export class UnionFs {
    * The link count of a directory with more than one source: 2 + its
    * subdirectories in the merged listing, as a plain directory's (the
    * kernel's overlay shows 1, "unknown" to find(1)); or 0 where the backing
-   * entry's own count is shown. null when it is not
-   * known and `count` is false (counting lists the directory).
+   * entry's own count is shown. null when it is not known and `count` is
+   * false (counting lists the directory).
    */
   private mergedNlink (n: Node, count: boolean): number | null {
     const sources = n.lowerDirs.length + (n.upperFd >= 0 ? 1 : 0)
