@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -51,9 +52,14 @@ Napi::Value SpareAccept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int lfd = info[0].As<Napi::Number>().Int32Value();
   int timeoutMs = info[1].As<Napi::Number>().Int32Value();
+  // The deadline holds across signals and turned-away callers: a restarted
+  // poll would wait its whole timeout again (a profiler's SIGPROF every
+  // 50 µs kept an idle spare alive for good).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     pollfd p = {lfd, POLLIN, 0};
-    int r = poll(&p, 1, timeoutMs);
+    int r = poll(&p, 1, left > 0 ? (int)left : 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return ThrowErrno(env, errno, "poll");
     if (r == 0) return env.Null();

@@ -215,6 +215,25 @@ t.test('a spare leaves after STRATA_SPARE_IDLE seconds without a line', async (t
   t.same(spares(d), [], 'and takes its PID file with it')
 })
 
+t.test('callers turned away do not put off a spare\'s idle exit', async (t) => {
+  const d = dirs(t, { STRATA_SPARE_IDLE: '2' })
+  const spare = await bootSpare(t, d)
+  const name = spareName(d.env)
+  // A caller of another uid, refused, every 250 ms: each one woke the
+  // spare's wait, which then waited its whole timeout again.
+  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1])\n' +
+    'print(s.recv(64).decode().strip())'
+  let refused = 0
+  const gone = (): boolean => !fs.existsSync(`/proc/${spare}`)
+  for (let waited = 0; !gone() && waited < 8000; waited += 250) {
+    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', client, name], { encoding: 'utf8', timeout: 10000 })
+    if (r.stdout.trim() === 'refused') refused++
+    await sleep(250)
+  }
+  t.ok(refused >= 3, `callers were turned away meanwhile (${refused})`)
+  t.ok(gone(), 'the spare left at its idle time all the same')
+})
+
 t.test('another identity neither gets the spare nor catches a line', async (t) => {
   const d = dirs(t)
   const spare = await bootSpare(t, d)
