@@ -56,6 +56,17 @@ async function until (cond: () => boolean, ms = 15000): Promise<boolean> {
 
 const spares = (d: Dirs): number[] => waitingSpares(d.run)
 
+/**
+ * Connects to abstract socket argv[1] and prints the first line it gets
+ * (Python's socket module, since Node's net cannot name an abstract socket).
+ */
+const peerClient = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1])\n' +
+  'print(s.recv(64).decode().strip())'
+
+/** A caller of uid 65534 at spare `name`: what the spare said to it. */
+const otherUidCall = (name: string): SpawnSyncReturns<string> =>
+  spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', peerClient, name], { encoding: 'utf8', timeout: 10000 })
+
 const recordPid = (d: Dirs, m: string): number =>
   (JSON.parse(fs.readFileSync(`${d.run}/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }).pid
 
@@ -221,13 +232,10 @@ t.test('callers turned away do not put off a spare\'s idle exit', async (t) => {
   const name = spareName(d.env)
   // A caller of another uid, refused, every 250 ms: each one woke the
   // spare's wait, which then waited its whole timeout again.
-  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1])\n' +
-    'print(s.recv(64).decode().strip())'
   let refused = 0
   const gone = (): boolean => !fs.existsSync(`/proc/${spare}`)
   for (let waited = 0; !gone() && waited < 8000; waited += 250) {
-    const r = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', client, name], { encoding: 'utf8', timeout: 10000 })
-    if (r.stdout.trim() === 'refused') refused++
+    if (otherUidCall(name).stdout.trim() === 'refused') refused++
     await sleep(250)
   }
   t.ok(refused >= 3, `callers were turned away meanwhile (${refused})`)
@@ -240,10 +248,7 @@ t.test('another identity neither gets the spare nor catches a line', async (t) =
   const name = spareName(d.env)
   t.match(name, /^strata-spare-[0-9a-f]{32}$/, 'the name a caller of this kind looks for')
   // A client of another uid connecting to the spare is turned away.
-  // (Python's socket module, since Node's net cannot name an abstract socket.)
-  const client = 'import socket,sys\ns=socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect("\\0"+sys.argv[1])\n' +
-    'print(s.recv(64).decode().strip())'
-  const other = spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', python, '-c', client, name], { encoding: 'utf8', timeout: 10000 })
+  const other = otherUidCall(name)
   t.equal(other.stdout.trim(), 'refused', `a uid-65534 caller is refused (${other.stderr.trim()})`)
   t.same(spares(d), [spare], 'the spare still waits')
   // Without the spare, a listener of another uid on the same name must get
