@@ -9,18 +9,35 @@
 #include "errors.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
-#include <thread>
 
 namespace strata {
 namespace {
+
+// Closes fd on a thread of its own, or here if no thread can be made (the
+// addon is built without C++ exceptions: std::thread would abort).
+void CloseAside(int fd) {
+  pthread_t t;
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+  void* arg = reinterpret_cast<void*>(static_cast<intptr_t>(fd));
+  auto run = [](void* p) -> void* {
+    close(static_cast<int>(reinterpret_cast<intptr_t>(p)));
+    return nullptr;
+  };
+  if (pthread_create(&t, &a, run, arg) != 0) close(fd);
+  pthread_attr_destroy(&a);
+}
 
 long NowMs() {
   struct timespec t;
@@ -82,7 +99,7 @@ int WaitExit(int pid, int timeoutMs, const std::string& gone) {
   // The last close of an inotify instance waits for an SRCU grace period
   // (fsnotify_destroy_group): 5-10 ms here, most of a spare's umount. It
   // is closed beside the answer, not before it.
-  if (in >= 0) std::thread([in] { close(in); }).detach();
+  if (in >= 0) CloseAside(in);
   close(fd);
   return result;
 }
