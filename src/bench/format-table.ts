@@ -5,6 +5,8 @@
 // each system's time grows from the fewest lowers to the most. The last two
 // columns judge strata by issue 9's target for the row (judge.ts): "fo" is
 // "no slower than fuse-overlayfs", "1.5x k" a multiple of the kernel.
+// The steal column is the host's (cpu-clock.ts) over the row's runs; after
+// the table, the CPU seconds of each command row, which steal leaves alone.
 // "-" means not run (system not selected or the row not meant for it, or no
 // median to divide by); "error" means the system failed that row (listed below).
 
@@ -78,6 +80,30 @@ function requestLines (result: BenchResult): string[] {
       }))]
 }
 
+const percent = (x: number | undefined): string => (x !== undefined ? `${(100 * x).toFixed(0)}%` : '-')
+
+/** Above this share of steal, a row's wall times say more about the host than about the systems. */
+export const NOISY_STEAL = 0.05
+
+function stealLines (result: BenchResult): string[] {
+  if (result.steal === undefined) return []
+  const noisy = result.results.filter((r) => (r.steal ?? 0) > NOISY_STEAL).map((r) => r.op)
+  return ['', `steal: the hypervisor took ${percent(result.steal)} of this machine's CPU time during the measurements` +
+    (noisy.length ? `; over ${percent(NOISY_STEAL)} on ${noisy.length} row(s): their wall times are inflated, unevenly across systems (see the CPU seconds)` : '')]
+}
+
+function cpuLines (result: BenchResult): string[] {
+  const rows = result.results.filter((r) => r.cpuMedian)
+  if (!rows.length) return []
+  const cpu = (r: OpResult, s: SystemName): string => (!r.systems.includes(s) ? '-' : r.errors[s] ? 'error' : r.cpuMedian?.[s]?.toFixed(2) ?? '-')
+  return ['', 'CPU seconds per run, medians: the command\'s user + system time and the FUSE daemon\'s (the kernel overlay works in the command); steal does not inflate them',
+    ...columns(['operation', ...valueCols, 'strata/fuse-overlayfs'], rows.map((r) => {
+      const fo = r.cpuMedian?.['fuse-overlayfs']
+      const st = r.cpuMedian?.strata
+      return [r.op, ...valueCols.map((s) => cpu(r, s)), times(fo && st !== undefined ? st / fo : undefined)]
+    }))]
+}
+
 function columns (header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
@@ -86,7 +112,7 @@ function columns (header: string[], rows: string[][]): string[] {
 
 export function formatTable (result: BenchResult): string {
   const z = result.sizes
-  const header = ['operation', 'unit', ...valueCols, 'fuse-overlayfs/kernel', 'strata/kernel', 'strata/fuse-overlayfs', 'target', 'met']
+  const header = ['operation', 'unit', ...valueCols, 'fuse-overlayfs/kernel', 'strata/kernel', 'strata/fuse-overlayfs', 'target', 'met', 'steal']
   let judged = 0
   let met = 0
   const rows = result.results.map((r) => {
@@ -98,7 +124,7 @@ export function formatTable (result: BenchResult): string {
     return [
       r.op, r.unit, ...valueCols.map((s) => value(r, s)),
       times(r.ratio['fuse-overlayfs']), times(r.ratio.strata), times(fo !== undefined && st !== undefined ? st / fo : undefined),
-      targetText(r), v ? (v.met ? 'yes' : 'no') : '-',
+      targetText(r), v ? (v.met ? 'yes' : 'no') : '-', percent(r.steal),
     ]
   })
   const growth = layerGrowth(result)
@@ -119,7 +145,9 @@ export function formatTable (result: BenchResult): string {
     '',
     ...columns(header, rows),
     ...(judged ? ['', `strata meets its target on ${met} of ${judged} rows`] : []),
+    ...stealLines(result),
     ...growthLines,
+    ...cpuLines(result),
     ...requestLines(result),
     ...(errors.length ? ['', 'errors:', ...errors] : []),
   ].join('\n')

@@ -17,6 +17,7 @@ import { LAYER_COUNTS, operations, opSystems, opUnit, statWalk, tarUsr, type Ope
 import { daemonPids, peakRssMiB } from './daemon-peak-rss.js'
 import { RequestCounter, requestCountingUnavailable } from './request-counter.js'
 import { timedSpawn } from './timed-spawn.js'
+import { childrenCpuSeconds, hostTicks, processCpuSeconds, stealShare, type HostTicks } from './cpu-clock.js'
 import { median } from './median.js'
 import { endSpares, spareWaiting } from '../fuse/spare-processes.js'
 
@@ -53,6 +54,11 @@ export interface OpResult {
   errors: Partial<Record<SystemName, string>>;
   /** with `requests`: FUSE requests by opcode in one run (request-counter.ts) */
   requests?: Partial<Record<SystemName, Record<string, number>>>;
+  /** command rows: CPU seconds of each run, the command's and the FUSE daemon's (cpu-clock.ts) */
+  cpuRuns?: Partial<Record<SystemName, number[]>>;
+  cpuMedian?: Partial<Record<SystemName, number>>;
+  /** the host's steal as a share of CPU time over the row's measurements */
+  steal?: number;
 }
 
 export interface BenchResult {
@@ -61,6 +67,28 @@ export interface BenchResult {
   sizes: Sizes;
   treeFiles: number;
   results: OpResult[];
+  /** the host's steal as a share of CPU time over all measurements */
+  steal?: number;
+}
+
+/** One measurement: its value, and for a command row the CPU seconds it took. */
+interface Sample {
+  value: number;
+  cpu?: number;
+}
+
+/** Steal and total ticks summed over measurements (not over the untimed work between them). */
+class StealTally {
+  steal = 0
+  total = 0
+  add (from: HostTicks, to: HostTicks): void {
+    this.steal += to.steal - from.steal
+    this.total += to.total - from.total
+  }
+
+  get share (): number | undefined {
+    return this.total > 0 ? this.steal / this.total : undefined
+  }
 }
 
 /** Failures after which no further measurement can be trusted. */
@@ -97,18 +125,26 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
     progress(`building layers in ${dir}/layers (once; reused with --keep)`)
     const layout = await buildLayers(join(dir, 'layers'), opts.sizes, LAYER_COUNTS, log, ac.signal)
     const results: OpResult[] = []
+    const allSteal = new StealTally()
     for (const op of ops) {
       const systems = opSystems(op, opts.systems)
       const r: OpResult = {
         op: op.name, cache: op.cache, unit: opUnit(op), ...(op.layers ? { layers: op.layers } : {}), ...(op.target ? { target: op.target } : {}), systems, runs: {}, median: {}, ratio: {}, errors: {},
       }
+      const rowSteal = new StealTally()
       for (let run = 1; run <= opts.runs; run++) {
         for (const system of systems) {
           if (r.errors[system]) continue
           try {
-            const s = await measure(op, system, layout, join(dir, 'run'), log, live, ac.signal, undefined, strataRun);
-            (r.runs[system] ??= []).push(s)
-            progress(`${op.name} ${system} run ${run}/${opts.runs}: ${s.toFixed(3)} ${r.unit}`)
+            const t0 = await hostTicks()
+            const s = await measure(op, system, layout, join(dir, 'run'), log, live, ac.signal, undefined, strataRun)
+            const t1 = await hostTicks()
+            rowSteal.add(t0, t1)
+            allSteal.add(t0, t1);
+            (r.runs[system] ??= []).push(s.value)
+            if (s.cpu !== undefined) ((r.cpuRuns ??= {})[system] ??= []).push(s.cpu)
+            const cpu = s.cpu !== undefined ? `, CPU ${s.cpu.toFixed(2)} s` : ''
+            progress(`${op.name} ${system} run ${run}/${opts.runs}: ${s.value.toFixed(3)} ${r.unit}${cpu}, steal ${percent(stealShare(t0, t1))}`)
           } catch (err) {
             if (ac.signal.aborted) throw ac.signal.reason
             if (err instanceof FatalError) throw err
@@ -133,13 +169,16 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
       for (const system of systems) {
         const runs = r.runs[system]
         if (!r.errors[system] && runs) r.median[system] = median(runs)
+        const cpu = r.cpuRuns?.[system]
+        if (!r.errors[system] && cpu) (r.cpuMedian ??= {})[system] = median(cpu)
       }
+      if (rowSteal.share !== undefined) r.steal = rowSteal.share
       for (const system of systems) {
         if (r.median[system] !== undefined && r.median.kernel) r.ratio[system] = r.median[system] / r.median.kernel
       }
       results.push(r)
     }
-    return { systems: [...opts.systems], runs: opts.runs, sizes: opts.sizes, treeFiles: layout.treeFiles, results }
+    return { systems: [...opts.systems], runs: opts.runs, sizes: opts.sizes, treeFiles: layout.treeFiles, results, ...(allSteal.share !== undefined ? { steal: allSteal.share } : {}) }
   } finally {
     for (const m of live) await m.unmount().catch((err: unknown) => { progress(`cleanup: ${(err as Error).message}`) })
     await endSpares(strataRun)
@@ -153,6 +192,8 @@ export async function runBench (opts: BenchOptions): Promise<BenchResult> {
   }
 }
 
+const percent = (x: number): string => `${(100 * x).toFixed(0)}%`
+
 function selectOps (only: readonly string[] | undefined): readonly Operation[] {
   if (!only?.length) return operations
   const unknown = only.filter((n) => !operations.some((op) => op.name === n))
@@ -162,11 +203,11 @@ function selectOps (only: readonly string[] | undefined): readonly Operation[] {
 
 /** One measurement on a fresh mount (none for `version`); see operations.ts for the cache protocol. */
 async function measure (op: Operation, system: SystemName, layout: Layout, runDir: string, log: string, live: Set<Mount>, signal: AbortSignal,
-  counted?: (counts: Record<string, number>) => void, strataRun = ''): Promise<number> {
+  counted?: (counts: Record<string, number>) => void, strataRun = ''): Promise<Sample> {
   if (op.kind === 'version') {
     const argv = [system === 'strata' ? strataBin : system, '--version']
     await timedSpawn(argv, { log, signal })
-    return await timedSpawn(argv, { log, signal })
+    return { value: await timedSpawn(argv, { log, signal }) }
   }
   const lowers = op.layers ? layout.layerSets[op.layers] : layout.lowers
   const spec = { lowers, upper: join(runDir, 'upper'), work: join(runDir, 'work'), mnt: join(runDir, 'mnt'), log }
@@ -184,7 +225,7 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
     const s = await timedMount(system, spec, live, signal, env)
     // The next spare boots as this mount ends: not on the next system's clock.
     if (spare) await spareWaiting(strataRun, 10_000)
-    return s
+    return { value: s }
   }
   if (spare && !(await spareWaiting(strataRun, 0))) {
     // The umount row's spare: booted as a throwaway mount ends.
@@ -199,12 +240,12 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
       case 'command': {
         const argv = op.argv(ctx)
         if (op.cache === 'warm') await timedSpawn(argv, { log, signal })
-        if (!counted) return await timedSpawn(argv, { log, signal })
+        if (!counted) return await clocked(system === 'kernel' ? [] : await servingPids(spec.mnt), async () => await timedSpawn(argv, { log, signal }))
         const conn = await fuseConnection(spec.mnt)
         if (conn === undefined) throw new Error(`${spec.mnt} is not a FUSE mount`)
         const counter = await RequestCounter.start(conn)
         try {
-          return await timedSpawn(argv, { log, signal })
+          return { value: await timedSpawn(argv, { log, signal }) }
         } finally {
           counted(await counter.stop())
         }
@@ -213,19 +254,36 @@ async function measure (op: Operation, system: SystemName, layout: Layout, runDi
         await timedSpawn(['ls', '-a', spec.mnt], { log, signal })
         const s = await timedSpawn(unmountArgv(system, spec.mnt), { log, signal, env })
         if (await isMounted(spec.mnt)) throw new Error(`${spec.mnt} is still mounted after ${unmountArgv(system, spec.mnt).join(' ')}`)
-        return s
+        return { value: s }
       }
       case 'peak-rss': {
-        const pids = await daemonPids(spec.mnt)
-        if (!pids.length) throw new Error(`no process with /dev/fuse open names ${spec.mnt} in its argv`)
+        const pids = await servingPids(spec.mnt)
         await timedSpawn(statWalk(ctx), { log, signal })
         await timedSpawn(tarUsr(ctx), { log, signal })
-        return await peakRssMiB(pids)
+        return { value: await peakRssMiB(pids) }
       }
       default:
         throw new Error(`${op.name}: not measured on a mount`)
     }
   })
+}
+
+async function servingPids (mnt: string): Promise<number[]> {
+  const pids = await daemonPids(mnt)
+  if (!pids.length) throw new Error(`no process with /dev/fuse open names ${mnt} in its argv`)
+  return pids
+}
+
+/**
+ * Times `run` and adds up the CPU it cost: the command's (our children's
+ * clock) and that of the FUSE daemon `pids` serving the mount.
+ */
+async function clocked (pids: readonly number[], run: () => Promise<number>): Promise<Sample> {
+  const daemonCpu = async (): Promise<number> => (await Promise.all(pids.map(processCpuSeconds))).reduce((a, b) => a + b, 0)
+  const [c0, d0] = [await childrenCpuSeconds(), await daemonCpu()]
+  const value = await run()
+  const [c1, d1] = [await childrenCpuSeconds(), await daemonCpu()]
+  return { value, cpu: c1 - c0 + d1 - d0 }
 }
 
 async function freshDirs (spec: MountSpec): Promise<void> {

@@ -1,7 +1,8 @@
 // End to end, the built bench (scripts/bench, as a user runs it) on the quick
 // data set, one row of each kind of measurement: mount and umount (with
 // strata's spare daemon waiting, and without), --version,
-// the daemon's peak RSS, and a timed command (on the 8-lower tree).
+// the daemon's peak RSS, and a timed command (on the 8-lower tree), with
+// the host's steal on every row and CPU seconds on the command row.
 // Every row must come back with a value for every system it applies to, the
 // JSON must be the whole of stdout, and the chart must be written. No timing
 // is asserted. The bench unmounts whatever it mounted; the test checks that
@@ -35,6 +36,11 @@ t.test('scripts/bench --quick --json yields every row for all three systems', as
     t.same(row.errors, {}, `${row.op}: no errors`)
     for (const s of want) t.ok((row.median[s as keyof typeof row.median] ?? 0) > 0, `${row.op} on ${s} has a value`)
   }
+  for (const row of result.results) t.ok(row.steal !== undefined && row.steal >= 0 && row.steal < 1, `${row.op}: the host's steal is read`)
+  const find = result.results.find((x) => x.op === 'find-warm-8L')
+  // Present (a FUSE daemon not found is an error of the row); the quick walk may take under a tick.
+  for (const s of ['kernel', 'fuse-overlayfs', 'strata'] as const) t.ok((find?.cpuMedian?.[s] ?? -1) >= 0, `find-warm-8L on ${s} has CPU seconds`)
+  t.equal(result.results.find((x) => x.op === 'mount')?.cpuMedian, undefined, 'no CPU reading where the clock is not a command\'s')
   const rss = result.results.find((x) => x.op === 'daemon-peak-rss')
   t.equal(rss?.unit, 'MiB')
   t.match(r.stderr, `chart: ${chart}`)

@@ -2,7 +2,8 @@
 // XML (xmllint, Debian's libxml2-utils), has one bar per system per row that
 // has a value, the kernel at 1.0 and the others at their ratios, labels that
 // survive XML escaping, and the table carries every row, the strata/fuse-
-// overlayfs column and the layer-count growth.
+// overlayfs column, the layer-count growth, the host's steal per row and
+// the CPU seconds of the command rows.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { formatChart, escapeXml } from '../../src/bench/format-chart.js'
@@ -25,9 +26,10 @@ const result: BenchResult = {
   runs: 3,
   sizes: QUICK_SIZES,
   treeFiles: 2000,
+  steal: 0.04,
   results: [
-    row('seqread-cold', { kernel: 0.2, 'fuse-overlayfs': 0.22, strata: 0.26 }, { target: { kernel: 1.1 } }),
-    row('ls <dir> & "x"', { kernel: 0.02, 'fuse-overlayfs': 0.166, strata: 0.3 }),
+    row('seqread-cold', { kernel: 0.2, 'fuse-overlayfs': 0.22, strata: 0.26 }, { target: { kernel: 1.1 }, steal: 0.02, cpuMedian: { kernel: 0.1, 'fuse-overlayfs': 0.4, strata: 0.3 } }),
+    row('ls <dir> & "x"', { kernel: 0.02, 'fuse-overlayfs': 0.166, strata: 0.3 }, { steal: 0.125 }),
     row('copyup-big', { kernel: 0.354, strata: 0.39 }, { errors: { 'fuse-overlayfs': 'exit 1: boom' } }),
     row('daemon-peak-rss', { 'fuse-overlayfs': 30, strata: 174 }, { unit: 'MiB', systems: ['fuse-overlayfs', 'strata'], target: { max: 60 } }),
     row('find-cold-1L', { kernel: 0.13, 'fuse-overlayfs': 0.28, strata: 0.34 }, { layers: 1 }),
@@ -82,14 +84,28 @@ t.test('the table lists every row, ratios and layer growth', async (t) => {
   const text = formatTable(result)
   for (const r of result.results) t.match(text, r.op)
   const seq = text.split('\n').find((l) => l.startsWith('seqread-cold')) ?? ''
-  t.match(seq, /0\.200\s+0\.220\s+0\.260\s+1\.10x\s+1\.30x\s+1\.18x\s+fo, 1\.1x k\s+no$/)
+  t.match(seq, /0\.200\s+0\.220\s+0\.260\s+1\.10x\s+1\.30x\s+1\.18x\s+fo, 1\.1x k\s+no\s+2%$/)
   const ls = text.split('\n').find((l) => l.startsWith('ls <dir>')) ?? ''
-  t.match(ls, /fo\s+no$/, 'slower than fuse-overlayfs misses even without an own target')
+  t.match(ls, /fo\s+no\s+13%$/, 'slower than fuse-overlayfs misses even without an own target')
   t.match(text, /strata meets its target on 1 of 6 rows/)
   const rss = text.split('\n').find((l) => l.startsWith('daemon-peak-rss')) ?? ''
   t.match(rss, /MiB\s+-\s+30\.0\s+174\.0\s+-\s+-\s+5\.80x/)
   t.match(text, /copyup-big on fuse-overlayfs: exit 1: boom/)
   t.match(text, /find-cold\s+4\.31x\s+3\.89x\s+4\.00x\s+no/)
+})
+
+t.test('the table says how much the host stole, and which rows it spoiled', async (t) => {
+  const text = formatTable(result)
+  t.match(text, /hypervisor took 4% of this machine's CPU time during the measurements; over 5% on 1 row\(s\)/)
+  const rss = text.split('\n').find((l) => l.startsWith('daemon-peak-rss')) ?? ''
+  t.match(rss, /\s-$/, 'a row without a steal reading shows -')
+  const cpu = text.split('\n').slice(text.split('\n').findIndex((l) => l.startsWith('CPU seconds')))
+  t.match(cpu.find((l) => l.startsWith('seqread-cold')) ?? '', /0\.10\s+0\.40\s+0\.30\s+0\.75x$/, 'CPU medians and strata/fuse-overlayfs')
+  t.notOk(cpu.some((l) => l.startsWith('ls <dir>')), 'only rows with CPU readings are listed')
+  const quiet = formatTable({ ...result, steal: 0.01, results: result.results.map((r) => ({ ...r, steal: 0.01, cpuMedian: undefined })) })
+  t.match(quiet, /took 1% of this machine's CPU time during the measurements\n/, 'no rows named when none was over')
+  t.notMatch(quiet, /CPU seconds/, 'no CPU table without CPU readings')
+  t.notMatch(formatTable({ ...result, steal: undefined }), /hypervisor/, 'a saved result without steal prints no steal line')
 })
 
 t.test('layerGrowth divides the most lowers by the fewest, per workload', async (t) => {
