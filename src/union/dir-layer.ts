@@ -1,17 +1,20 @@
 // LayerSource over a directory on disk. Access is by directory fd and
 // single-name *at() calls: no path is ever joined, so depth is unlimited and
 // a symlink inside the layer can never lead outside it. Immutable by
-// contract, so lookups and readlinks are cached (lru-cache) for good, and a
-// directory handle once listed answers "no such name" from its listing: in
-// a tree spread over many layers most lookups are misses (the name lives in
-// one layer, its parent in many), and each would otherwise be a failed
-// lstat plus a failed lstat of the OCI ".wh." marker.
+// contract, so readlinks are cached (lru-cache) for good, and a directory
+// handle once listed answers "no such name" from its listing: in a tree
+// spread over many layers most lookups are misses (the name lives in one
+// layer, its parent in many), and each would otherwise be a failed lstat
+// plus a failed lstat of the OCI ".wh." marker.
+// Lookups themselves are not cached: the union keeps what it found on its
+// node for as long as the kernel holds the name, and a second lookup of the
+// same name is rare. A cache of them cost more than the lstat it saved
+// (bench, 20k-file tree, cold find: 4.4 -> 3.5 CPU s, peak RSS 118 -> 109
+// MiB without it: a key string, a stat and the LRU's own books per entry).
 import { LRUCache } from 'lru-cache'
 import { native, C, S_INO, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
 import { OPAQUE_XATTR, OCI_OPAQUE } from './whiteout.js'
-
-const MISS = 0 as const
 
 // Bounded by maxSize (one unit per entry), not max: with max, lru-cache
 // allocates storage for all of it up front, which cost every layer ~28 ms
@@ -28,7 +31,6 @@ export class DirLayer implements LayerSource {
   // Keyed by the directory's inode number in this layer, not by the fd, so
   // entries survive a directory being closed and opened again.
   private readonly dirIno = new Map<number, number>()
-  private readonly stats: LRUCache<string, RawStat | typeof MISS>
   private readonly links = growingLru<string>(20000)
   // Directory handle -> every name readdir returned for it. Kept for the
   // handle's life (closeDir drops it), so it costs memory only for the
@@ -36,13 +38,12 @@ export class DirLayer implements LayerSource {
   // change.
   private readonly listed = new Map<number, Set<string>>()
 
-  constructor (path: string, cacheEntries = 200000) {
+  constructor (path: string) {
     this.name = path
     this.root = native.openat(C.AT_FDCWD, path, C.O_RDONLY | C.O_DIRECTORY, 0)
     const st = native.fstat(this.root)
     this.dev = st[0]
     this.dirIno.set(this.root, st[S_INO])
-    this.stats = growingLru(cacheEntries)
   }
 
   private key (dir: number, name: string): string {
@@ -52,12 +53,7 @@ export class DirLayer implements LayerSource {
   lookup (dir: number, name: string): RawStat | null {
     const names = this.listed.get(dir)
     if (names !== undefined && !names.has(name)) return null
-    const k = this.key(dir, name)
-    const hit = this.stats.get(k)
-    if (hit !== undefined) return hit === MISS ? null : hit
-    const st = native.lstatAtOrNull(dir, name)
-    this.stats.set(k, st ?? MISS)
-    return st
+    return native.lstatAtOrNull(dir, name)
   }
 
   statDir (dir: number): RawStat {

@@ -7,10 +7,11 @@
 // State: the node table (id → Node) and each directory's children map, owned
 // here and touched only on the JS thread. A node's `copyUp` promise is the
 // per-node lock for copy-up; everything else runs to completion between
-// awaits. Lower layers never change, so their lookups are cached by the
-// layer; the upper changes only through these methods. Owners and modes
-// are the files' own, or a layer's override_stat records (stat-override.ts,
-// fuse-overlayfs's xattr_permissions) wherever that layer's root says so.
+// awaits. Lower layers never change, so what a node found in them is kept
+// on the node (lowerStat); the upper changes only through these methods.
+// Owners and modes are the files' own, or a layer's override_stat records
+// (stat-override.ts, fuse-overlayfs's xattr_permissions) wherever that
+// layer's root says so.
 import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
 import { Node, type LowerDir } from './node.js'
