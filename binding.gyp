@@ -7,6 +7,7 @@
         "native/errors.cc",
         "native/syscalls.cc",
         "native/copy-data.cc",
+        "native/copy-up.cc",
         "native/fuse-session.cc",
         "native/js-requests.cc",
         "native/js-ops.cc",

@@ -1,7 +1,7 @@
 // Entry point of the strata_native addon: syscalls Node lacks, data copying
 // for copy-up, and the FUSE binding. Typed for TS by src/native/binding.ts.
 #include <napi.h>
-#include "copy-data.h"
+#include "copy-up.h"
 #include "dir-opens.h"
 #include "container-syscalls.h"
 #include "exec-in-root.h"
@@ -12,7 +12,7 @@
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   strata::InitSyscalls(env, exports);
-  strata::InitCopyData(env, exports);
+  strata::InitCopyUp(env, exports);
   strata::InitFuseSession(env, exports);
   strata::InitDirOpens(env, exports);
   strata::InitExecInRoot(env, exports);

@@ -1,16 +1,14 @@
-// See copy-data.h. copyData() runs inline (small files: a thread hop costs
-// more than the copy); copyDataAsync() runs on the libuv pool so a big
-// copy-up never stalls the requests behind it.
+// See copy-data.h. Runs on the libuv pool, inside a copy-up job (copy-up.cc).
 #include "copy-data.h"
-#include "errors.h"
 
 #include <fcntl.h>
+#include <sys/types.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <string>
+#include <algorithm>
 #include <vector>
 
 namespace strata {
@@ -44,76 +42,6 @@ int CopyData(int src, int dst, int64_t len) {
     out += n;
   }
   return 0;
-}
-
-namespace {
-
-Napi::Value CopyDataSync(const Napi::CallbackInfo& info) {
-  int err = CopyData(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                     info[2].As<Napi::Number>().Int64Value());
-  if (err) return ThrowErrno(info.Env(), err, "copy_file_range");
-  return info.Env().Undefined();
-}
-
-class CopyWorker : public Napi::AsyncWorker {
- public:
-  CopyWorker(Napi::Env env, int src, int dst, int64_t len)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), src_(src), dst_(dst), len_(len) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { err_ = CopyData(src_, dst_, len_); }
-  void OnOK() override {
-    if (!err_) { deferred_.Resolve(Env().Undefined()); return; }
-    ThrowErrno(Env(), err_, "copy_file_range");
-    Napi::Error e = Env().GetAndClearPendingException();
-    deferred_.Reject(e.Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  int src_, dst_;
-  int64_t len_;
-  int err_ = 0;
-};
-
-// An unnamed file in `dir` (O_TMPFILE): the copy exists nowhere until
-// linkTmpfile() gives it its name, so a crash mid-copy leaves nothing behind.
-Napi::Value OpenTmpfile(const Napi::CallbackInfo& info) {
-  int fd = openat(info[0].As<Napi::Number>().Int32Value(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
-                  (mode_t)info[1].As<Napi::Number>().Int32Value());
-  if (fd < 0) return ThrowErrno(info.Env(), errno, "openat(O_TMPFILE)");
-  return Napi::Number::New(info.Env(), fd);
-}
-
-// Names an O_TMPFILE file `name` in `dir`; EEXIST if the name is taken.
-// AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (on older kernels); without it,
-// the /proc/self/fd link does the same for the file's owner.
-Napi::Value LinkTmpfile(const Napi::CallbackInfo& info) {
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  int dir = info[1].As<Napi::Number>().Int32Value();
-  std::string name = Latin1(info[2]);
-  if (linkat(fd, "", dir, name.c_str(), AT_EMPTY_PATH) == 0) return info.Env().Undefined();
-  if (errno == ENOENT || errno == EPERM) {
-    std::string proc = "/proc/self/fd/" + std::to_string(fd);
-    if (linkat(AT_FDCWD, proc.c_str(), dir, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return info.Env().Undefined();
-  }
-  return ThrowErrno(info.Env(), errno, "linkat", name);
-}
-
-Napi::Value CopyDataAsync(const Napi::CallbackInfo& info) {
-  auto* w = new CopyWorker(info.Env(), info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                           info[2].As<Napi::Number>().Int64Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
-}  // namespace
-
-void InitCopyData(Napi::Env env, Napi::Object e) {
-  e.Set("copyData", Napi::Function::New(env, CopyDataSync, "copyData"));
-  e.Set("copyDataAsync", Napi::Function::New(env, CopyDataAsync, "copyDataAsync"));
-  e.Set("openTmpfile", Napi::Function::New(env, OpenTmpfile, "openTmpfile"));
-  e.Set("linkTmpfile", Napi::Function::New(env, LinkTmpfile, "linkTmpfile"));
 }
 
 }  // namespace strata

@@ -52,6 +52,39 @@ export interface PassthroughStats {
   lastError: number
 }
 
+/**
+ * A copy-up for native/copy-up.cc to carry out, fields read by name: the
+ * entry is made as tmpName in work, given its owner (chown), the xattrs in
+ * order, mode and times, and renamed to name in parent, whose times are
+ * put back afterwards.
+ */
+export interface CopyUpJob {
+  work: number
+  tmpName: string
+  parent: number
+  name: string
+  chown: boolean
+  uid: number
+  gid: number
+  xattrNames: string[]
+  xattrValues: Buffer[]
+  mode: number
+  atime: number
+  atimeNs: number
+  mtime: number
+  mtimeNs: number
+}
+
+/** A regular file's: its data too, and built unnamed (O_TMPFILE) where allowed. */
+export interface CopyUpFileJob extends CopyUpJob {
+  /** The lower file open read-only, or -1: no data to copy. */
+  from: number
+  length: number
+  tmpfile: boolean
+  /** fsync before the copy gets its name. */
+  sync: boolean
+}
+
 export interface NativeConstants {
   AT_FDCWD: number;
   AT_SYMLINK_NOFOLLOW: number;
@@ -144,12 +177,16 @@ export interface Native {
   clearNonblock(fd: number): void
   /** flock(2); false when LOCK_NB finds the lock held. */
   flock(fd: number, op: number): boolean
-  copyData(src: number, dst: number, length: number): void
-  copyDataAsync(src: number, dst: number, length: number): Promise<void>
-  /** An unnamed regular file in dir (O_TMPFILE, write-only); EOPNOTSUPP where the filesystem has none. */
-  openTmpfile(dirfd: number, mode: number): number
-  /** Gives an openTmpfile() file its name; EEXIST if taken. */
-  linkTmpfile(fd: number, dirfd: number, name: string): void
+  /**
+   * A regular file's copy-up, on the libuv pool (native/copy-up.h): true
+   * when the work dir refused O_TMPFILE and a named temp was used. A
+   * rejection carries tmpfileRefused the same way.
+   */
+  copyUpFile(job: CopyUpFileJob): Promise<boolean>
+  /** The same, inline: for a copy that waits on no fsync and is small. */
+  copyUpFileSync(job: CopyUpFileJob): boolean
+  /** A directory's copy-up, inline: the new upper dir, open. */
+  copyUpDir(job: CopyUpJob): number
   /** The abstract socket name of a spare of this process's identity and of the build in `dist` ('' if incomplete): native/spare-key.h. */
   spareName(dist: string): string
   /** Listens on abstract `name`; null when a spare already does. */

@@ -548,10 +548,10 @@ export class UnionFs {
       await this.ensureUpper(parent)
       const ld = parent.lowerDirs.find((d) => d.layer === n.lower)
       if (!ld || !n.lowerStat) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
-      await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino, hidden: this.hiddenXattrs }, this.upper!, parent.upperFd, dataLength)
+      const dirFd = await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino, hidden: this.hiddenXattrs }, this.upper!, parent.upperFd, dataLength)
       n.upper = true
       n.lowerStat = null
-      if (n.type === S_IFDIR) n.upperFd = native.openat(parent.upperFd, n.name, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW, 0)
+      if (n.type === S_IFDIR) n.upperFd = dirFd
       else this.onCopyUp(n.id, parent.upperFd, n.name)
       this.markImpure(parent)
       this.changed(parent)

@@ -2,7 +2,7 @@
 // size the data path treats differently (empty, a page, inline, the
 // libuv-pool copy, an odd size), synced (durable) and not (fsync=0), built as an O_TMPFILE file or under a temp
 // name (a work dir without O_TMPFILE), and keeps mode and times; a taken
-// name refuses the copy and leaves nothing behind. That the
+// name refuses the copy and leaves nothing behind; a directory the same. That the
 // copy is on disk before it shows cannot be tested without crashing the
 // machine; test/fuse/copy-up-remount.ts checks what a remount reads back.
 import t from 'tap'
@@ -84,4 +84,30 @@ t.test('a copy-up of a prefix (truncate) copies only that much', async (t) => {
   if (!st) throw new Error('big missing from the lower')
   await copyUp({ layer, dir: layer.root, name: 'big', st, origin: st[S_INO] }, upper, upper.root, 8 * MiB + 7)
   t.ok(fs.readFileSync(path.join(dir, 'upper', 'big')).equals(data.subarray(0, 8 * MiB + 7)), 'the first 8 MiB + 7 bytes, no more')
+})
+
+t.test('a directory copies up with mode, times and xattrs and comes back open; onto a taken name it leaves nothing', async (t) => {
+  const dir = t.testdir({ lower: { d: { inner: 'x' }, e: {} }, upper: { e: {} }, work: {} })
+  const lowerD = path.join(dir, 'lower', 'd')
+  fs.chmodSync(lowerD, 0o2751)
+  fs.utimesSync(lowerD, 1000, 2000)
+  native.setxattr(C.AT_FDCWD, lowerD, 'user.note', Buffer.from('kept'), 0)
+  const layer = new DirLayer(path.join(dir, 'lower'))
+  const upper = new UpperDir(path.join(dir, 'upper'), path.join(dir, 'work'))
+  t.teardown(() => { native.close(upper.root); native.close(upper.work); native.close(layer.root) })
+  const st = layer.lookup(layer.root, 'd')
+  if (!st) throw new Error('d missing from the lower')
+  const fd = await copyUp({ layer, dir: layer.root, name: 'd', st, origin: st[S_INO] }, upper, upper.root)
+  t.teardown(() => { native.close(fd) })
+  const copy = fs.statSync(path.join(dir, 'upper', 'd'))
+  t.equal(copy.mode & 0o7777, 0o2751, 'mode, setgid bit included')
+  t.equal(copy.mtimeMs, 2000 * 1000, 'mtime')
+  t.equal(native.fstat(fd)[S_INO], copy.ino, 'the fd is the new upper dir')
+  t.same(native.getxattr(C.AT_FDCWD, path.join(dir, 'upper', 'd'), 'user.note'), Buffer.from('kept'), 'user xattr copied')
+  t.same(fs.readdirSync(path.join(dir, 'upper', 'd')), [], 'a directory copies up empty')
+
+  const ste = layer.lookup(layer.root, 'e')
+  if (!ste) throw new Error('e missing from the lower')
+  await t.rejects(copyUp({ layer, dir: layer.root, name: 'e', st: ste, origin: ste[S_INO] }, upper, upper.root), { code: 'EEXIST', syscall: 'renameat2' })
+  t.same(fs.readdirSync(path.join(dir, 'work', 'work')), [], 'nothing left in the work dir')
 })
