@@ -276,10 +276,14 @@ export class UnionFs {
       if (dir < 0) continue
       const own = path !== null && dir !== layer.root
       const nm = path ? path[path.length - 1] : name
+      // Nothing lies below the bottom layer for a whiteout to hide, an
+      // opaque dir to cover or a redirect to point into: its probes would
+      // only cost syscalls (three per directory of a one-layer image).
+      const bottom = i === this.layers.length - 1
       try {
         const st = layer.lookup(dir, nm)
         if (!st) {
-          if (this.ociWhiteout(layer, dir, nm)) break
+          if (!bottom && this.ociWhiteout(layer, dir, nm)) break
           continue
         }
         if (isWhiteout(st)) break
@@ -291,7 +295,7 @@ export class UnionFs {
         if (!isDir(top) || !isDir(st)) break
         const d = layer.openDir(dir, nm)
         lowerDirs.push({ layer: i, dir: d })
-        if (layer.isOpaque(d)) break
+        if (bottom || layer.isOpaque(d)) break
         const r = layer.getxattr(d, '', REDIRECT_XATTR)
         if (r !== null) {
           const v = checkRedirect(r, `${layer.name}: ${parent.path()}/${nm}`)
