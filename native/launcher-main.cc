@@ -4,7 +4,8 @@
 // a mount line (fuse-overlayfs's `-o … MNT`, `mount --lowerdir … MNT`) and
 // `umount` go, with this process's stdio, cwd and environment, straight to
 // a spare mount daemon booted beforehand (spare-key.h, spare-wire.h), with
-// no shell, fork or Node start on the caller's path. Everything else, and a
+// no shell, fork or Node start on the caller's path; `--version` (and -V) is
+// answered here, from package.json. Everything else, and a
 // line no spare took, is bin/strata's (the shell script, which starts Node):
 // it is exec'd with STRATA_SPARE_TRIED saying why, so that it does not ask
 // again. bin/strata run directly execs this for the same lines.
@@ -67,6 +68,52 @@ std::string Root() {
   return p;
 }
 
+// The top-level "version" string of package.json, or "" (then bin/strata
+// answers). Scripts and shells ask `strata --version` often, and a Node
+// start is ~0.15 s on a small machine; this scanner knows just enough JSON
+// (strings with escapes, nesting) to find that one field, and no library
+// is worth linking into the launcher for it.
+std::string PackageVersion(const std::string& root) {
+  FILE* f = fopen((root + "/package.json").c_str(), "re");
+  if (!f) return "";
+  std::string j;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) j.append(buf, n);
+  fclose(f);
+  int depth = 0;
+  std::string last;  // the last string read at depth 1
+  bool keyed = false;  // a ':' followed it
+  for (size_t i = 0; i < j.size(); i++) {
+    char c = j[i];
+    if (c == '"') {
+      std::string v;
+      for (i++; i < j.size() && j[i] != '"'; i++) {
+        if (j[i] == '\\') {
+          if (++i >= j.size() || j[i] == 'u') return "";  // no \u in a version we print
+          v += j[i] == 'n' ? '\n' : j[i] == 't' ? '\t' : j[i];
+        } else {
+          v += j[i];
+        }
+      }
+      if (i >= j.size()) return "";  // unterminated: bin/strata says what is wrong
+      if (depth == 1 && keyed && last == "version") return v;
+      if (depth == 1) last = keyed ? "" : v;
+      keyed = false;
+    } else if (c == ':') {
+      keyed = depth == 1 && !last.empty();
+    } else if (c == '{' || c == '[') {
+      depth++;
+      keyed = false;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    } else if (c == ',') {
+      last.clear();
+      keyed = false;
+    }
+  }
+  return "";
+}
+
 // Runs bin/strata with our arguments; returns only if that fails.
 int RunScript(const std::string& root, int argc, char** argv, const char* tried) {
   std::string script = root + "/bin/strata";
@@ -86,6 +133,10 @@ int main(int argc, char** argv) {
   if (root.empty()) {
     fprintf(stderr, "strata: cannot find where strata is installed (/proc/self/exe)\n");
     return 127;
+  }
+  if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+    std::string v = PackageVersion(root);
+    if (!v.empty() && printf("%s\n", v.c_str()) > 0 && fflush(stdout) == 0) return kDone;
   }
   const char* off = getenv("STRATA_SPARE");
   if (!SpareLine(argc, argv) || (off && strcmp(off, "0") == 0)) return RunScript(root, argc, argv, kNoSpare);

@@ -64,6 +64,21 @@ t.test('through a symlink, commands it does not take say what bin/strata says', 
   t.same(mountsUnder(d.root), [], 'nothing mounted')
 })
 
+t.test('--version and -V are answered without starting Node, from package.json', async (t) => {
+  const d = dirs(t)
+  const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as { version: string }
+  // No node, no sh on this PATH (bin/strata is run through /bin/sh, which
+  // then finds no node): only the launcher itself can answer.
+  const env = { ...d.env, PATH: `${d.root}/empty` }
+  for (const flag of ['--version', '-V']) {
+    const r = run(d.link, d, [flag], env)
+    t.equal(r.status, 0, `${flag}: exit 0 ${r.stderr}`)
+    t.equal(r.stdout, pkg.version + '\n', `${flag}: the package's version`)
+  }
+  const broken = run(d.link, d, ['--version', 'extra'], env)
+  t.not(broken.status, 0, 'with more arguments it is bin/strata\'s (which needs node) again')
+})
+
 t.test('a mount line with no spare mounts through bin/strata, and STRATA_SPARE_TRIED stays between the two', async (t) => {
   const d = dirs(t, { STRATA_SPARE: '0' })
   const r = run(d.link, d, ['-o', `lowerdir=${d.l},upperdir=${d.u},workdir=${d.w}`, d.m])
