@@ -40,6 +40,9 @@ struct FastNode {
   // directory's 2 + subdirectories; static_nlink's 1), or 0 for the
   // backing file's own.
   nlink_t nlink;
+  // An upper directory that is all of its union directory (no lower part):
+  // a name it lacks is in no layer.
+  bool alone = false;
 };
 
 // The live attributes of an upper node, as the union would answer them.
@@ -71,6 +74,36 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   }
   auto* c = new GetattrCall(ino);
   c->fh = Fh(fi);
+  Send(c, req);
+}
+
+// A LOOKUP of a name a directory registered as `alone` lacks: the upper
+// directory is the whole answer (a whiteout there is an absent name too, as
+// the union reads it), so it is answered here as JS would, with a negative
+// entry the kernel may cache. No other creation of that name can race: the
+// kernel holds the directory's lock for every change of its names. Each
+// new file of an untar or a build step is looked up this way first.
+bool FastNegativeLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  std::shared_lock<std::shared_mutex> g(fastMu);
+  auto it = fastNodes.find(parent);
+  if (it == fastNodes.end() || !it->second.alone) return false;
+  struct stat st;
+  if (fstatat(it->second.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != 0) return false;
+  } else if (errno != ENOENT) {
+    return false;
+  }
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof e);
+  e.entry_timeout = it->second.attrTimeout;
+  fuse_reply_entry(req, &e);
+  return true;
+}
+
+void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (FastNegativeLookup(req, parent, name)) return;
+  auto* c = new LookupCall(parent);
+  c->name = name;
   Send(c, req);
 }
 
@@ -306,8 +339,8 @@ Napi::Value FastSet(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout, nlink): name '' for
-// a directory, dirfd its own.
+// fastSetUpper(nodeid, dirfd, name, ino, attrTimeout, nlink, alone): name
+// '' for a directory, dirfd its own.
 Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
   FastNode f;
   f.dirfd = info[1].As<Napi::Number>().Int32Value();
@@ -318,6 +351,7 @@ Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
   // The kernel opens a directory with OPENDIR, never OPEN.
   f.openable = !f.name.empty();
   f.upper = true;
+  f.alone = f.name.empty() && info[6].ToBoolean();
   memset(&f.attr, 0, sizeof f.attr);
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
@@ -342,6 +376,7 @@ Napi::Value FastDrop(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void AddFastOps(struct fuse_lowlevel_ops* ops) {
+  ops->lookup = ll_lookup;
   ops->getattr = ll_getattr;
   ops->setattr = ll_setattr;
   ops->readlink = ll_readlink;

@@ -8,7 +8,9 @@
 // - upper directories (live), through their own fd: GETATTR, SETATTR and
 //   xattr reads, with the link count the union hands down (a merged
 //   directory counts its subdirectories in every layer; fastSetNlink keeps
-//   it current as entries come and go, before the change is answered).
+//   it current as entries come and go, before the change is answered);
+//   and, for one that is all of its union directory (no lower part), a
+//   LOOKUP of a name it lacks: a negative entry.
 // Anything else falls through to JS (js-requests.h).
 //
 // Invariants: JS drops an entry (fastDrop) before the node can move or
@@ -27,7 +29,7 @@
 
 namespace strata {
 
-// Fills in the handlers that try the fast path first: GETATTR, SETATTR,
+// Fills in the handlers that try the fast path first: LOOKUP, GETATTR, SETATTR,
 // READLINK, OPEN, GETXATTR, LISTXATTR, and STATFS (of the filesystem JS
 // names with fastStatfs: the upper's).
 void AddFastOps(struct fuse_lowlevel_ops* ops);

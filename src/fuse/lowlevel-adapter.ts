@@ -122,7 +122,7 @@ export class LowLevelAdapter {
     if (n.upper) {
       const up = this.fs.upperLocation(n)
       if (!up) return
-      native.fastSetUpper(n.id, up.dirfd, up.name, n.ino, this.fs.timeout, up.nlink)
+      native.fastSetUpper(n.id, up.dirfd, up.name, n.ino, this.fs.timeout, up.nlink, up.alone)
     } else {
       const loc = this.fs.lowerLocation(n)
       native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)

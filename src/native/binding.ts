@@ -246,8 +246,10 @@ export interface Native {
    * st_nlink by `nlink` unless 0), SETATTR, xattr reads and, for a
    * non-directory, OPEN in any mode are then answered natively, live from
    * the upper entry. The caller keeps dirfd open until fastDrop(nodeid).
+   * `alone`: the directory has no lower part, so a LOOKUP of a name its
+   * upper dir lacks is answered natively with a negative entry.
    */
-  fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number, nlink: number): void
+  fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number, nlink: number, alone: boolean): void
   /**
    * STATFS is answered natively with fd's filesystem (the union's statfs
    * rule: the upper's root) until the session ends; -1 leaves it to JS.

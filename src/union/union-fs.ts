@@ -84,6 +84,11 @@ export interface UpperLocation {
   name: string
   /** The link count to show instead of the backing entry's (0: its own). */
   nlink: number
+  /**
+   * A directory whose upper dir is all of it (no lower part): a name the
+   * upper dir lacks, or holds a whiteout at, is in no layer.
+   */
+  alone: boolean
 }
 
 export interface Entry {
@@ -960,10 +965,10 @@ export class UnionFs {
     if (!n.upper || n.unlinked || n.copyUp) return null
     if (n.type === S_IFDIR) {
       const nlink = n.upperFd >= 0 ? this.mergedNlink(n, false) : null
-      return nlink === null ? null : { dirfd: n.upperFd, name: '', nlink }
+      return nlink === null ? null : { dirfd: n.upperFd, name: '', nlink, alone: n.lowerDirs.length === 0 }
     }
     if (!n.parent || n.parent.upperFd < 0) return null
-    return { dirfd: n.parent.upperFd, name: n.name, nlink: 0 }
+    return { dirfd: n.parent.upperFd, name: n.name, nlink: 0, alone: false }
   }
 
   dirHandle (h: number): DirHandle {
