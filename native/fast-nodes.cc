@@ -78,21 +78,18 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 }
 
 // A LOOKUP of a name a directory registered as `alone` lacks: the upper
-// directory is the whole answer (a whiteout there is an absent name too, as
-// the union reads it), so it is answered here as JS would, with a negative
-// entry the kernel may cache. No other creation of that name can race: the
-// kernel holds the directory's lock for every change of its names. Each
-// new file of an untar or a build step is looked up this way first.
+// directory is the whole answer, so it is answered here as JS would, with a
+// negative entry the kernel may cache. Anything the upper dir holds at the
+// name, a whiteout included, is JS's to read (whiteout.ts has the rule). No
+// other creation of that name can race: the kernel holds the directory's
+// lock for every change of its names. Each new file of an untar or a build
+// step is looked up this way first.
 bool FastNegativeLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::shared_lock<std::shared_mutex> g(fastMu);
   auto it = fastNodes.find(parent);
   if (it == fastNodes.end() || !it->second.alone) return false;
   struct stat st;
-  if (fstatat(it->second.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (!S_ISCHR(st.st_mode) || st.st_rdev != 0) return false;
-  } else if (errno != ENOENT) {
-    return false;
-  }
+  if (fstatat(it->second.dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return false;
   struct fuse_entry_param e;
   memset(&e, 0, sizeof e);
   e.entry_timeout = it->second.attrTimeout;

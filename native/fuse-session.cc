@@ -51,6 +51,8 @@ std::thread loopThread;
 bool ended = false;
 bool debug = false;
 bool posixAcl = false;
+// MaxSplicedReply() of this session, read at mount: INIT and the readahead use it.
+unsigned maxReply = 1u << 20;
 
 // The largest READ reply libfuse splices: it wants a pipe of 3 pages plus
 // the reply (fuse_send_data_iov), and a pipe grows only to fs.pipe-max-size
@@ -105,7 +107,7 @@ void RaiseReadahead(const std::string& canonical) {
   fclose(f);
   if (dev.empty()) return;
   if (FILE* ra = fopen(("/sys/class/bdi/" + dev + "/read_ahead_kb").c_str(), "we")) {
-    fprintf(ra, "%u\n", MaxSplicedReply() / 1024);
+    fprintf(ra, "%u\n", maxReply / 1024);
     fclose(ra);
   }
 }
@@ -139,7 +141,7 @@ void ll_init(void*, struct fuse_conn_info* conn) {
   // out: two copies, and the page faults and munmap TLB shootdowns of a new
   // 1 MiB buffer each time; a cold 256 MiB read took 2.5x fuse-overlayfs's
   // CPU that way. max_write also sets the kernel's max_pages, so reads.
-  if (conn->max_write > MaxSplicedReply()) conn->max_write = MaxSplicedReply();
+  if (conn->max_write > maxReply) conn->max_write = maxReply;
   if (debug) fprintf(stderr, "strata: INIT max_write=%u max_readahead=%u want=0x%x\n", conn->max_write, conn->max_readahead, conn->want);
 }
 
@@ -182,6 +184,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   // (ENOSYS once) and fsync(2) succeeds without touching the upper.
   bool noFsync = info.Length() > 4 && info[4].ToBoolean();
   posixAcl = info.Length() > 5 && info[5].ToBoolean();
+  maxReply = MaxSplicedReply();
   std::vector<std::string> argvS = {"strata", "-o", opts};
   if (debug) argvS.push_back("-d");
   std::vector<char*> argv;

@@ -247,7 +247,8 @@ export interface Native {
    * non-directory, OPEN in any mode are then answered natively, live from
    * the upper entry. The caller keeps dirfd open until fastDrop(nodeid).
    * `alone`: the directory has no lower part, so a LOOKUP of a name its
-   * upper dir lacks is answered natively with a negative entry.
+   * upper dir lacks (ENOENT there) is answered natively with a negative
+   * entry.
    */
   fastSetUpper(nodeid: number, dirfd: number, name: string, ino: number, attrTimeout: number, nlink: number, alone: boolean): void
   /**

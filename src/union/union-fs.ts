@@ -86,7 +86,7 @@ export interface UpperLocation {
   nlink: number
   /**
    * A directory whose upper dir is all of it (no lower part): a name the
-   * upper dir lacks, or holds a whiteout at, is in no layer.
+   * upper dir lacks is in no layer.
    */
   alone: boolean
 }
