@@ -13,6 +13,7 @@
         "native/js-ops.cc",
         "native/js-replies.cc",
         "native/fast-nodes.cc",
+        "native/entry-index.cc",
         "native/data-ops.cc",
         "native/attr-rules.cc",
         "native/passthrough.cc",

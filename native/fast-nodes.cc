@@ -1,6 +1,7 @@
 // The native fast path (see fast-nodes.h).
 #include "fast-nodes.h"
 #include "attr-rules.h"
+#include "entry-index.h"
 #include "errors.h"
 #include "js-requests.h"
 #include "lower-opens.h"
@@ -98,7 +99,7 @@ bool FastNegativeLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (FastNegativeLookup(req, parent, name)) return;
+  if (FastNegativeLookup(req, parent, name) || IndexedLookup(req, parent, name)) return;
   auto* c = new LookupCall(parent);
   c->name = name;
   Send(c, req);

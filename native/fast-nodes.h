@@ -11,6 +11,8 @@
 //   it current as entries come and go, before the change is answered);
 //   and, for one that is all of its union directory (no lower part), a
 //   LOOKUP of a name it lacks: a negative entry.
+// A LOOKUP may also be answered from the entries JS made ahead for a
+// directory being walked (entry-index.h).
 // Anything else falls through to JS (js-requests.h).
 //
 // Invariants: JS drops an entry (fastDrop) before the node can move or

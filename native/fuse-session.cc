@@ -19,6 +19,7 @@
 #include "attr-rules.h"
 #include "data-ops.h"
 #include "dir-opens.h"
+#include "entry-index.h"
 #include "errors.h"
 #include "fast-nodes.h"
 #include "js-ops.h"
@@ -197,6 +198,7 @@ Napi::Value Mount(const Napi::CallbackInfo& info) {
   ResetFastNodes();
   ResetLowerOpens();
   ResetDirOpens();
+  ResetEntryIndex();
   memset(&ops, 0, sizeof ops);
   ops.init = ll_init;
   AddJsOps(&ops, noFsync);
@@ -259,6 +261,7 @@ void InitFuseSession(Napi::Env env, Napi::Object e) {
   e.Set("fuseRequestsDigest", Napi::String::New(env, kFuseRequestsDigest));
   InitJsReplies(env, e);
   InitFastNodes(env, e);
+  InitEntryIndex(env, e);
   InitAttrRules(env, e);
 }
 

@@ -10,7 +10,7 @@
 //   pauseMu    pause-gate.cc   the pause gate (a leaf)
 //   forgetMu   js-requests.cc  forgets waiting for the JS thread (a leaf)
 //   the lower-open registry's lock (lower-opens.cc), dirMu (dir-opens.cc),
-//   ioMu (passthrough.cc): leaves
+//   indexMu (entry-index.cc), ioMu (passthrough.cc): leaves
 //
 // Order: reqMu before pauseMu; fastMu before the lower-open registry's lock.
 // No thread holds reqMu and fastMu together. No thread waits on the pause

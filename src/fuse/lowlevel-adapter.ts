@@ -9,6 +9,7 @@ import { UnionFs, ROOT_ID, type DirHandle } from '../union/union-fs.js'
 import type { Node } from '../union/node.js'
 import type { MergedListing } from '../union/merged-listing.js'
 import { errnoOf } from '../base/errno-error.js'
+import { EntryIndex } from './entry-index.js'
 import { S_IFDIR } from '../base/file-mode.js'
 
 const EIO = 5; const ENOENT = 2; const ERANGE = 34
@@ -45,6 +46,7 @@ export class LowLevelAdapter {
   /** Requests whose answer is still on its way (a promise), and who waits for there to be none. */
   private pending = 0
   private drained: (() => void) | null = null
+  private readonly index: EntryIndex
 
   constructor (private readonly fs: UnionFs, private readonly opts: AdapterOptions = {}) {
     this.log = opts.log ?? ((l) => process.stderr.write(l + '\n'))
@@ -52,6 +54,7 @@ export class LowLevelAdapter {
     // data may go straight from the kernel to its backing file.
     native.passthroughAllowLowers(fs.upper === null)
     native.fastStatfs(fs.statfsFd())
+    this.index = new EntryIndex(fs, (n, attr) => { this.remember(n, attr) })
   }
 
   /** The dispatch function handed to native.fuseMount. */
@@ -62,7 +65,12 @@ export class LowLevelAdapter {
         this.opts.onExit?.(r.code)
         return
       case FuseOp.FORGET:
-        for (let i = 0; i < r.forgets.length; i += 2) this.fs.forget(r.forgets[i], r.forgets[i + 1])
+        for (let i = 0; i < r.forgets.length; i += 2) {
+          const id = r.forgets[i]
+          this.fs.forget(id, r.forgets[i + 1])
+          // Nothing more will be looked up in a directory the kernel forgot.
+          if (this.index.has(id) && (this.fs.peek(id)?.nlookup ?? 0) === 0) this.index.dirChanged(id)
+        }
         return
       case FuseOp.RELEASEDIR:
         this.releasedir(r.fh)
@@ -164,6 +172,9 @@ export class LowLevelAdapter {
   readonly changed = (id: number): void => {
     if (this.fast.delete(id)) native.fastDrop(id)
     if (this.stableDirs.delete(id)) native.dirUnstable(id)
+    const n = this.fs.peek(id)
+    if (n && n.nlookup > 0) this.index.nodeChanged(n)
+    this.index.dirChanged(id)
   }
 
   /**
@@ -172,6 +183,7 @@ export class LowLevelAdapter {
    * (a container start makes a directory, then stats its parent, 5 times).
    */
   readonly entriesChanged = (id: number): void => {
+    this.index.dirChanged(id)
     if (this.stableDirs.delete(id)) native.dirUnstable(id)
     if (!this.fast.has(id)) return
     const up = this.fs.upperLocation(this.fs.node(id))
@@ -188,7 +200,11 @@ export class LowLevelAdapter {
         const e = fs.lookup(r.ino, r.name)
         // A negative entry the kernel may cache: every creation goes through it.
         if (!e) native.replyEntry(id, 0, 0, NO_ATTR, fs.timeout, 0)
-        else this.entry(id, e.node, e.attr)
+        else {
+          this.index.handedOut(r.ino, r.name)
+          this.entry(id, e.node, e.attr)
+        }
+        this.index.lookedUp(r.ino, r.name)
         return
       }
       case FuseOp.GETATTR: {
@@ -339,13 +355,14 @@ export class LowLevelAdapter {
   }
 
   private readdir (id: number, size: number, off: number, kfh: number, fh: number): void {
-    const { names, inos, types } = this.entries(fh, off)
+    const { names, inos, types, dirNode } = this.entries(fh, off)
     let end = off
     for (let used = 0; end < names.length; end++) {
       used += direntSize(names[end])
       if (used > size) break
     }
     if (end === names.length) this.atEnd(kfh, end)
+    this.index.listedBare(dirNode.id, names.slice(Math.max(off, 2), end))
     const offs = new Float64Array(end - off)
     for (let i = 0; i < offs.length; i++) offs[i] = off + i + 1
     native.replyDir(id, size, names.slice(off, end), Float64Array.from(inos.slice(off, end)), Uint8Array.from(types.slice(off, end)), offs)
@@ -379,6 +396,7 @@ export class LowLevelAdapter {
           else throw err
         }
         if (!e) continue // gone since the snapshot was taken
+        this.index.handedOut(dirNode.id, name)
         outNames.push(name); offs.push(i + 1); nodeids.push(e.node.id); attrs.push(e.attr)
         ets.push(this.fs.timeout); ats.push(this.fs.attrTimeout(e.node, e.attr))
         this.remember(e.node, e.attr)

@@ -261,6 +261,16 @@ export interface Native {
   fastSetNlink(nodeid: number, nlink: number): void
   fastDrop(nodeid: number): void
   /**
+   * Entries of `parent` made ahead (native/entry-index.h): each holds one
+   * lookup reference of its node, which a LOOKUP answered natively passes
+   * to the kernel.
+   */
+  entryIndexSet(parent: number, names: string[], nodeids: Float64Array, attrs: RawStat[], entryTimeout: number, attrTimeouts: Float64Array): void
+  /** Takes (parent, name)'s entry back: its node id, or 0 if not indexed (any more). */
+  entryIndexTake(parent: number, name: string): number
+  /** Takes every entry of `parent` back: their node ids. */
+  entryIndexDrop(parent: number): Float64Array
+  /**
    * How long the kernel may cache a node's attributes (native/attr-rules.h,
    * the rule the fast path applies too): 0 for an upper non-directory with
    * more than one link, else `timeout`.

@@ -191,6 +191,11 @@ export class UnionFs {
     return n
   }
 
+  /** The node, or undefined once it is gone. */
+  peek (id: number): Node | undefined {
+    return this.nodes.get(id)
+  }
+
   // --- resolution -------------------------------------------------------------
 
   private loadImpure (dir: Node): void {
