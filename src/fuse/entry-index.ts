@@ -18,6 +18,8 @@ import type { Node } from '../union/node.js'
 
 /** Directories whose bare names are kept for a LOOKUP to come: a walk looks into few at a time. */
 const MAX_BARE_DIRS = 64
+/** Entries made at one LOOKUP: a few ms of lstats. */
+const MAX_AHEAD = 4096
 
 export class EntryIndex {
   /** Directory id -> names the kernel got without attributes, oldest directory first. */
@@ -51,14 +53,23 @@ export class EntryIndex {
   lookedUp (dir: number, name: string): void {
     const names = this.bare.get(dir)
     if (!names) return
-    this.bare.delete(dir)
+    // The names after this one, as a walk meets them in listing order; a
+    // window at a time, so that one request never holds the JS thread for
+    // a whole huge directory. The rest wait for a LOOKUP of their own.
+    const from = names.indexOf(name) + 1
+    // Not a name that came bare (one of the first READDIRPLUS, or one
+    // indexed already and raced here): no sign of a walk.
+    if (from === 0) return
+    const ahead = names.slice(from, from + MAX_AHEAD)
+    const rest = names.slice(0, from - 1).concat(names.slice(from + MAX_AHEAD))
+    if (rest.length > 0) this.bare.set(dir, rest)
+    else this.bare.delete(dir)
     const fs = this.fs
     const out: string[] = []
     const ids: number[] = []
     const attrs: RawStat[] = []
     const timeouts: number[] = []
-    for (const n of names) {
-      if (n === name) continue
+    for (const n of ahead) {
       let e
       try {
         e = fs.lookup(dir, n)

@@ -26,7 +26,8 @@ const BIG = 1500
 const LAYERS: Tree[] = [
   // top: overrides some of big/, adds its own; opq/ is opaque over the lower's.
   { big: { ...files('file', 100, (i) => 'top'.repeat(i + 1)), ...files('new', 300, () => 'n') }, opq: files('mine', 600, (i) => 'm'.repeat(i % 9)) },
-  { big: { ...files('file', BIG, (i) => 'x'.repeat(i % 13)), subdir: { inner: 'i' } }, opq: files('hidden', 600, () => 'h') },
+  // huge/ is more than one window of entries made at a time (4096).
+  { big: { ...files('file', BIG, (i) => 'x'.repeat(i % 13)), subdir: { inner: 'i' } }, opq: files('hidden', 600, () => 'h'), huge: files('huge', 5000, () => '') },
 ]
 /** Every 7th of the lower's big/ files whited out (char 0/0) in the top lower, and opq/ opaque. */
 const WHITED = Array.from({ length: BIG }, (_, i) => i).filter((i) => i >= 100 && i % 7 === 0).map((i) => name('file', i))
@@ -76,6 +77,8 @@ t.test('a walked directory is looked up from the index, and answers as the kerne
   // (over 1500 here); with it, one per directory starts the index.
   t.ok(jsLookups(during, 'file') + jsLookups(during, 'new') <= 3, `big/'s walk: ${jsLookups(during, 'file') + jsLookups(during, 'new')} LOOKUPs reached JS`)
   t.ok(jsLookups(during, 'mine') <= 3, `opq/'s walk: ${jsLookups(during, 'mine')} LOOKUPs reached JS`)
+  // One to start each window of 4096 names, and perhaps the one after it.
+  t.ok(jsLookups(during, 'huge') <= 4, `huge/'s walk (5000 names): ${jsLookups(during, 'huge')} LOOKUPs reached JS`)
 
   // Whited-out and opaque-hidden names are absent on both.
   const absent = [...WHITED.slice(0, 40), ...Array.from({ length: 40 }, (_, i) => name('hidden', i * 15))]
@@ -96,11 +99,15 @@ t.test('entries made ahead go when their directory changes', async (t) => {
     const want = new Set(names.map((n) => `name=${JSON.stringify(n)}`))
     return text.split('\n').filter((l) => l.startsWith('strata: LOOKUP ') && want.has(l.slice(l.indexOf('name=')))).length
   }
-  // A plain listing (ls stats nothing), then a look at its last name: the
-  // rest of the tail is indexed. Listing order is the directory's own.
-  const listed = fs.readdirSync(path.join(u.mnt, 'big'))
-  const tail = listed.slice(-600)
-  t.same(look(path.join(u.mnt, 'big'), tail.slice(-1)), look(path.join(k.mnt, 'big'), tail.slice(-1)), 'the first look')
+  // A plain listing (ls stats nothing), then a look at one name of its
+  // tail: the names after it in the directory's order are indexed.
+  // (ls -U: fs.readdirSync sorts.)
+  const ls = spawnSync('ls', ['-U', path.join(u.mnt, 'big')], { encoding: 'utf8' })
+  t.equal(ls.status, 0, 'ls -U lists big/')
+  const listed = ls.stdout.split('\n').filter((l) => l !== '')
+  const tail = listed.slice(-601)
+  t.same(look(path.join(u.mnt, 'big'), tail.slice(0, 1)), look(path.join(k.mnt, 'big'), tail.slice(0, 1)), 'the first look')
+  tail.shift()
   let at = fs.readFileSync(log, 'utf8').length
   const some = tail.slice(0, 100)
   t.same(look(path.join(u.mnt, 'big'), some), look(path.join(k.mnt, 'big'), some), 'indexed names answer as the kernel\'s')
