@@ -649,8 +649,12 @@ export class UnionFs {
     make: (dir: number, name: string, perm: number) => number | void): Promise<{ node: Node, fd: number }> {
     if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
     if (!this.upper) throw errnoError('EROFS', `read-only union: ${parent.path()}/${name}`)
-    await this.ensureUpper(parent)
-    if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
+    // Only a copy-up of the parent lets other requests run before the name
+    // is made (the kernel's lock on the directory keeps out its own).
+    if (!parent.upper) {
+      await this.ensureUpper(parent)
+      if (this.child(parent, name)) throw errnoError('EEXIST', `${parent.path()}/${name}`)
+    }
     const owner = this.newOwner(parent, caller, mode)
     const isDirEntry = (mode & S_IFMT) === S_IFDIR
     const ust = native.lstatAtOrNull(parent.upperFd, name)
