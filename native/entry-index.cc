@@ -12,11 +12,7 @@
 namespace strata {
 namespace {
 
-struct Indexed {
-  struct fuse_entry_param e;
-};
-
-using Names = std::unordered_map<std::string, Indexed>;
+using Names = std::unordered_map<std::string, struct fuse_entry_param>;
 
 std::mutex indexMu;
 std::unordered_map<uint64_t, Names> dirs;
@@ -34,16 +30,16 @@ Napi::Value EntryIndexSet(const Napi::CallbackInfo& info) {
   double entryTimeout = info[4].As<Napi::Number>().DoubleValue();
   Napi::Float64Array attrTimeouts = info[5].As<Napi::Float64Array>();
   uint32_t n = names.Length();
-  std::vector<std::pair<std::string, Indexed>> made;
+  std::vector<std::pair<std::string, struct fuse_entry_param>> made;
   made.reserve(n);
   for (uint32_t i = 0; i < n; i++) {
-    Indexed x;
-    memset(&x.e, 0, sizeof x.e);
-    x.e.ino = (fuse_ino_t)ids[i];
-    ToStat(attrs.Get(i), &x.e.attr);
-    x.e.entry_timeout = entryTimeout;
-    x.e.attr_timeout = attrTimeouts[i];
-    made.emplace_back(Latin1(names.Get(i)), x);
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.ino = (fuse_ino_t)ids[i];
+    ToStat(attrs.Get(i), &e.attr);
+    e.entry_timeout = entryTimeout;
+    e.attr_timeout = attrTimeouts[i];
+    made.emplace_back(Latin1(names.Get(i)), e);
   }
   std::lock_guard<std::mutex> g(indexMu);
   Names& d = dirs[parent];
@@ -63,7 +59,7 @@ Napi::Value EntryIndexTake(const Napi::CallbackInfo& info) {
     if (d != dirs.end()) {
       auto it = d->second.find(name);
       if (it != d->second.end()) {
-        id = (double)it->second.e.ino;
+        id = (double)it->second.ino;
         d->second.erase(it);
         if (d->second.empty()) dirs.erase(d);
       }
@@ -81,7 +77,7 @@ Napi::Value EntryIndexDrop(const Napi::CallbackInfo& info) {
     auto d = dirs.find(parent);
     if (d != dirs.end()) {
       ids.reserve(d->second.size());
-      for (auto& kv : d->second) ids.push_back((double)kv.second.e.ino);
+      for (auto& kv : d->second) ids.push_back((double)kv.second.ino);
       dirs.erase(d);
     }
   }
@@ -93,15 +89,16 @@ Napi::Value EntryIndexDrop(const Napi::CallbackInfo& info) {
 }  // namespace
 
 bool IndexedLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Indexed x;
-  std::string key(name);
+  struct fuse_entry_param e;
   {
+    // Every LOOKUP that JS would answer passes here: the name is copied
+    // only for a directory that has entries.
     std::lock_guard<std::mutex> g(indexMu);
     auto d = dirs.find(parent);
     if (d == dirs.end()) return false;
-    auto it = d->second.find(key);
+    auto it = d->second.find(name);
     if (it == d->second.end()) return false;
-    x = it->second;
+    e = it->second;
     d->second.erase(it);
     if (d->second.empty()) dirs.erase(d);
   }
@@ -109,7 +106,7 @@ bool IndexedLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   // out (the lookup was interrupted) leaves it with the node, which then
   // stays until the mount ends: not put back, since by then the directory
   // may have changed and JS already taken its entries back.
-  fuse_reply_entry(req, &x.e);
+  fuse_reply_entry(req, &e);
   return true;
 }
 

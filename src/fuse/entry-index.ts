@@ -33,7 +33,7 @@ export class EntryIndex {
     private readonly remember: (n: Node, attr: RawStat) => void
   ) {}
 
-  /** A plain READDIR sent these names of `dir` (no "." or ".."). */
+  /** A plain READDIR sent these names of `dir` (no "." or ".."); the array is kept. */
   listedBare (dir: number, names: string[]): void {
     if (names.length === 0) return
     const had = this.bare.get(dir)
@@ -42,7 +42,7 @@ export class EntryIndex {
       return
     }
     if (this.bare.size >= MAX_BARE_DIRS) this.bare.delete(this.bare.keys().next().value!)
-    this.bare.set(dir, names.slice())
+    this.bare.set(dir, names)
   }
 
   /**
