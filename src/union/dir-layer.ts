@@ -24,6 +24,19 @@ function growingLru<V extends object | number | string> (entries: number): LRUCa
   return new LRUCache<string, V>({ maxSize: entries, sizeCalculation: () => 1 })
 }
 
+function includesSorted (names: readonly string[], name: string): boolean {
+  let lo = 0
+  let hi = names.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const n = names[mid]
+    if (n === name) return true
+    if (n < name) lo = mid + 1
+    else hi = mid
+  }
+  return false
+}
+
 export class DirLayer implements LayerSource {
   readonly name: string
   readonly root: number
@@ -32,11 +45,12 @@ export class DirLayer implements LayerSource {
   // entries survive a directory being closed and opened again.
   private readonly dirIno = new Map<number, number>()
   private readonly links = growingLru<string>(20000)
-  // Directory handle -> every name readdir returned for it. Kept for the
-  // handle's life (closeDir drops it), so it costs memory only for the
+  // Directory handle -> every name readdir returned for it, sorted. Kept for
+  // the handle's life (closeDir drops it), so it costs memory only for the
   // directories the union holds open, and never goes stale: lowers never
-  // change.
-  private readonly listed = new Map<number, Set<string>>()
+  // change. A sorted array, not a Set: after a find of the bench tree the
+  // Sets' tables held 2.9 MiB, the arrays 8 bytes a name.
+  private readonly listed = new Map<number, string[]>()
 
   constructor (path: string) {
     this.name = path
@@ -52,7 +66,7 @@ export class DirLayer implements LayerSource {
 
   lookup (dir: number, name: string): RawStat | null {
     const names = this.listed.get(dir)
-    if (names !== undefined && !names.has(name)) return null
+    if (names !== undefined && !includesSorted(names, name)) return null
     return native.lstatAtOrNull(dir, name)
   }
 
@@ -75,7 +89,7 @@ export class DirLayer implements LayerSource {
 
   readdir (dir: number): [string[], Uint8Array, Float64Array] {
     const r = native.readdir(dir)
-    this.listed.set(dir, new Set(r[0]))
+    this.listed.set(dir, r[0].slice().sort())
     return r
   }
 

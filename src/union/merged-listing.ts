@@ -19,7 +19,7 @@ export interface ListingSource {
   upperDev: number
   /** The upper dir has entries that carry an origin inode number. */
   impure: boolean
-  lowerDirs: LowerDir[]
+  lowerDirs: readonly LowerDir[]
   layers: LayerSource[]
   inodes: InodeNumbers
 }

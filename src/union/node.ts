@@ -7,13 +7,16 @@
 // holding it (-1: none), and `hasLower` says some lower has a visible entry
 // at this name (whiteouts are needed when it goes). A directory keeps a
 // handle per merged lower layer in `lowerDirs` (top first), and `upperFd`.
-import type { RawStat } from '../native/binding.js'
 import type { MergedListing } from './merged-listing.js'
 
 export interface LowerDir {
   layer: number
   dir: number
 }
+
+// Shared by every node without lower dirs (most are files): an empty array
+// of their own cost 32 bytes each.
+export const NO_LOWER_DIRS: readonly LowerDir[] = Object.freeze([])
 
 export class Node {
   id: number
@@ -28,7 +31,7 @@ export class Node {
   lower: number
   hasLower: boolean
   upperFd = -1
-  lowerDirs: LowerDir[] = []
+  lowerDirs: readonly LowerDir[] = NO_LOWER_DIRS
   /** Set when the upper dir is known to be opaque. */
   opaque = false
   /** A directory's trusted.overlay.redirect in the upper (where its lowers are), if any. */
@@ -46,8 +49,6 @@ export class Node {
   listing: MergedListing | null = null
   /** Subdirectories in the merged view; -1 until counted. */
   subdirs = -1
-  /** Attributes of a lower-only entry, immutable like the layer. */
-  lowerStat: RawStat | null = null
 
   constructor (id: number, parent: Node | null, name: string, type: number, ino: number, upper: boolean, lower: number, hasLower: boolean) {
     this.id = id

@@ -8,13 +8,15 @@
 // here and touched only on the JS thread. A node's `copyUp` promise is the
 // per-node lock for copy-up; everything else runs to completion between
 // awaits. Lower layers never change, so what a node found in them is kept
-// on the node (lowerStat); the upper changes only through these methods.
+// on the node, or read again (attributes: lower-stats.ts); the upper changes
+// only through these methods.
 // Owners and modes are the files' own, or a layer's override_stat records
 // (stat-override.ts, fuse-overlayfs's xattr_permissions) wherever that
 // layer's root says so.
 import { native, C, S_DEV, S_INO, S_MODE, S_NLINK, S_UID, S_GID, S_SIZE, type RawStat } from '../native/binding.js'
 import type { LayerSource } from './layer-source.js'
-import { Node, type LowerDir } from './node.js'
+import { Node, NO_LOWER_DIRS, type LowerDir } from './node.js'
+import { LowerStats } from './lower-stats.js'
 import { InodeNumbers } from './inode-numbers.js'
 import { UpperDir } from './upper-dir.js'
 import { mergedListing, type MergedListing } from './merged-listing.js'
@@ -127,6 +129,7 @@ export class UnionFs {
   private readonly inodes: InodeNumbers
   private readonly nodes = new Map<number, Node>()
   private readonly impure = new Set<Node>()
+  private readonly lowerStats = new LowerStats()
   private nextId = ROOT_ID + 1
   private readonly dirHandles = new Map<number, DirHandle>()
   private readonly onChange: (id: number) => void
@@ -173,13 +176,14 @@ export class UnionFs {
   close (): void {
     for (const n of this.nodes.values()) {
       this.closeLowerDirs(n.lowerDirs)
-      n.lowerDirs = []
+      n.lowerDirs = NO_LOWER_DIRS
       if (n.upperFd >= 0 && n.upperFd !== this.upper?.root) native.close(n.upperFd)
       if (n.keptFd >= 0) native.close(n.keptFd)
       n.upperFd = -1
       n.keptFd = -1
     }
     this.nodes.clear()
+    this.lowerStats.clear()
     this.dirHandles.clear()
     for (const l of this.layers) l.close()
     this.upper?.close()
@@ -357,7 +361,7 @@ export class UnionFs {
     return false
   }
 
-  private closeLowerDirs (dirs: LowerDir[]): void {
+  private closeLowerDirs (dirs: readonly LowerDir[]): void {
     for (const ld of dirs) this.layers[ld.layer].closeDir(ld.dir)
   }
 
@@ -374,7 +378,7 @@ export class UnionFs {
     } else {
       this.closeLowerDirs(r.lowerDirs)
     }
-    if (!r.upper) n.lowerStat = this.lowerView(n, r.st)
+    if (!r.upper) this.lowerStats.keep(n.id, this.lowerView(n, r.st))
     parent.setChild(name, n)
     this.nodes.set(n.id, n)
     return n
@@ -408,6 +412,7 @@ export class UnionFs {
 
   private detach (n: Node): void {
     this.onChange(n.id)
+    if (!n.upper) this.lowerStats.pin(n.id)
     n.unlinked = true
     n.parent?.dropChild(n.name, n)
     this.maybeDrop(n)
@@ -418,8 +423,9 @@ export class UnionFs {
     this.onChange(n.id)
     n.parent?.dropChild(n.name, n)
     this.nodes.delete(n.id)
+    this.lowerStats.drop(n.id)
     this.closeLowerDirs(n.lowerDirs)
-    n.lowerDirs = []
+    n.lowerDirs = NO_LOWER_DIRS
     if (n.upperFd >= 0) native.close(n.upperFd)
     n.upperFd = -1
     if (n.keptFd >= 0) native.close(n.keptFd)
@@ -458,11 +464,23 @@ export class UnionFs {
     return dir.listing
   }
 
+  /** A lower-only node's attributes: kept from its lookup if recent, else read again from its layer. */
+  private lowerStatOf (n: Node): RawStat {
+    const kept = this.lowerStats.get(n.id)
+    if (kept !== undefined) return kept
+    const layer = this.layers[n.lower]
+    const own = n.type === S_IFDIR ? n.lowerDirs.find((d) => d.layer === n.lower) : undefined
+    const ld = own === undefined ? n.parent?.lowerDirs.find((d) => d.layer === n.lower) : undefined
+    const st = own !== undefined ? layer.statDir(own.dir) : ld !== undefined ? layer.lookup(ld.dir, n.name) : null
+    if (st === null || isWhiteout(st) || (st[S_MODE] & S_IFMT) !== n.type) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
+    return this.lowerStats.keep(n.id, this.lowerView(n, st))
+  }
+
   /** The node's attributes as the layers say (owners and modes from an override xattr where one is in use). */
   private rawStat (n: Node, fh: number): RawStat {
     if (n.unlinked && fh >= 0) return n.upper ? this.upperView(native.fstat(fh), fh, '') : this.lowerView(n, native.fstat(fh))
     if (n.keptFd >= 0) return this.upperView(native.fstat(n.keptFd), n.keptFd, '')
-    if (n.lowerStat) return n.lowerStat
+    if (!n.upper) return this.lowerStatOf(n)
     if (n.upperFd >= 0) return this.upperView(native.fstat(n.upperFd), n.upperFd, '')
     if (n.parent && n.parent.upperFd >= 0) return this.upperView(native.fstatat(n.parent.upperFd, n.name, C.AT_SYMLINK_NOFOLLOW), n.parent.upperFd, n.name)
     if (n.lowerDirs.length) return this.lowerView(n, this.layers[n.lowerDirs[0].layer].statDir(n.lowerDirs[0].dir))
@@ -561,10 +579,10 @@ export class UnionFs {
       const parent = n.parent!
       await this.ensureUpper(parent)
       const ld = parent.lowerDirs.find((d) => d.layer === n.lower)
-      if (!ld || !n.lowerStat) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
-      const dirFd = await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: n.lowerStat, origin: n.ino, hidden: this.hiddenXattrs }, this.upper!, parent.upperFd, dataLength)
+      if (!ld) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
+      const dirFd = await copyUp({ layer: this.layers[n.lower], dir: ld.dir, name: n.name, st: this.lowerStatOf(n), origin: n.ino, hidden: this.hiddenXattrs }, this.upper!, parent.upperFd, dataLength)
       n.upper = true
-      n.lowerStat = null
+      this.lowerStats.drop(n.id)
       if (n.type === S_IFDIR) n.upperFd = dirFd
       else this.onCopyUp(n.id, parent.upperFd, n.name)
       this.markImpure(parent)
