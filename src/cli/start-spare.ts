@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { native } from '../native/binding.js'
+import { DAEMON_NODE_FLAGS } from '../fuse/mount-daemon.js'
 
 const script = new URL('./spare-main.js', import.meta.url).pathname
 /** The compiled TypeScript's dir, whose build a spare's name is of (native/spare-key.h). */
@@ -19,14 +20,14 @@ export const DIST = new URL('..', import.meta.url).pathname.replace(/\/$/, '')
 const CMDLINE_ROOM = 32 * 1024
 
 /**
- * The flags a spare runs with: those of a mount daemon (fuse/mount-daemon.ts),
+ * The flags a spare runs with: those of a mount daemon (DAEMON_NODE_FLAGS),
  * and --no-lazy: V8 compiles every function of every module as it loads
  * them, in the spare's boot, which is off every caller's path. Lazily, each
  * function on a mount's path (parse the line, adopt the caller, write the
  * record) compiles when the handed-over line first runs it, on the caller's
  * clock: 0.3–0.4 ms of a spare's ~3 ms from request to "ok" here.
  */
-export const SPARE_NODE_FLAGS = ['--max-semi-space-size=1', '--no-lazy']
+export const SPARE_NODE_FLAGS = [...DAEMON_NODE_FLAGS, '--no-lazy']
 
 /**
  * How long a new mount is left to its caller before the next spare boots

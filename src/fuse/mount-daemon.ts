@@ -86,9 +86,12 @@ export function readRecord (mountpoint: string): MountRecord | null {
 // A daemon's allocations are small and short-lived (one request each): a
 // 1 MiB young generation instead of V8's 16 MiB cuts its peak RSS by ~8 MiB
 // (scripts/bench daemon-peak-rss, 77-79 → 69-70 MiB on --quick) with no
-// slowdown the bench's find and tar rows could see. bin/strata starts its
-// daemons with the same flag.
-const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1']
+// slowdown the bench's find and tar rows could see. --optimize-for-size
+// grows the old generation in smaller steps: peak RSS after the bench's
+// find and tar 102 -> 93 MiB, daemon CPU within the run-to-run noise (3.29
+// vs 3.39 s, medians of 3 interleaved). bin/strata starts its daemons with
+// the same flags.
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
 
 /**
  * Where a spare (cli/spare-main.ts) waiting on abstract socket `name` keeps
