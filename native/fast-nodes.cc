@@ -28,19 +28,62 @@
 namespace strata {
 namespace {
 
+// A lower node's attributes as a reply carries them: struct stat less
+// st_dev and its padding, 80 bytes instead of 144. The table holds one per
+// node of a walked tree (35.9k after a find of the bench tree).
+struct PackedAttr {
+  uint64_t size, blocks, rdev;
+  int64_t atime, mtime, ctime;
+  uint32_t atimeNs, mtimeNs, ctimeNs;
+  uint32_t mode, nlink, uid, gid, blksize;
+
+  void Pack(const struct stat& st) {
+    size = (uint64_t)st.st_size;
+    blocks = (uint64_t)st.st_blocks;
+    rdev = st.st_rdev;
+    atime = st.st_atim.tv_sec;
+    mtime = st.st_mtim.tv_sec;
+    ctime = st.st_ctim.tv_sec;
+    atimeNs = (uint32_t)st.st_atim.tv_nsec;
+    mtimeNs = (uint32_t)st.st_mtim.tv_nsec;
+    ctimeNs = (uint32_t)st.st_ctim.tv_nsec;
+    mode = st.st_mode;
+    nlink = st.st_nlink > UINT32_MAX ? UINT32_MAX : (uint32_t)st.st_nlink;
+    uid = st.st_uid;
+    gid = st.st_gid;
+    blksize = (uint32_t)st.st_blksize;
+  }
+
+  void Unpack(uint64_t ino, struct stat* st) const {
+    memset(st, 0, sizeof *st);
+    st->st_ino = ino;
+    st->st_size = (off_t)size;
+    st->st_blocks = (blkcnt_t)blocks;
+    st->st_rdev = rdev;
+    st->st_atim = {atime, atimeNs};
+    st->st_mtim = {mtime, mtimeNs};
+    st->st_ctim = {ctime, ctimeNs};
+    st->st_mode = mode;
+    st->st_nlink = nlink;
+    st->st_uid = uid;
+    st->st_gid = gid;
+    st->st_blksize = blksize;
+  }
+};
+
 struct FastNode {
-  int dirfd;
   // Empty for an upper directory: dirfd is then its own fd.
   std::string name;
-  bool openable;
-  bool upper;
-  struct stat attr;
+  PackedAttr attr;  // lower nodes only
   double attrTimeout;
   double ino;
+  int dirfd;
   // An upper directory's link count as the union counts it (a merged
   // directory's 2 + subdirectories; static_nlink's 1), or 0 for the
   // backing file's own.
-  nlink_t nlink;
+  uint32_t nlink;
+  bool openable;
+  bool upper;
   // An upper directory that is all of its union directory (no lower part):
   // a name it lacks is in no layer.
   bool alone = false;
@@ -62,7 +105,9 @@ void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     std::shared_lock<std::shared_mutex> g(fastMu);
     auto it = fastNodes.find(ino);
     if (it != fastNodes.end() && !it->second.upper) {
-      fuse_reply_attr(req, &it->second.attr, it->second.attrTimeout);
+      struct stat st;
+      it->second.attr.Unpack((uint64_t)it->second.ino, &st);
+      fuse_reply_attr(req, &st, it->second.attrTimeout);
       return;
     }
     if (it != fastNodes.end()) {
@@ -326,11 +371,13 @@ Napi::Value FastSet(const Napi::CallbackInfo& info) {
   FastNode f;
   f.dirfd = info[1].As<Napi::Number>().Int32Value();
   f.name = Latin1(info[2]);
-  ToStat(info[3], &f.attr);
+  struct stat st;
+  ToStat(info[3], &st);
+  f.attr.Pack(st);
   f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
   f.openable = info[5].ToBoolean();
   f.upper = false;
-  f.ino = (double)f.attr.st_ino;
+  f.ino = (double)st.st_ino;
   f.nlink = 0;
   std::unique_lock<std::shared_mutex> g(fastMu);
   fastNodes[(uint64_t)info[0].As<Napi::Number>().Int64Value()] = std::move(f);
@@ -345,7 +392,7 @@ Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
   f.name = Latin1(info[2]);
   f.ino = info[3].As<Napi::Number>().DoubleValue();
   f.attrTimeout = info[4].As<Napi::Number>().DoubleValue();
-  f.nlink = (nlink_t)info[5].As<Napi::Number>().Int64Value();
+  f.nlink = (uint32_t)info[5].As<Napi::Number>().Int64Value();
   // The kernel opens a directory with OPENDIR, never OPEN.
   f.openable = !f.name.empty();
   f.upper = true;
@@ -361,7 +408,7 @@ Napi::Value FastSetUpper(const Napi::CallbackInfo& info) {
 Napi::Value FastSetNlink(const Napi::CallbackInfo& info) {
   std::unique_lock<std::shared_mutex> g(fastMu);
   auto it = fastNodes.find((uint64_t)info[0].As<Napi::Number>().Int64Value());
-  if (it != fastNodes.end() && it->second.upper && it->second.name.empty()) it->second.nlink = (nlink_t)info[1].As<Napi::Number>().Int64Value();
+  if (it != fastNodes.end() && it->second.upper && it->second.name.empty()) it->second.nlink = (uint32_t)info[1].As<Napi::Number>().Int64Value();
   return info.Env().Undefined();
 }
 
