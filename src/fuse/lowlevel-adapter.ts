@@ -37,8 +37,6 @@ const NATIVE_DIR_FH = native.nativeDirFhBase
 export class LowLevelAdapter {
   private readonly log: (line: string) => void
   private readonly listings = new WeakMap<DirHandle, Listing>()
-  /** Nodes registered with the native fast path. */
-  private readonly fast = new Set<number>()
   /** Directories whose OPENDIR the loop threads answer (native.dirStable) until they change. */
   private readonly stableDirs = new Set<number>()
   /** Natively opened directory handle -> the union's handle, opened at its first READDIR. */
@@ -126,7 +124,7 @@ export class LowLevelAdapter {
    */
   private remember (n: Node, attr: RawStat): void {
     if (n.type === S_IFDIR && !n.unlinked) this.stable(n.id)
-    if (n.unlinked || this.fast.has(n.id)) return
+    if (n.unlinked || n.inFastPath) return
     if (n.upper) {
       const up = this.fs.upperLocation(n)
       if (!up) return
@@ -135,7 +133,7 @@ export class LowLevelAdapter {
       const loc = this.fs.lowerLocation(n)
       native.fastSet(n.id, loc?.dirfd ?? -1, loc?.name ?? '', attr, this.fs.attrTimeout(n, attr), loc !== null)
     }
-    this.fast.add(n.id)
+    n.inFastPath = true
   }
 
   /**
@@ -170,9 +168,12 @@ export class LowLevelAdapter {
 
   /** UnionFs's onChange hook: stop answering for this node natively. */
   readonly changed = (id: number): void => {
-    if (this.fast.delete(id)) native.fastDrop(id)
-    if (this.stableDirs.delete(id)) native.dirUnstable(id)
     const n = this.fs.peek(id)
+    if (n?.inFastPath === true) {
+      n.inFastPath = false
+      native.fastDrop(id)
+    }
+    if (this.stableDirs.delete(id)) native.dirUnstable(id)
     if (n && n.nlookup > 0) this.index.nodeChanged(n)
     this.index.dirChanged(id)
   }
@@ -185,8 +186,9 @@ export class LowLevelAdapter {
   readonly entriesChanged = (id: number): void => {
     this.index.dirChanged(id)
     if (this.stableDirs.delete(id)) native.dirUnstable(id)
-    if (!this.fast.has(id)) return
-    const up = this.fs.upperLocation(this.fs.node(id))
+    const n = this.fs.peek(id)
+    if (n?.inFastPath !== true) return
+    const up = this.fs.upperLocation(n)
     if (up && up.name === '') native.fastSetNlink(id, up.nlink)
     else this.changed(id)
   }
