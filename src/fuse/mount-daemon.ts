@@ -88,9 +88,9 @@ export function readRecord (mountpoint: string): MountRecord | null {
 // (scripts/bench daemon-peak-rss, 77-79 → 69-70 MiB on --quick) with no
 // slowdown the bench's find and tar rows could see. --optimize-for-size
 // grows the old generation in smaller steps: peak RSS after the bench's
-// find and tar 102 -> 93 MiB, daemon CPU within the run-to-run noise (3.29
-// vs 3.39 s, medians of 3 interleaved). bin/strata starts its daemons with
-// the same flags.
+// find and tar 102 -> 93 MiB, for ~3-5% more daemon CPU (interleaved runs:
+// find and tar 3.29 -> 3.39 s, small copy-ups 1.31 -> 1.33 s, medians of 3).
+// bin/strata starts its daemons with the same flags.
 export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size']
 
 /**

@@ -30,7 +30,7 @@ export class LowerStats {
     return this.kept.get(id) ?? this.pinned.get(id)
   }
 
-  /** Keeps node `id`'s stat, if the window has it, until drop(id). */
+  /** Keeps node `id`'s stat, which the window has, until drop(id). */
   pin (id: number): void {
     const st = this.kept.get(id)
     if (st === undefined) return

@@ -412,7 +412,8 @@ export class UnionFs {
 
   private detach (n: Node): void {
     this.onChange(n.id)
-    if (!n.upper) this.lowerStats.pin(n.id)
+    // Read now, while the parent (the way back to the layer) is sure to be here.
+    if (!n.upper && n.nlookup > 0 && (this.lowerStats.get(n.id) !== undefined || this.readLowerStat(n) !== null)) this.lowerStats.pin(n.id)
     n.unlinked = true
     n.parent?.dropChild(n.name, n)
     this.maybeDrop(n)
@@ -466,13 +467,18 @@ export class UnionFs {
 
   /** A lower-only node's attributes: kept from its lookup if recent, else read again from its layer. */
   private lowerStatOf (n: Node): RawStat {
-    const kept = this.lowerStats.get(n.id)
-    if (kept !== undefined) return kept
+    const st = this.lowerStats.get(n.id) ?? this.readLowerStat(n)
+    if (st === null) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
+    return st
+  }
+
+  /** Reads a lower-only node's attributes from its layer again, into the window; null if the entry is gone. */
+  private readLowerStat (n: Node): RawStat | null {
     const layer = this.layers[n.lower]
     const own = n.type === S_IFDIR ? n.lowerDirs.find((d) => d.layer === n.lower) : undefined
     const ld = own === undefined ? n.parent?.lowerDirs.find((d) => d.layer === n.lower) : undefined
     const st = own !== undefined ? layer.statDir(own.dir) : ld !== undefined ? layer.lookup(ld.dir, n.name) : null
-    if (st === null || isWhiteout(st) || (st[S_MODE] & S_IFMT) !== n.type) throw errnoError('ESTALE', `lower entry of ${n.path()} is gone`)
+    if (st === null || isWhiteout(st) || (st[S_MODE] & S_IFMT) !== n.type) return null
     return this.lowerStats.keep(n.id, this.lowerView(n, st))
   }
 

@@ -77,6 +77,16 @@ t.test('an unlinked lower file the kernel holds keeps the attributes it had', as
   t.throws(() => u.getattr(e.node.id), { code: 'ESTALE' }, 'and gone with the node')
 })
 
+t.test('an unlinked lower file looked up long before keeps the attributes it had', async (t) => {
+  const { u, lower, dirId } = fixture(t)
+  const e = u.lookup(dirId, 'f9')!
+  const before = Float64Array.from(e.attr)
+  for (let i = 10; i < FILES; i++) u.lookup(dirId, `f${i}`)
+  await u.unlink(dirId, 'f9')
+  fs.chmodSync(path.join(lower, 'f9'), 0o644)
+  t.same([...u.getattr(e.node.id)], [...before], 'read again at the unlink, then pinned')
+})
+
 t.test('LowerStats: copies, a bounded window, drop', async (t) => {
   const s = new LowerStats()
   const src = new Float64Array(STAT_LEN).fill(3)
