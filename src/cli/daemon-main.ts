@@ -4,7 +4,8 @@
 // only the union and the FUSE adapter (and the registry client only for
 // lazily pulled layers), not the whole CLI: every container start that no
 // spare took waits for this process. Once its mount has settled it boots a
-// spare for the next one (start-spare.ts).
+// spare for the next one (start-spare.ts). Run from its CommonJS bundle
+// (scripts/bundle-entries.mjs): no top-level await.
 import type { MountRequest } from '../fuse/mount-options.js'
 import { runMountRequest } from './mount-request.js'
 import { startSpare } from './start-spare.js'
@@ -15,5 +16,5 @@ if (!req || req.mountpoint !== process.argv[2]) {
   process.stderr.write('strata: the mount daemon is started by strata mount, not by hand\n')
   process.exitCode = 2
 } else {
-  await runMountRequest(req, startSpare)
+  void runMountRequest(req, startSpare)
 }

@@ -122,7 +122,7 @@ function adopt (got: { fds: [number, number, number] }, line: Line): void {
   becomeEnv(env)
   process.chdir(line.cwd)
   // As ps would show the daemon that bin/strata or the CLI would have started.
-  const main = path.join(path.dirname(process.argv[1]), process.env.STRATA_MOUNT_REQUEST ? 'daemon-main.js' : 'mount-line-main.js')
+  const main = path.join(path.dirname(process.argv[1]), process.env.STRATA_MOUNT_REQUEST ? 'daemon-main.cjs' : 'mount-line-main.cjs')
   process.argv = [process.argv[0], main, ...line.argv]
   native.setCmdline(process.argv)
 }

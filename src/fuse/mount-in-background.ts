@@ -13,7 +13,8 @@ import type { MountRequest } from './mount-options.js'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.resolve(here, '..')
 export const cliMain = path.resolve(dist, 'cli', 'main.js')
-const daemonMain = path.resolve(dist, 'cli', 'daemon-main.js')
+// Its bundle (scripts/bundle-entries.mjs): a container start waits for it.
+const daemonMain = path.resolve(dist, 'cli', 'daemon-main.cjs')
 
 /**
  * Hands `req` to a waiting spare, with stdio as daemon-main.js gets them

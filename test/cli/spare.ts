@@ -132,7 +132,7 @@ t.test('the next line is served by the spare: mounted, recorded, named in ps, an
   t.equal(r.status, 0, `mounted: ${r.stderr}`)
   t.equal(r.stderr, '', 'nothing said')
   t.equal(recordPid(d, d.m), spare, 'the mount record names the spare as its daemon')
-  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/mount-line-main.js'), ...line(d)], 'its command line is now the line it serves')
+  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/mount-line-main.cjs'), ...line(d)], 'its command line is now the line it serves')
   t.equal(fs.statSync(`${d.m}/f`).size, LOWER.length, 'the lower file\'s size')
   t.equal(fs.readFileSync(`${d.m}/f`, 'utf8'), LOWER, 'and content')
   t.same(fs.readdirSync(d.m).sort(), fs.readdirSync(d.l).sort(), 'the root lists the lower\'s entries only')
@@ -148,6 +148,33 @@ t.test('the next line is served by the spare: mounted, recorded, named in ps, an
   t.equal(run(d, ['umount', d.m]).status, 0, 'strata umount')
   t.ok(await until(() => !fs.existsSync(`/proc/${spare}`)), 'the daemon that was the spare exits')
   t.equal(fs.readdirSync(`${d.run}/mounts`).length, 0, 'its record is gone')
+})
+
+/** The environment `pid` was started with (not what it set since). */
+const startEnv = (pid: number): Map<string, string> => new Map(fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean)
+  .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+
+t.test('a cold line\'s daemon starts without NODE_EXTRA_CA_CERTS; the spare it boots has it, and takes the next line', async (t) => {
+  const ca = path.join(os.tmpdir(), `strata-spare-ca-${process.pid}.pem`)
+  // Node refuses nothing at start-up for a bad file (it warns), so any real bundle does.
+  fs.copyFileSync('/etc/ssl/certs/ca-certificates.crt', ca)
+  t.teardown(() => { fs.rmSync(ca, { force: true }) })
+  const d = dirs(t, { NODE_EXTRA_CA_CERTS: ca })
+  const first = `${d.root}/first`
+  fs.mkdirSync(first)
+  const r = run(d, line(d, first))
+  t.equal(r.status, 0, `the first line mounts: ${r.stderr}`)
+  const daemon = startEnv(recordPid(d, first))
+  t.equal(daemon.get('NODE_EXTRA_CA_CERTS'), '', 'its daemon started with the variable emptied')
+  t.equal(daemon.get('STRATA_HELD_CA_CERTS'), ca, 'and the value held aside')
+  t.equal(run(d, ['umount', first]).status, 0, 'unmounted')
+  t.ok(await until(() => spares(d).length === 1), 'a spare waits once that mount has ended')
+  const spare = spares(d)[0]
+  const booted = startEnv(spare)
+  t.equal(booted.get('NODE_EXTRA_CA_CERTS'), ca, 'the spare started with the caller\'s certificates')
+  t.notOk(booted.has('STRATA_HELD_CA_CERTS'), 'and nothing held')
+  t.equal(run(d, line(d)).status, 0, 'the next line mounts')
+  t.equal(recordPid(d, d.m), spare, 'served by that spare: its name is the one the caller\'s launcher asks for')
 })
 
 t.test('a spare whose mount ended before it settled waits again, warm, with nothing of that mount kept', async (t) => {
@@ -305,7 +332,7 @@ t.test('the CLI hands its own mounts to the spare: strata mount NAME, strata run
   const r = run(d, ['mount', 'web', d.m], env)
   t.equal(r.status, 0, `strata mount web: ${r.stderr}`)
   t.equal(recordPid(d, d.m), spare, 'served by the spare')
-  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/daemon-main.js'), d.m], 'named as the CLI\'s daemon would be')
+  t.same(cmdline(spare).slice(1), [path.join(repo, 'dist/cli/daemon-main.cjs'), d.m], 'named as the CLI\'s daemon would be')
   t.equal(fs.readFileSync(`${d.m}/hello`, 'utf8'), 'from the image\n', 'the container\'s tree')
   t.equal(run(d, ['umount', d.m], env).status, 0, 'strata umount')
   // The same spare back (its mount ended within a second), or a new one.

@@ -99,7 +99,7 @@ if (spawnSync('podman', ['--version']).status !== 0 || spawnSync('newuidmap', ['
     const waiting = await spare()
     ok(t, podman('run', '-d', '--name', 'rl-bg', ...RUN, 'localhost/rl:1', 'busybox', 'sleep', '60'), 'a container in the background')
     const argv = waiting ? fs.readFileSync(`/proc/${waiting}/cmdline`, 'utf8').split('\0') : []
-    t.ok(argv.some((a) => a.endsWith('/mount-line-main.js')) && argv.includes('-o'), 'the spare became the daemon of a container\'s mount')
+    t.ok(argv.some((a) => a.endsWith('/mount-line-main.cjs')) && argv.includes('-o'), 'the spare became the daemon of a container\'s mount')
     ok(t, podman('rm', '-f', 'rl-bg'), 'podman rm -f')
     const after = ok(t, podman('run', '--rm', ...RUN, 'localhost/rl:2', 'sh', '-c', 'ls /data; ls /data/old'), 'run the commit')
     t.equal(after, 'old\nother\n', 'the whiteout hides keep, and the new old/ is opaque')
