@@ -4,6 +4,7 @@
 // runs (usage-error.ts: docker's message, status 125). Also accepts the
 // mount.fuse(8) helper convention, `strata SOURCE MOUNTPOINT -o OPTS`, so
 // that `mount -t fuse.strata` and /etc/fstab lines work.
+import '../base/held-ca-certs.js'
 import { COMMANDS, VERBS, commandWords, findCommand, listedOnly } from './command-table.js'
 import { UsageError, commandPathOf, dockerMessage, reportUsage } from './usage-error.js'
 import { report } from './report.js'

@@ -3,7 +3,9 @@
 // container stop waits for it, so no yargs and no command table, and it runs
 // from its CommonJS bundle (scripts/bundle-entries.mjs: no top-level await).
 // Any other line (--help, a typo'd flag) goes on to the full CLI, which
-// parses process.argv itself and says what is wrong.
+// parses process.argv itself and says what is wrong. Started without
+// NODE_EXTRA_CA_CERTS (bin/strata's hold_ca), put back first.
+import '../base/held-ca-certs.js'
 import { report } from './report.js'
 import { parseUmountArgv } from './umount-line.js'
 

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errnoError, type ErrnoError } from '../base/errno-error.js'
+import { caCertsHeld } from '../base/held-ca-certs.js'
 import { parseChallenge, type Challenge } from './auth-challenge.js'
 import { isInsecure } from './registry-ref.js'
 import type { Credentials } from './credentials.js'
@@ -67,6 +68,8 @@ export class RegistryClient {
   private readonly backoffMs: number
 
   constructor (readonly host: string, private readonly opts: ClientOptions = {}) {
+    // No errno code: a bug of bin/strata's routing, said as such (cli/report.ts).
+    if (caCertsHeld) throw new Error(`this command was started without NODE_EXTRA_CA_CERTS, yet talks to ${host} (bin/strata's list of local commands is wrong)`)
     this.attempts = opts.attempts ?? Number(process.env.STRATA_REGISTRY_ATTEMPTS ?? 5)
     this.backoffMs = opts.backoffMs ?? Number(process.env.STRATA_REGISTRY_BACKOFF_MS ?? 250)
   }
