@@ -6,6 +6,8 @@
 // spare took waits for this process. Once its mount has settled it boots a
 // spare for the next one (start-spare.ts). Run from its CommonJS bundle
 // (scripts/bundle-entries.mjs): no top-level await.
+// First: the starter may have held NODE_EXTRA_CA_CERTS aside (mount-in-background.ts).
+import '../base/held-ca-certs.js'
 import type { MountRequest } from '../fuse/mount-options.js'
 import { runMountRequest } from './mount-request.js'
 import { startSpare } from './start-spare.js'

@@ -5,17 +5,16 @@
 // file's path to FILE; every other dir is a DirLayer. Lives in cli/ because
 // only an entry point may reach from fuse/ up to registry/.
 import fs from 'node:fs'
-import path from 'node:path'
 import type { MountRequest } from '../fuse/mount-options.js'
+import { mayHaveLazyTree } from '../store/lazy-tree-name.js'
 import type { ServeOptions } from '../fuse/serve.js'
 import type { LayerSource } from '../union/layer-source.js'
 
 /** The lazy layers' opener, if any lower is a lazy skeleton. */
 async function lazyOpener (req: MountRequest): Promise<{ open: (dir: string) => LayerSource, isLazy: (dir: string) => boolean } | null> {
-  // Every lazy layer's skeleton is a dir named "tree" (store/lazy-layers.ts):
-  // only then is the store's check (and the blob store under it) loaded,
+  // Only then is the store's check (and the blob store under it) loaded,
   // since a mount daemon reports ready only after this.
-  if (!req.lowerdirs.some((d) => path.basename(d) === 'tree')) return null
+  if (!mayHaveLazyTree(req.lowerdirs)) return null
   const { isLazyTree } = await import('../store/lazy-layers.js')
   if (!req.lowerdirs.some(isLazyTree)) return null
   const { openLayerSource } = await import('../registry/lazy-filler.js')

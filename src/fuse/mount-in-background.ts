@@ -9,6 +9,7 @@ import path from 'node:path'
 import { native } from '../native/binding.js'
 import { daemonFailure, logPath, startDaemon } from './mount-daemon.js'
 import type { MountRequest } from './mount-options.js'
+import { mayHaveLazyTree } from '../store/lazy-tree-name.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.resolve(here, '..')
@@ -44,7 +45,20 @@ function handToSpare (req: MountRequest): number | null {
   }
 }
 
+/**
+ * The daemon's environment beyond ours: the request, and, for a mount with
+ * no lazily pulled layer (no TLS in that daemon), our NODE_EXTRA_CA_CERTS
+ * held aside (base/held-ca-certs.ts: Node loads it as it starts, ~40 ms),
+ * to be put back for the spare it boots.
+ */
+function daemonEnv (req: MountRequest): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { STRATA_MOUNT_REQUEST: JSON.stringify(req) }
+  const ca = process.env.NODE_EXTRA_CA_CERTS
+  if (ca && !mayHaveLazyTree(req.lowerdirs)) Object.assign(env, { NODE_EXTRA_CA_CERTS: '', STRATA_HELD_CA_CERTS: ca })
+  return env
+}
+
 /** Serves the (checked) request from a spare or a small entry point of its own: no CLI to load. */
 export async function mountInBackground (req: MountRequest): Promise<number> {
-  return handToSpare(req) ?? await startDaemon(daemonMain, [req.mountpoint], req.mountpoint, { STRATA_MOUNT_REQUEST: JSON.stringify(req) })
+  return handToSpare(req) ?? await startDaemon(daemonMain, [req.mountpoint], req.mountpoint, daemonEnv(req))
 }

@@ -20,6 +20,7 @@ import { fsyncDir } from '../base/atomic-file.js'
 import { ownedPrefix, removeDoomed, removeStaleTemp, staleTemp } from './stale-temp.js'
 import { checkDigest } from './blob-store.js'
 import type { Toc } from '../oci/estargz.js'
+import { LAZY_TREE_NAME } from './lazy-tree-name.js'
 
 /** Where a lazy layer's blob is, for whoever serves it. */
 export interface LazySource {
@@ -44,13 +45,13 @@ export function lazyDir (storeRoot: string, diffID: string): string {
 
 /** The skeleton tree of a lazily pulled layer, or null when there is none. */
 export function lazyTree (storeRoot: string, diffID: string): string | null {
-  const t = path.join(lazyDir(storeRoot, diffID), 'tree')
+  const t = path.join(lazyDir(storeRoot, diffID), LAZY_TREE_NAME)
   return fs.existsSync(t) ? t : null
 }
 
 /** Is this lower dir a lazy layer's skeleton? */
 export function isLazyTree (dir: string): boolean {
-  return path.basename(dir) === 'tree' && path.basename(path.dirname(path.dirname(dir))) === 'lazy' && fs.existsSync(path.join(path.dirname(dir), 'source.json'))
+  return path.basename(dir) === LAZY_TREE_NAME && path.basename(path.dirname(path.dirname(dir))) === 'lazy' && fs.existsSync(path.join(path.dirname(dir), 'source.json'))
 }
 
 /** If `tree` is a lazy layer's skeleton: its source and TOC. */
@@ -79,7 +80,7 @@ export async function installLazyLayer (storeRoot: string, source: LazySource, t
   removeStaleTemp(root, (n) => n.startsWith('.tmp-'))
   const tmp = fs.mkdtempSync(ownedPrefix(root, '.tmp-'))
   try {
-    const tree = path.join(tmp, 'tree')
+    const tree = path.join(tmp, LAZY_TREE_NAME)
     fs.mkdirSync(tree, { mode: 0o755 })
     await fill(tree)
     fs.writeFileSync(path.join(tmp, 'toc.json'), tocJson)

@@ -65,6 +65,23 @@ t.test('a mount line\'s daemon starts without them, unless a lower is a lazily p
   }
 })
 
+t.test('the daemon of an image\'s mount (no lazily pulled layer) starts without them', async (t) => {
+  const { root, env } = dirs(t)
+  fs.mkdirSync(`${root}/rootfs/etc`, { recursive: true })
+  fs.writeFileSync(`${root}/rootfs/etc/hostname`, 'held\n')
+  const imp = run(env, ['import', `${root}/rootfs`, 'held-ca:1'])
+  t.equal(imp.status, 0, `imported: ${imp.stderr}`)
+  const m = `${root}/image-m`
+  fs.mkdirSync(m)
+  const r = run(env, ['mount', 'held-ca:1', m])
+  t.equal(r.status, 0, `mounted: ${r.stderr}`)
+  const rec = JSON.parse(fs.readFileSync(`${root}/run/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }
+  const e = fs.readFileSync(`/proc/${rec.pid}/environ`, 'utf8').split('\0')
+  t.ok(e.includes('NODE_EXTRA_CA_CERTS=') && e.includes(`STRATA_HELD_CA_CERTS=${MISSING}`), 'started without them, held aside')
+  t.equal(fs.readFileSync(`${m}/etc/hostname`, 'utf8'), 'held\n', 'and it serves the image')
+  t.equal(run(env, ['umount', m]).status, 0, 'unmounted')
+})
+
 t.test('held certificates go back into the environment, and a registry client refuses to start without them', async (t) => {
   const script = `const h = await import(${JSON.stringify(path.join(repo, 'dist/base/held-ca-certs.js'))})
 const { RegistryClient } = await import(${JSON.stringify(path.join(repo, 'dist/registry/registry-client.js'))})
