@@ -6,7 +6,8 @@
 // skips all of it. esbuild does the bundling; what it cannot express is said
 // here: import.meta.url becomes the bundle's own URL (every import.meta use
 // resolves from dist/<dir>/, which the bundle is in too), and the full CLI
-// stays a separate module graph, imported only by a line an entry does not take.
+// stays a separate module graph for umount-main, imported only by a line it
+// does not take.
 import { build } from 'esbuild'
 
 const ENTRIES = [
@@ -16,6 +17,9 @@ const ENTRIES = [
   'daemon-main',
   // bin/strata's umount when no spare took it.
   'umount-main',
+  // Every other command, and a container's __init and __supervise: the
+  // command modules are inlined, each evaluated only when its line loads it.
+  'main',
 ]
 
 await Promise.all(ENTRIES.map((name) => build({
@@ -25,7 +29,7 @@ await Promise.all(ENTRIES.map((name) => build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['./main.js'],
+  external: name === 'main' ? [] : ['./main.js'],
   define: { 'import.meta.url': '__strataBundleUrl' },
   banner: { js: "'use strict';\nconst __strataBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',

@@ -117,4 +117,6 @@ export async function main (argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2))
+// Run from its CommonJS bundle (scripts/bundle-entries.mjs): no top-level
+// await; main() reports its own failures.
+void main(process.argv.slice(2))

@@ -13,7 +13,8 @@ import { mayHaveLazyTree } from '../store/lazy-tree-name.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const dist = path.resolve(here, '..')
-export const cliMain = path.resolve(dist, 'cli', 'main.js')
+/** The CLI's bundle (scripts/bundle-entries.mjs): a container's __init and __supervise are on its start's clock. */
+export const cliMain = path.resolve(dist, 'cli', 'main.cjs')
 // Its bundle (scripts/bundle-entries.mjs): a container start waits for it.
 const daemonMain = path.resolve(dist, 'cli', 'daemon-main.cjs')
 

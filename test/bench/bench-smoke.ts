@@ -53,3 +53,10 @@ t.test('scripts/bench --quick --json yields every row for all three systems', as
   t.equal(again.status, 0, again.stderr)
   for (const op of rows) t.match(again.stdout, new RegExp(`^${op}\\s`, 'm'), `table row ${op}`)
 })
+
+t.test('strata bench runs the bench program with its arguments (from the CLI\'s bundle too)', async (t) => {
+  const strata = fileURLToPath(new URL('../../bin/strata', import.meta.url))
+  const r = spawnSync(strata, ['bench', '--only', 'no-such-row'], { encoding: 'utf8', timeout: 60_000 })
+  t.equal(r.status, 1, 'the bench\'s own exit code')
+  t.match(r.stderr, /^bench: unknown operation\(s\) no-such-row; known: .*cli-version/m, 'the bench program itself answered')
+})
