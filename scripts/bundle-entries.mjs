@@ -3,11 +3,14 @@
 // that the bundle runs exactly the code tsc emitted. Node 20 spends ~20 ms of
 // a mount daemon's ~40 ms to "ok" in its ES module loader (resolving, reading
 // and linking ~25 modules, and loading the loader itself); one CommonJS file
-// skips all of it. esbuild does the bundling; what it cannot express is said
-// here: import.meta.url becomes the bundle's own URL (every import.meta use
-// resolves from dist/<dir>/, which the bundle is in too), and the full CLI
-// stays a separate module graph for umount-main, imported only by a line it
-// does not take.
+// skips all of it. esbuild does the bundling; what it cannot express is done
+// here: each inlined module keeps its own import.meta.url (esbuild's CommonJS
+// output has none), as a URL relative to the bundle's, so that paths found
+// from it (the addon, package.json, yargs's locales) are what they were and
+// the tree can still move. The full CLI stays a separate module graph for
+// umount-main, imported only by a line it does not take.
+import fs from 'node:fs'
+import path from 'node:path'
 import { build } from 'esbuild'
 
 const ENTRIES = [
@@ -22,6 +25,21 @@ const ENTRIES = [
   'main',
 ]
 
+const OUT_DIR = path.resolve('dist/cli')
+
+/** Rewrites import.meta.url in every inlined module to that module's own URL. */
+const ownImportMetaUrl = {
+  name: 'own-import-meta-url',
+  setup (b) {
+    b.onLoad({ filter: /\.m?js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8')
+      if (!text.includes('import.meta.url')) return undefined
+      const rel = path.relative(OUT_DIR, args.path)
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, __strataBundleUrl).href`), loader: 'js' }
+    })
+  },
+}
+
 await Promise.all(ENTRIES.map((name) => build({
   entryPoints: [`dist/cli/${name}.js`],
   outfile: `dist/cli/${name}.cjs`,
@@ -30,7 +48,7 @@ await Promise.all(ENTRIES.map((name) => build({
   format: 'cjs',
   target: 'node20',
   external: name === 'main' ? [] : ['./main.js'],
-  define: { 'import.meta.url': '__strataBundleUrl' },
+  plugins: [ownImportMetaUrl],
   banner: { js: "'use strict';\nconst __strataBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 })))

@@ -7,11 +7,10 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import { native } from '../native/binding.js'
 import { DAEMON_NODE_FLAGS } from '../fuse/mount-daemon.js'
-import { DIST_DIR } from './dist-dir.js'
 
 const script = new URL('./spare-main.js', import.meta.url).pathname
 /** The compiled TypeScript's dir, whose build a spare's name is of (native/spare-key.h). */
-export const DIST = DIST_DIR
+export const DIST = new URL('..', import.meta.url).pathname.replace(/\/$/, '')
 
 /**
  * Room for a handed-over line in the spare's command line (native
