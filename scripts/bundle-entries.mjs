@@ -9,9 +9,9 @@
 // from it (the addon, package.json, yargs's locales) are what they were and
 // the tree can still move. The full CLI stays a separate module graph for
 // umount-main, imported only by a line it does not take.
-import fs from 'node:fs'
 import path from 'node:path'
 import { build } from 'esbuild'
+import { lazyStringWidth, ownImportMetaUrl } from './bundle-plugins.mjs'
 
 const ENTRIES = [
   // bin/strata's cold mount line (no spare waiting): fuse-overlayfs's line, podman's mount_program.
@@ -27,19 +27,6 @@ const ENTRIES = [
 
 const OUT_DIR = path.resolve('dist/cli')
 
-/** Rewrites import.meta.url in every inlined module to that module's own URL. */
-const ownImportMetaUrl = {
-  name: 'own-import-meta-url',
-  setup (b) {
-    b.onLoad({ filter: /\.m?js$/ }, (args) => {
-      const text = fs.readFileSync(args.path, 'utf8')
-      if (!text.includes('import.meta.url')) return undefined
-      const rel = path.relative(OUT_DIR, args.path)
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, __strataBundleUrl).href`), loader: 'js' }
-    })
-  },
-}
-
 await Promise.all(ENTRIES.map((name) => build({
   entryPoints: [`dist/cli/${name}.js`],
   outfile: `dist/cli/${name}.cjs`,
@@ -48,7 +35,7 @@ await Promise.all(ENTRIES.map((name) => build({
   format: 'cjs',
   target: 'node20',
   external: name === 'main' ? [] : ['./main.js'],
-  plugins: [ownImportMetaUrl],
+  plugins: [ownImportMetaUrl(OUT_DIR), lazyStringWidth],
   banner: { js: "'use strict';\nconst __strataBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 })))
