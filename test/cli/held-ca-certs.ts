@@ -49,15 +49,17 @@ t.test('local commands start without the certificates; registry commands load th
 t.test('a mount line\'s daemon starts without them, unless a lower is a lazily pulled layer\'s tree', async (t) => {
   const { root, env } = dirs(t)
   const startEnv = (pid: number): string[] => fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
-  for (const lower of ['l', 'tree']) {
-    const [l, u, w, m] = [`${root}/${lower}`, `${root}/u-${lower}`, `${root}/w-${lower}`, `${root}/m-${lower}`]
-    for (const d of [l, u, w, m]) fs.mkdirSync(d)
-    const r = run(env, ['-o', `lowerdir=${l},upperdir=${u},workdir=${w}`, m])
-    t.equal(r.status, 0, `mounted over ${lower}: ${r.stderr}`)
+  // As given on the line: a lazily pulled layer's tree with a trailing slash too.
+  for (const [name, given] of [['l', 'l'], ['tree', 'tree'], ['slash/tree', 'slash/tree/']]) {
+    const key = name.replace('/', '-')
+    const [l, u, w, m] = [`${root}/${name}`, `${root}/u-${key}`, `${root}/w-${key}`, `${root}/m-${key}`]
+    for (const d of [l, u, w, m]) fs.mkdirSync(d, { recursive: true })
+    const r = run(env, ['-o', `lowerdir=${root}/${given},upperdir=${u},workdir=${w}`, m])
+    t.equal(r.status, 0, `mounted over ${given}: ${r.stderr}`)
     const rec = JSON.parse(fs.readFileSync(`${root}/run/mounts/${encodeURIComponent(m)}.json`, 'utf8')) as { pid: number }
     const e = startEnv(rec.pid)
-    if (lower === 'tree') {
-      t.ok(e.includes(`NODE_EXTRA_CA_CERTS=${MISSING}`), 'a lower named tree: the daemon loads them (it may fetch from a registry)')
+    if (name.endsWith('tree')) {
+      t.ok(e.includes(`NODE_EXTRA_CA_CERTS=${MISSING}`), `a lower named tree (${given}): the daemon loads them (it may fetch from a registry)`)
     } else {
       t.ok(e.includes('NODE_EXTRA_CA_CERTS=') && e.includes(`STRATA_HELD_CA_CERTS=${MISSING}`), 'a plain lower: started without them, held aside')
     }
